@@ -1,0 +1,20 @@
+// Package goimmich is the Go client for Immich, the self-hosted photo and
+// video server.
+//
+// The module has three public packages:
+//
+//   - api: every model and a low-level client for every operation of the
+//     pinned Immich release, generated from its OpenAPI spec.
+//   - wrapper: a Client embedding the generated one, with Upload of files and
+//     folders and download-to-file helpers.
+//   - immichtest: a fake Immich server, validated against the spec, for tests.
+//
+// Run "go generate ./..." at the module root to fetch the pinned spec
+// (openapi/IMMICH_VERSION, checked against openapi/IMMICH_SPEC_SHA256) and
+// regenerate everything derived from it. Generated files are committed and
+// never edited by hand; scripts/check-drift.sh proves it.
+package goimmich
+
+//go:generate bash scripts/fetch-spec.sh
+//go:generate go tool oapi-codegen -config openapi/api.cfg.yaml .spec/immich-openapi-specs.json
+//go:generate go tool oapi-codegen -config openapi/apispec.cfg.yaml .spec/immich-openapi-specs.json
