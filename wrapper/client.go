@@ -4,7 +4,9 @@
 package wrapper
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -256,4 +258,44 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// maxJSONAnswer bounds the size of a JSON answer callJSON decodes.
+const maxJSONAnswer = 64 << 20
+
+// callJSON sends in (JSON, when not nil) to path with method under the
+// retry policy and decodes the 2xx answer into out (when not nil). A non-2xx
+// answer is an *APIError named op. It decodes only the fields out declares,
+// so it works across server releases whose models differ in fields the
+// caller does not use.
+func (c *Client) callJSON(ctx context.Context, op, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := c.newRequest(ctx, method, path, nil, body)
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.do(req, op)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
+		return nil
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJSONAnswer)).Decode(out); err != nil {
+		return fmt.Errorf("%s: malformed answer from the server (is this Immich?): %w", op, err)
+	}
+	return nil
 }

@@ -17,6 +17,10 @@ var (
 	ErrForbidden = errors.New("forbidden")
 	// ErrNotFound: the server answered 404.
 	ErrNotFound = errors.New("not found")
+	// ErrStalled: a transfer moved no bytes for the stall timeout, or the
+	// server gave no answer within the answer timeout after the last byte of
+	// a request. Such a request is retried under the RetryPolicy.
+	ErrStalled = errors.New("transfer stalled")
 )
 
 // APIError is the error for every non-2xx answer of the Immich server.
