@@ -1,0 +1,208 @@
+package wrapper
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"sort"
+
+	"github.com/google/uuid"
+
+	"github.com/goimmich/goimmich/api"
+)
+
+// albumBatchSize is the most asset ids sent in one add-to-album call.
+const albumBatchSize = 1000
+
+// AlbumResult reports one album of an Upload run as the server answered:
+// Added counts only assets the server confirmed it added.
+type AlbumResult struct {
+	Name string `json:"name"`
+	// ID is the album's id ("" when it does not exist and could not be, or
+	// was not, created).
+	ID string `json:"id,omitempty"`
+	// Created says Upload created the album.
+	Created bool `json:"created,omitempty"`
+	// Added counts assets the server confirmed added.
+	Added int `json:"added"`
+	// AlreadyIn counts assets the server said were in the album already.
+	AlreadyIn int `json:"already_in"`
+	// Failed lists assets the server did not add, with its reason.
+	Failed []AlbumFailure `json:"failed,omitempty"`
+	// Error is set when the album could not be found or created: none of
+	// its assets were added.
+	Error string `json:"error,omitempty"`
+	// WouldCreate and WouldAdd describe a DryRun.
+	WouldCreate bool `json:"would_create,omitempty"`
+	WouldAdd    int  `json:"would_add,omitempty"`
+}
+
+// AlbumFailure is an asset an album did not take.
+type AlbumFailure struct {
+	AssetID  string `json:"asset_id"`
+	Filepath string `json:"filepath"`
+	Error    string `json:"error"`
+}
+
+type albumAsset struct {
+	id   string
+	path string
+}
+
+// albumName is the album of the file at path under opts, or "".
+func albumName(path string, opts UploadOptions) string {
+	if opts.AlbumName != "" {
+		return opts.AlbumName
+	}
+	if opts.AlbumPerFolder {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			abs = path
+		}
+		return filepath.Base(filepath.Dir(abs))
+	}
+	return ""
+}
+
+// updateAlbums finds or creates the albums of the run and adds to them the
+// uploaded assets and the duplicates whose asset is not in the trash (or was
+// restored), in batches of 1000. Each failure is reported in its
+// AlbumResult; nothing is claimed that the server did not confirm.
+func (c *Client) updateAlbums(ctx context.Context, st []fileState, opts UploadOptions) []AlbumResult {
+	want := map[string][]albumAsset{}
+	for i := range st {
+		s := &st[i]
+		var id string
+		switch {
+		case s.out == outUploaded:
+			id = s.asset.Id.String()
+		case s.out == outDuplicate && (s.trashed == nil || !*s.trashed):
+			id = s.assetID
+		default:
+			continue
+		}
+		if name := albumName(s.f.path, opts); name != "" {
+			want[name] = append(want[name], albumAsset{id: id, path: s.f.path})
+		}
+	}
+	names := make([]string, 0, len(want))
+	for n := range want {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if len(names) == 0 {
+		return nil
+	}
+	results := make([]AlbumResult, len(names))
+
+	var existing []struct {
+		ID        string `json:"id"`
+		AlbumName string `json:"albumName"`
+	}
+	if err := c.callJSON(ctx, "getAllAlbums", http.MethodGet, "/albums", nil, &existing); err != nil {
+		for k, n := range names {
+			results[k] = AlbumResult{Name: n, Failed: albumFailures(want[n], "", err), Error: err.Error()}
+		}
+		return results
+	}
+	ids := map[string]string{}
+	for _, a := range existing {
+		if _, dup := ids[a.AlbumName]; !dup {
+			ids[a.AlbumName] = a.ID
+		}
+	}
+	for k, name := range names {
+		r := &results[k]
+		r.Name = name
+		r.ID = ids[name]
+		assets := want[name]
+		if opts.DryRun {
+			r.WouldCreate = r.ID == ""
+			r.WouldAdd = len(assets)
+			continue
+		}
+		if r.ID == "" {
+			var created struct {
+				ID string `json:"id"`
+			}
+			err := c.callJSON(ctx, "createAlbum", http.MethodPost, "/albums", api.CreateAlbumDto{AlbumName: name}, &created)
+			if err == nil && created.ID == "" {
+				err = fmt.Errorf("createAlbum: the answer has no album id")
+			}
+			if err != nil {
+				r.Error = err.Error()
+				r.Failed = albumFailures(assets, "", err)
+				continue
+			}
+			r.ID, r.Created = created.ID, true
+		}
+		c.addToAlbum(ctx, r, assets)
+	}
+	return results
+}
+
+func albumFailures(assets []albumAsset, _ string, err error) []AlbumFailure {
+	out := make([]AlbumFailure, len(assets))
+	for i, a := range assets {
+		out[i] = AlbumFailure{AssetID: a.id, Filepath: a.path, Error: err.Error()}
+	}
+	return out
+}
+
+// addToAlbum adds assets to album r.ID in batches and records the server's
+// answer for each asset.
+func (c *Client) addToAlbum(ctx context.Context, r *AlbumResult, assets []albumAsset) {
+	for start := 0; start < len(assets); start += albumBatchSize {
+		batch := assets[start:min(start+albumBatchSize, len(assets))]
+		byID := make(map[string]albumAsset, len(batch))
+		uids := make([]uuid.UUID, 0, len(batch))
+		for _, a := range batch {
+			u, err := uuid.Parse(a.id)
+			if err != nil {
+				r.Failed = append(r.Failed, AlbumFailure{AssetID: a.id, Filepath: a.path, Error: "not an asset id"})
+				continue
+			}
+			if _, dup := byID[u.String()]; !dup {
+				uids = append(uids, u)
+			}
+			byID[u.String()] = a
+		}
+		var ans []api.BulkIdResponseDto
+		err := c.callJSON(ctx, "addAssetsToAlbum", http.MethodPut, "/albums/"+url.PathEscape(r.ID)+"/assets", api.BulkIdsDto{Ids: uids}, &ans)
+		if err != nil {
+			r.Failed = append(r.Failed, albumFailures(batch, "", err)...)
+			continue
+		}
+		answered := map[string]bool{}
+		for _, a := range ans {
+			id := a.Id.String()
+			asset, ok := byID[id]
+			if !ok || answered[id] {
+				continue
+			}
+			answered[id] = true
+			switch {
+			case a.Success:
+				r.Added++
+			case a.Error != nil && *a.Error == api.BulkIdErrorReasonDuplicate:
+				r.AlreadyIn++
+			default:
+				msg := "unknown error"
+				if a.Error != nil {
+					msg = string(*a.Error)
+				}
+				if a.ErrorMessage != nil && *a.ErrorMessage != "" {
+					msg += ": " + *a.ErrorMessage
+				}
+				r.Failed = append(r.Failed, AlbumFailure{AssetID: id, Filepath: asset.path, Error: msg})
+			}
+		}
+		for id, asset := range byID {
+			if !answered[id] {
+				r.Failed = append(r.Failed, AlbumFailure{AssetID: id, Filepath: asset.path, Error: "the server did not answer for this asset"})
+			}
+		}
+	}
+}

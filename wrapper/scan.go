@@ -1,0 +1,284 @@
+package wrapper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bmatcuk/doublestar/v4"
+)
+
+// MediaTypes is the set of file extensions the server accepts, as
+// GET /server/media-types lists them (lower case, with the dot).
+type MediaTypes struct {
+	Image   []string
+	Video   []string
+	Sidecar []string
+}
+
+// DefaultMediaTypes is the built-in list Upload falls back to when
+// GET /server/media-types fails (Immich 3.0's list).
+func DefaultMediaTypes() MediaTypes {
+	return MediaTypes{
+		Image: []string{".3fr", ".ari", ".arw", ".avif", ".bmp", ".cap", ".cin", ".cr2", ".cr3", ".crw", ".dcr", ".dng",
+			".erf", ".fff", ".gif", ".heic", ".heif", ".hif", ".iiq", ".insp", ".jp2", ".jpe", ".jpeg", ".jpg", ".jxl",
+			".k25", ".kdc", ".mrw", ".nef", ".nrw", ".orf", ".ori", ".pef", ".png", ".psd", ".raf", ".raw", ".rw2",
+			".rwl", ".sr2", ".srf", ".srw", ".svg", ".tif", ".tiff", ".webp", ".x3f"},
+		Video: []string{".3gp", ".3gpp", ".avi", ".flv", ".insv", ".m2t", ".m2ts", ".m4v", ".mkv", ".mov", ".mp4",
+			".mpe", ".mpeg", ".mpg", ".mts", ".vob", ".webm", ".wmv"},
+		Sidecar: []string{".xmp"},
+	}
+}
+
+// extSet is a lookup table of lower-case extensions.
+type extSet map[string]bool
+
+func newExtSet(lists ...[]string) extSet {
+	s := extSet{}
+	for _, l := range lists {
+		for _, e := range l {
+			e = strings.ToLower(strings.TrimSpace(e))
+			if e == "" || strings.Contains(e, "/") { // a MIME type, not an extension
+				continue
+			}
+			if !strings.HasPrefix(e, ".") {
+				e = "." + e
+			}
+			s[e] = true
+		}
+	}
+	return s
+}
+
+func (s extSet) has(path string) bool { return s[strings.ToLower(filepath.Ext(path))] }
+
+// scannedFile is one media file the scan selected.
+type scannedFile struct {
+	path        string // as the caller named it, or joined under a named folder
+	size        int64
+	modTime     time.Time
+	sidecar     string // "" when none (or sidecars are off)
+	sidecarSize int64
+}
+
+// scanResult is what scan found: files to process, explicitly named files
+// that are not media, and paths that could not be read.
+type scanResult struct {
+	files       []scannedFile
+	unsupported []string
+	failed      []FailedFile
+}
+
+// scanner walks the input paths. It follows symbolic links to folders and
+// files but visits every real folder once, so link loops end.
+type scanner struct {
+	media, sidecars extSet
+	ignore          []string
+	includeHidden   bool
+	withSidecars    bool
+
+	visitedDirs map[string]bool // real paths of walked folders
+	seenFiles   map[string]bool // real paths of selected files
+	res         scanResult
+}
+
+// validateIgnores checks doublestar patterns up front, so that a typo is an
+// error before anything is sent.
+func validateIgnores(patterns []string) error {
+	for _, p := range patterns {
+		if !doublestar.ValidatePattern(filepath.ToSlash(p)) {
+			return fmt.Errorf("wrapper: ignore pattern %q is not a valid glob (see github.com/bmatcuk/doublestar)", p)
+		}
+	}
+	return nil
+}
+
+// scan walks paths. A file named explicitly is taken when its extension is a
+// media type (even when hidden), and is rejected as unsupported_format
+// otherwise; ignore patterns do not apply to it (the caller named it). Files
+// found by walking a folder are taken when they are media, not hidden (name
+// starting with ".", unless includeHidden) and not ignored; other files are
+// skipped silently, as the official CLI does. Hidden and ignored folders are
+// not entered.
+func (s *scanner) scan(ctx context.Context, paths []string) scanResult {
+	s.visitedDirs = map[string]bool{}
+	s.seenFiles = map[string]bool{}
+	for _, p := range paths {
+		if ctx.Err() != nil {
+			break
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			s.fail(p, err)
+			continue
+		}
+		switch {
+		case fi.IsDir():
+			s.walkDir(ctx, p, p)
+		case fi.Mode().IsRegular():
+			if !s.firstSight(p, "") {
+				continue
+			}
+			if !s.media.has(p) {
+				s.res.unsupported = append(s.res.unsupported, p)
+				continue
+			}
+			s.addFile(p, fi, nil)
+		default:
+			s.fail(p, errors.New("not a regular file or folder"))
+		}
+	}
+	return s.res
+}
+
+func (s *scanner) fail(path string, err error) {
+	s.res.failed = append(s.res.failed, FailedFile{Filepath: path, Error: err.Error(), Err: err})
+}
+
+// firstSight reports whether the real file behind path (in real folder
+// realDir, when known) was not selected before, and records it.
+func (s *scanner) firstSight(path, realDir string) bool {
+	key := ""
+	if realDir != "" {
+		key = filepath.Join(realDir, filepath.Base(path))
+	} else if r, err := filepath.EvalSymlinks(path); err == nil {
+		key = r
+	} else {
+		key, _ = filepath.Abs(path)
+	}
+	if s.seenFiles[key] {
+		return false
+	}
+	s.seenFiles[key] = true
+	return true
+}
+
+// addFile selects a media file; names lists its folder's entries (nil: look
+// the sidecars up with Stat).
+func (s *scanner) addFile(path string, fi os.FileInfo, names map[string]bool) {
+	f := scannedFile{path: path, size: fi.Size(), modTime: fi.ModTime()}
+	if s.withSidecars {
+		f.sidecar, f.sidecarSize = findSidecar(path, names)
+	}
+	s.res.files = append(s.res.files, f)
+}
+
+// findSidecar returns the XMP sidecar of path: "x.jpg.xmp" is preferred
+// over "x.xmp" (the more specific name; "x.xmp" may belong to x.jpg and
+// x.mov alike). names, when not nil, lists the folder's entries.
+func findSidecar(path string, names map[string]bool) (string, int64) {
+	base := filepath.Base(path)
+	for _, cand := range []string{base + ".xmp", strings.TrimSuffix(base, filepath.Ext(base)) + ".xmp"} {
+		if names != nil && !names[cand] {
+			continue
+		}
+		p := filepath.Join(filepath.Dir(path), cand)
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return p, fi.Size()
+		}
+	}
+	return "", 0
+}
+
+func isHidden(name string) bool { return strings.HasPrefix(name, ".") && name != "." && name != ".." }
+
+// ignored reports whether an ignore pattern matches the walked entry at
+// path (rel is relative to the named root). A pattern without "/" matches
+// the base name at any depth ("*.tmp", "@eaDir"); one with "/" matches the
+// path relative to the root ("raw/**", "**/cache/*") or the whole path.
+func (s *scanner) ignored(path, rel string) bool {
+	for _, p := range s.ignore {
+		p = filepath.ToSlash(p)
+		var names []string
+		if !strings.Contains(strings.TrimSuffix(p, "/"), "/") {
+			names = []string{filepath.Base(path)}
+			p = strings.TrimSuffix(p, "/")
+		} else {
+			names = []string{filepath.ToSlash(rel), filepath.ToSlash(path)}
+			if abs, err := filepath.Abs(path); err == nil {
+				names = append(names, filepath.ToSlash(abs))
+			}
+		}
+		for _, n := range names {
+			if ok, _ := doublestar.Match(p, n); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (s *scanner) walkDir(ctx context.Context, root, dir string) {
+	if ctx.Err() != nil {
+		return
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		s.fail(dir, err)
+		return
+	}
+	if s.visitedDirs[real] {
+		return // a link loop, or a folder reached twice
+	}
+	s.visitedDirs[real] = true
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		s.fail(dir, err)
+		return
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	var names map[string]bool
+	if s.withSidecars {
+		names = make(map[string]bool, len(entries))
+		for _, e := range entries {
+			names[e.Name()] = true
+		}
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !s.includeHidden && isHidden(name) {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		rel, _ := filepath.Rel(root, path)
+		if s.ignored(path, rel) {
+			continue
+		}
+		mode := e.Type()
+		if mode&fs.ModeSymlink != 0 {
+			fi, err := os.Stat(path)
+			if err != nil {
+				continue // a dangling link found by walking is not a photo
+			}
+			if fi.IsDir() {
+				s.walkDir(ctx, root, path)
+				continue
+			}
+			if fi.Mode().IsRegular() && s.media.has(name) && s.firstSight(path, "") {
+				s.addFile(path, fi, names)
+			}
+			continue
+		}
+		if e.IsDir() {
+			s.walkDir(ctx, root, path)
+			continue
+		}
+		if !mode.IsRegular() || !s.media.has(name) {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			s.fail(path, err)
+			continue
+		}
+		if s.firstSight(path, real) {
+			s.addFile(path, fi, names)
+		}
+	}
+}
