@@ -1,0 +1,739 @@
+// Package apicmd is "goimmich api": one subcommand for every operation of
+// the pinned Immich OpenAPI spec, built at run time from the generated table
+// in operations.gen.go (see internal/gen/apicmd).
+//
+// Path, query and header parameters become flags (path parameters may also
+// be given as arguments, in path order); a JSON request body comes from
+// --data (JSON text, @file, or - for standard input); multipart and form
+// bodies from --field name=value and --field name=@file. A JSON answer is
+// printed pretty on standard output; a binary answer goes to --output FILE
+// (or - for standard output), written to a temporary file in the same folder
+// and renamed when complete, never over an existing file without --force.
+//
+// Requests go through the wrapper.Client's generated client pieces: its
+// request editors (the x-api-key header, User-Agent) and its HTTP doer (the
+// retry policy), so they behave as every other call of the library.
+package apicmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/goimmich/goimmich/api"
+	"github.com/goimmich/goimmich/internal/cli/cmdutil"
+	"github.com/goimmich/goimmich/internal/cli/iostreams"
+	"github.com/goimmich/goimmich/wrapper"
+)
+
+// operation is one Immich API operation (generated).
+type operation struct {
+	ID, Method, Path, Tag string
+	Summary, Description  string
+	Deprecated            bool
+	Body                  string // "", "json", "multipart" or "form"
+	BodyRequired          bool
+	ResponseType          string
+	Binary                bool // a 2xx answer is not JSON
+	Params                []param
+}
+
+// param is one path, query or header parameter (generated).
+type param struct {
+	Name, In, Type, Format string
+	Required, Array        bool
+	Default                string
+	Enum                   []string
+	Description            string
+}
+
+// Count is the number of operations, for tests and "api --list".
+func Count() int { return len(operations) }
+
+// reserved are flag names of "api" itself and of the root command; a
+// parameter with such a name gets its location as prefix (--query-key).
+var reserved = map[string]bool{
+	"data": true, "output": true, "force": true, "field": true, "help": true,
+	"key": true, "url": true, "profile": true, "list": true, "raw": true,
+}
+
+// flagName is the flag of parameter p: kebab-case of its name.
+func (p param) flagName() string {
+	n := kebab(p.Name)
+	if reserved[n] {
+		n = strings.ToLower(p.In) + "-" + n
+	}
+	return n
+}
+
+// kebab turns "albumId" into "album-id" and "x-immich-checksum" into itself.
+func kebab(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 && s[i-1] != '-' && s[i-1] != '_' {
+				b.WriteByte('-')
+			}
+			r += 'a' - 'A'
+		}
+		if r == '_' {
+			r = '-'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Options is one run of an api operation.
+type Options struct {
+	IO *iostreams.IOStreams
+	// Client returns the client to send with.
+	Client func() (*wrapper.Client, error)
+
+	Op *operation
+	// Params holds the given parameter values by parameter name (arrays
+	// hold several).
+	Params map[string][]string
+	Data   string
+	Fields []string
+	Output string
+	Force  bool
+	Raw    bool
+}
+
+// ListOptions is one run of "api --list".
+type ListOptions struct {
+	IO *iostreams.IOStreams
+}
+
+// NewCmdAPI returns the "api" command with one subcommand per operation.
+// runF, when set, replaces apiRun (tests).
+func NewCmdAPI(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
+	var list bool
+	cmd := &cobra.Command{
+		Use:   "api <operationId> [flags]",
+		Short: fmt.Sprintf("Call any of the %d Immich API operations", len(operations)),
+		Long: fmt.Sprintf(`Call any operation of the Immich %s API by its operationId.
+
+Path, query and header parameters are flags (path parameters may also be
+given as arguments). A JSON request body comes from --data: JSON text,
+@FILE, or - for standard input. Multipart and form bodies come from
+--field name=value and --field name=@FILE. JSON answers are printed
+indented; binary answers need --output FILE (or --output - for standard
+output) and never overwrite a file without --force.
+
+"goimmich api --list" lists every operation with its method and path.`, ImmichVersion),
+		Example: `  goimmich api getServerVersion
+  goimmich api getAlbumInfo --id 4f1b…
+  goimmich api createAlbum --data '{"albumName":"Trip"}'
+  goimmich api searchAssets --data @query.json
+  goimmich api downloadAsset --id 4f1b… --output photo.jpg`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if list {
+				return listRun(&ListOptions{IO: f.IOStreams})
+			}
+			return cmd.Help()
+		},
+	}
+	cmd.Flags().BoolVar(&list, "list", false, "List every operationId with its method and path")
+
+	tags := map[string]bool{}
+	for i := range operations {
+		op := &operations[i]
+		if !tags[op.Tag] {
+			tags[op.Tag] = true
+		}
+	}
+	names := make([]string, 0, len(tags))
+	for t := range tags {
+		names = append(names, t)
+	}
+	sort.Strings(names)
+	for _, t := range names {
+		cmd.AddGroup(&cobra.Group{ID: t, Title: t + ":"})
+	}
+	for i := range operations {
+		cmd.AddCommand(newCmdOperation(f, &operations[i], runF))
+	}
+	return cmd
+}
+
+func newCmdOperation(f *cmdutil.Factory, op *operation, runF func(*Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Op: op, Params: map[string][]string{}}
+	opts.Client = func() (*wrapper.Client, error) {
+		c, _, err := f.Client()
+		return c, err
+	}
+	var pathParams []param
+	for _, p := range op.Params {
+		if p.In == "path" {
+			pathParams = append(pathParams, p)
+		}
+	}
+	use := op.ID
+	for _, p := range pathParams {
+		use += " [" + p.Name + "]"
+	}
+	long := op.Description
+	if long == "" {
+		long = op.Summary
+	}
+	long += fmt.Sprintf("\n\n%s %s", op.Method, op.Path)
+	if op.Deprecated {
+		long += "\n\nDeprecated by Immich."
+	}
+	switch op.Body {
+	case "json":
+		long += "\n\nRequest body: JSON, from --data."
+	case "multipart", "form":
+		long += "\n\nRequest body: " + op.Body + " fields, from --field name=value or --field name=@FILE."
+	}
+	if op.Binary {
+		long += "\n\nThe answer is binary (" + op.ResponseType + "): give --output FILE, or --output - for standard output."
+	}
+	cmd := &cobra.Command{
+		Use:     use,
+		Short:   op.Summary,
+		Long:    long,
+		GroupID: op.Tag,
+		Args:    cobra.MaximumNArgs(len(pathParams)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for i, a := range args {
+				p := pathParams[i]
+				if cmd.Flags().Changed(p.flagName()) {
+					return cmdutil.FlagErrorf("path parameter %s given both as argument and as --%s", p.Name, p.flagName())
+				}
+				opts.Params[p.Name] = []string{a}
+			}
+			for _, p := range op.Params {
+				fl := cmd.Flags().Lookup(p.flagName())
+				if fl == nil || !fl.Changed {
+					continue
+				}
+				if p.Array {
+					v, _ := cmd.Flags().GetStringSlice(p.flagName())
+					opts.Params[p.Name] = v
+				} else {
+					opts.Params[p.Name] = []string{fl.Value.String()}
+				}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return apiRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	for _, p := range op.Params {
+		usage := p.Description
+		if usage == "" {
+			usage = p.Name
+		}
+		usage += " (" + p.In
+		if p.Required {
+			usage += ", required"
+		}
+		usage += ")"
+		if len(p.Enum) > 0 {
+			usage += " one of: " + strings.Join(p.Enum, ", ")
+		}
+		if p.Default != "" {
+			usage += " [server default " + p.Default + "]"
+		}
+		switch {
+		case p.Array:
+			fl.StringSlice(p.flagName(), nil, usage)
+		case p.Type == "boolean":
+			fl.Bool(p.flagName(), false, usage)
+		default:
+			fl.String(p.flagName(), "", usage)
+		}
+	}
+	if op.Body == "json" {
+		fl.StringVarP(&opts.Data, "data", "d", "", "Request body: JSON text, @FILE, or - for standard input")
+	}
+	if op.Body == "multipart" || op.Body == "form" {
+		fl.StringArrayVarP(&opts.Fields, "field", "F", nil, "Body field name=value, or name=@FILE for a file (repeatable)")
+	}
+	fl.StringVarP(&opts.Output, "output", "o", "", "Write the answer to FILE (- for standard output); required for binary answers")
+	fl.BoolVar(&opts.Force, "force", false, "Overwrite the --output file if it exists")
+	fl.BoolVar(&opts.Raw, "raw", false, "Print JSON answers as the server sent them, not indented")
+	return cmd
+}
+
+// listRun prints every operation: operationId, method, path.
+func listRun(opts *ListOptions) error {
+	w := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
+	for _, op := range operations {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", op.ID, op.Method, op.Path)
+	}
+	return w.Flush()
+}
+
+// apiRun sends the operation and writes the answer.
+func apiRun(ctx context.Context, opts *Options) error {
+	op := opts.Op
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	// Check everything local before talking to the server.
+	for _, p := range op.Params {
+		vals, ok := opts.Params[p.Name]
+		if !ok || len(vals) == 0 {
+			if p.Required {
+				return cmdutil.FlagErrorf("missing required %s parameter --%s", p.In, p.flagName())
+			}
+			continue
+		}
+		for _, v := range vals {
+			if err := p.check(v); err != nil {
+				return cmdutil.FlagErrorf("--%s: %v", p.flagName(), err)
+			}
+		}
+	}
+	if op.Binary && opts.Output == "" {
+		return cmdutil.FlagErrorf("%s answers with binary data (%s): give --output FILE, or --output - for standard output", op.ID, op.ResponseType)
+	}
+	if opts.Output != "" && opts.Output != "-" && !opts.Force {
+		if _, err := os.Lstat(opts.Output); err == nil {
+			return cmdutil.FlagErrorf("%s already exists; give --force to overwrite it, or another --output", opts.Output)
+		}
+	}
+	body, contentType, err := requestBody(opts)
+	if err != nil {
+		return err
+	}
+	c, err := opts.Client()
+	if err != nil {
+		return err
+	}
+	req, err := newRequest(ctx, c, op, opts.Params, body, contentType)
+	if err != nil {
+		return err
+	}
+	resp, err := send(c, req)
+	if err != nil {
+		return cmdutil.Unreachable(c.ServerURL(), err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		return wrapper.CheckResponse(op.ID, resp, raw)
+	}
+	return writeAnswer(opts, resp)
+}
+
+// check validates one value of p locally, so that a typo gives a clear
+// message instead of a server 400.
+func (p param) check(v string) error {
+	switch p.Type {
+	case "integer":
+		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+			return fmt.Errorf("%q is not an integer", v)
+		}
+	case "number":
+		if _, err := strconv.ParseFloat(v, 64); err != nil {
+			return fmt.Errorf("%q is not a number", v)
+		}
+	case "boolean":
+		if _, err := strconv.ParseBool(v); err != nil {
+			return fmt.Errorf("%q is not true or false", v)
+		}
+	}
+	if len(p.Enum) > 0 {
+		for _, e := range p.Enum {
+			if v == e {
+				return nil
+			}
+		}
+		return fmt.Errorf("%q is not one of: %s", v, strings.Join(p.Enum, ", "))
+	}
+	return nil
+}
+
+// bodySource is a request body that can be opened again for a retry.
+type bodySource struct {
+	open func() (io.ReadCloser, error)
+	size int64 // -1 when unknown
+}
+
+// requestBody builds the body from --data or --field.
+func requestBody(opts *Options) (*bodySource, string, error) {
+	op := opts.Op
+	switch op.Body {
+	case "json":
+		if opts.Data == "" {
+			if op.BodyRequired {
+				return nil, "", cmdutil.FlagErrorf("%s needs a JSON request body: give --data JSON, --data @FILE or --data - (standard input)", op.ID)
+			}
+			return nil, "", nil
+		}
+		raw, src, err := readData(opts)
+		if err != nil {
+			return nil, "", err
+		}
+		if !json.Valid(raw) {
+			var v any
+			err := json.Unmarshal(raw, &v)
+			return nil, "", cmdutil.FlagErrorf("the request body from %s is not valid JSON: %v", src, err)
+		}
+		return &bodySource{open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }, size: int64(len(raw))}, "application/json", nil
+	case "multipart":
+		if len(opts.Fields) == 0 && op.BodyRequired {
+			return nil, "", cmdutil.FlagErrorf("%s needs a multipart body: give --field name=value and --field name=@FILE", op.ID)
+		}
+		return multipartBody(opts.Fields)
+	case "form":
+		vals := url.Values{}
+		for _, f := range opts.Fields {
+			name, value, ok := strings.Cut(f, "=")
+			if !ok {
+				return nil, "", cmdutil.FlagErrorf("--field %q: want name=value", f)
+			}
+			vals.Add(name, value)
+		}
+		raw := []byte(vals.Encode())
+		return &bodySource{open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw)), nil }, size: int64(len(raw))}, "application/x-www-form-urlencoded", nil
+	}
+	if opts.Data != "" || len(opts.Fields) > 0 {
+		return nil, "", cmdutil.FlagErrorf("%s takes no request body", op.ID)
+	}
+	return nil, "", nil
+}
+
+// readData returns the bytes of --data and a description of where they came
+// from. A JSON body is small; it is read into memory.
+func readData(opts *Options) ([]byte, string, error) {
+	switch {
+	case opts.Data == "-":
+		raw, err := io.ReadAll(opts.IO.In)
+		if err != nil {
+			return nil, "", fmt.Errorf("reading the request body from standard input: %w", err)
+		}
+		return raw, "standard input", nil
+	case strings.HasPrefix(opts.Data, "@"):
+		name := opts.Data[1:]
+		raw, err := os.ReadFile(name)
+		if err != nil {
+			return nil, "", cmdutil.FlagErrorf("reading --data file: %v", err)
+		}
+		return raw, name, nil
+	}
+	return []byte(opts.Data), "--data", nil
+}
+
+// multipartBody builds a multipart/form-data body whose file parts stream
+// from disk, with a known length (so proxies accept it) and re-openable for
+// a retry.
+func multipartBody(fields []string) (*bodySource, string, error) {
+	type part struct {
+		head []byte
+		file string
+		text string
+		size int64
+	}
+	var parts []part
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	boundary := mw.Boundary()
+	total := int64(0)
+	for i, f := range fields {
+		name, value, ok := strings.Cut(f, "=")
+		if !ok || name == "" {
+			return nil, "", cmdutil.FlagErrorf("--field %q: want name=value or name=@FILE", f)
+		}
+		var p part
+		h := textproto.MIMEHeader{}
+		if file, isFile := strings.CutPrefix(value, "@"); isFile {
+			st, err := os.Stat(file)
+			if err != nil {
+				return nil, "", cmdutil.FlagErrorf("--field %s: %v", name, err)
+			}
+			if !st.Mode().IsRegular() {
+				return nil, "", cmdutil.FlagErrorf("--field %s: %s is not a regular file", name, file)
+			}
+			h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q; filename=%q`, name, filepath.Base(file)))
+			h.Set("Content-Type", "application/octet-stream")
+			p.file, p.size = file, st.Size()
+		} else {
+			h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q`, name))
+			p.text, p.size = value, int64(len(value))
+		}
+		var hb bytes.Buffer
+		if i > 0 {
+			hb.WriteString("\r\n")
+		}
+		fmt.Fprintf(&hb, "--%s\r\n", boundary)
+		keys := make([]string, 0, len(h))
+		for k := range h {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			fmt.Fprintf(&hb, "%s: %s\r\n", k, h.Get(k))
+		}
+		hb.WriteString("\r\n")
+		p.head = hb.Bytes()
+		total += int64(len(p.head)) + p.size
+		parts = append(parts, p)
+	}
+	tail := []byte(fmt.Sprintf("\r\n--%s--\r\n", boundary))
+	if len(parts) == 0 {
+		tail = []byte(fmt.Sprintf("--%s--\r\n", boundary))
+	}
+	total += int64(len(tail))
+	open := func() (io.ReadCloser, error) {
+		var readers []io.Reader
+		var files []*os.File
+		for _, p := range parts {
+			readers = append(readers, bytes.NewReader(p.head))
+			if p.file != "" {
+				fh, err := os.Open(p.file)
+				if err != nil {
+					for _, f := range files {
+						f.Close()
+					}
+					return nil, err
+				}
+				files = append(files, fh)
+				readers = append(readers, io.LimitReader(fh, p.size))
+			} else {
+				readers = append(readers, strings.NewReader(p.text))
+			}
+		}
+		readers = append(readers, bytes.NewReader(tail))
+		return &multiCloser{Reader: io.MultiReader(readers...), files: files}, nil
+	}
+	return &bodySource{open: open, size: total}, mw.FormDataContentType(), nil
+}
+
+type multiCloser struct {
+	io.Reader
+	files []*os.File
+}
+
+func (m *multiCloser) Close() error {
+	var errs []error
+	for _, f := range m.files {
+		errs = append(errs, f.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// generated returns the generated client inside c, whose Server, request
+// editors (auth) and doer (retries) the raw request uses.
+func generated(c *wrapper.Client) (*api.Client, error) {
+	gc, ok := c.ClientWithResponses.ClientInterface.(*api.Client)
+	if !ok {
+		return nil, fmt.Errorf("internal error: unexpected generated client %T", c.ClientWithResponses.ClientInterface)
+	}
+	return gc, nil
+}
+
+// newRequest builds the HTTP request of op with params and body.
+func newRequest(ctx context.Context, c *wrapper.Client, op *operation, params map[string][]string, body *bodySource, contentType string) (*http.Request, error) {
+	gc, err := generated(c)
+	if err != nil {
+		return nil, err
+	}
+	path := op.Path
+	query := url.Values{}
+	header := http.Header{}
+	for _, p := range op.Params {
+		vals, ok := params[p.Name]
+		if !ok {
+			continue
+		}
+		switch p.In {
+		case "path":
+			path = strings.ReplaceAll(path, "{"+p.Name+"}", url.PathEscape(vals[0]))
+		case "query":
+			for _, v := range vals {
+				query.Add(p.Name, v)
+			}
+		case "header":
+			header.Set(p.Name, vals[0])
+		}
+	}
+	u := strings.TrimRight(gc.Server, "/") + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	var rd io.ReadCloser
+	if body != nil {
+		if rd, err = body.open(); err != nil {
+			return nil, fmt.Errorf("opening the request body: %w", err)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, op.Method, u, rd)
+	if err != nil {
+		if rd != nil {
+			rd.Close()
+		}
+		return nil, err
+	}
+	if body != nil {
+		req.ContentLength = body.size
+		req.GetBody = body.open
+		req.Header.Set("Content-Type", contentType)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	req.Header.Set("Accept", "application/json, */*")
+	for _, ed := range gc.RequestEditors {
+		if err := ed(ctx, req); err != nil {
+			return nil, err
+		}
+	}
+	return req, nil
+}
+
+// send sends req with the generated client's doer: the wrapper's retries.
+func send(c *wrapper.Client, req *http.Request) (*http.Response, error) {
+	gc, err := generated(c)
+	if err != nil {
+		return nil, err
+	}
+	return gc.Client.Do(req)
+}
+
+func isJSON(ct string) bool {
+	ct = strings.ToLower(ct)
+	return strings.HasPrefix(ct, "application/json") || strings.Contains(ct, "+json")
+}
+
+// writeAnswer prints a JSON answer, or streams any answer to --output.
+func writeAnswer(opts *Options, resp *http.Response) error {
+	ct := resp.Header.Get("Content-Type")
+	json := isJSON(ct)
+	switch {
+	case opts.Output == "-":
+		if json && !opts.Raw {
+			return prettyCopy(opts.IO.Out, resp.Body)
+		}
+		_, err := io.Copy(opts.IO.Out, resp.Body)
+		return err
+	case opts.Output != "":
+		n, err := writeFileSafely(opts.Output, opts.Force, func(w io.Writer) error {
+			if json && !opts.Raw {
+				return prettyCopy(w, resp.Body)
+			}
+			_, err := io.Copy(w, resp.Body)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "wrote %d bytes to %s\n", n, opts.Output)
+		return nil
+	case json || resp.ContentLength == 0:
+		if opts.Raw {
+			_, err := io.Copy(opts.IO.Out, resp.Body)
+			return err
+		}
+		return prettyCopy(opts.IO.Out, resp.Body)
+	}
+	if ct == "" {
+		// No content type and some bytes: print text only when it is small JSON.
+		return prettyCopy(opts.IO.Out, resp.Body)
+	}
+	return fmt.Errorf("%s answered %s, not JSON: give --output FILE (or - for standard output)", opts.Op.ID, ct)
+}
+
+// prettyCopy indents the JSON of r onto w; an empty body prints nothing. A
+// JSON answer is read into memory to indent it.
+func prettyCopy(w io.Writer, r io.Reader) error {
+	raw, err := io.ReadAll(r)
+	if err != nil {
+		return fmt.Errorf("reading the answer: %w", err)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, raw, "", "  "); err != nil {
+		// Not JSON after all: print as is.
+		_, err := w.Write(raw)
+		return err
+	}
+	out.WriteByte('\n')
+	_, err = w.Write(out.Bytes())
+	return err
+}
+
+// writeFileSafely writes through fill into a temporary file next to name and
+// moves it to name only when fill succeeded. Without force an existing name
+// is never replaced (the final link fails instead); with force it is
+// replaced atomically. It returns the bytes written.
+func writeFileSafely(name string, force bool, fill func(io.Writer) error) (int64, error) {
+	dir := filepath.Dir(name)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".*.part")
+	if err != nil {
+		return 0, fmt.Errorf("creating %s: %w", name, err)
+	}
+	tmpName := tmp.Name()
+	defer os.Remove(tmpName) // no-op once renamed or linked and removed
+	cw := &countWriter{w: tmp}
+	if err := fill(cw); err != nil {
+		tmp.Close()
+		return 0, fmt.Errorf("writing %s: %w (nothing written under that name)", name, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return 0, fmt.Errorf("writing %s: %w", name, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return 0, fmt.Errorf("writing %s: %w", name, err)
+	}
+	if err := os.Chmod(tmpName, 0o644); err != nil {
+		return 0, fmt.Errorf("writing %s: %w", name, err)
+	}
+	if force {
+		if err := os.Rename(tmpName, name); err != nil {
+			return 0, fmt.Errorf("writing %s: %w", name, err)
+		}
+		return cw.n, nil
+	}
+	// Link fails when name exists: no window in which another file is lost.
+	if err := os.Link(tmpName, name); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return 0, fmt.Errorf("%s appeared while downloading; not overwritten (give --force to overwrite)", name)
+		}
+		// File systems without hard links: check, then rename.
+		if _, serr := os.Lstat(name); serr == nil {
+			return 0, fmt.Errorf("%s exists; not overwritten (give --force to overwrite)", name)
+		}
+		if err := os.Rename(tmpName, name); err != nil {
+			return 0, fmt.Errorf("writing %s: %w", name, err)
+		}
+	}
+	return cw.n, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,231 @@
+// Package cmdutil holds what every goimmich command shares: the Factory
+// (streams, credentials, the Immich client), exit codes, and the connection
+// check that turns "cannot connect" into a message saying what to do.
+package cmdutil
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/goimmich/goimmich/api"
+	"github.com/goimmich/goimmich/internal/cli/config"
+	"github.com/goimmich/goimmich/internal/cli/iostreams"
+	"github.com/goimmich/goimmich/wrapper"
+)
+
+// Exit codes of the goimmich command, the same as the official CLI's upload.
+const (
+	ExitOK = 0
+	// ExitFailure: the run could not start or failed (bad URL, wrong key,
+	// server down, bad flags).
+	ExitFailure = 1
+	// ExitPartial: the run finished but some items failed.
+	ExitPartial = 2
+)
+
+// ExitError carries an exit code. Err, when set, is printed by main; a nil
+// Err means the command already said everything.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// Factory gives commands what they need without globals. The root command
+// fills the credential flags; tests build one with iostreams.Test and their
+// own Getenv.
+type Factory struct {
+	IOStreams *iostreams.IOStreams
+	// Getenv looks up environment variables (os.Getenv in production).
+	Getenv func(string) string
+	// Version is goimmich's version string.
+	Version string
+
+	// FlagURL, FlagKey and Profile are the global --url, --key and
+	// --profile flags.
+	FlagURL, FlagKey, Profile string
+
+	// HTTPClient, when set, is used by every Client (tests).
+	HTTPClient *http.Client
+	// Retry, when set, replaces the wrapper's default retry policy.
+	Retry *wrapper.RetryPolicy
+}
+
+// New returns the production Factory: system streams and environment.
+func New(version string) *Factory {
+	return &Factory{IOStreams: iostreams.System(), Getenv: os.Getenv, Version: version}
+}
+
+// ConfigPaths returns where the config files are for this Factory's
+// environment.
+func (f *Factory) ConfigPaths() (config.Paths, error) {
+	return config.DefaultPaths(f.getenv)
+}
+
+func (f *Factory) getenv(k string) string {
+	if f.Getenv == nil {
+		return os.Getenv(k)
+	}
+	return f.Getenv(k)
+}
+
+// Credentials resolves the server URL and API key (see package config for
+// the order).
+func (f *Factory) Credentials() (config.Credentials, error) {
+	paths, err := f.ConfigPaths()
+	if err != nil {
+		return config.Credentials{}, err
+	}
+	return config.Resolve(config.Request{FlagURL: f.FlagURL, FlagKey: f.FlagKey, Profile: f.Profile, Getenv: f.getenv, Paths: paths})
+}
+
+// NewClient returns a client for url and key with this Factory's HTTP
+// client and retry policy.
+func (f *Factory) NewClient(url, key string, opts ...wrapper.Option) (*wrapper.Client, error) {
+	all := []wrapper.Option{wrapper.WithAPIKey(key), wrapper.WithUserAgent("goimmich-cli/" + f.Version)}
+	if f.HTTPClient != nil {
+		all = append(all, wrapper.WithHTTPClient(f.HTTPClient))
+	}
+	if f.Retry != nil {
+		all = append(all, wrapper.WithRetry(*f.Retry))
+	}
+	all = append(all, opts...)
+	c, err := wrapper.New(url, all...)
+	if err != nil {
+		return nil, fmt.Errorf("%w; check --url, %s or \"goimmich login\"", err, config.EnvURL)
+	}
+	return c, nil
+}
+
+// Client resolves the credentials and returns a client, without talking to
+// the server.
+func (f *Factory) Client() (*wrapper.Client, config.Credentials, error) {
+	creds, err := f.Credentials()
+	if err != nil {
+		return nil, creds, err
+	}
+	c, err := f.NewClient(creds.URL, creds.Key)
+	return c, creds, err
+}
+
+// Connect resolves the credentials, returns a client and checks, as the
+// official CLI does, that the server answers GET /users/me with this key. A
+// server that is down, a wrong URL, a non-Immich server or a wrong key give
+// an error that names the cause and the remedy and never holds the key. The
+// check is not retried, so a server that is down fails within seconds.
+func (f *Factory) Connect(ctx context.Context) (*wrapper.Client, *api.UserAdminResponseDto, error) {
+	c, creds, err := f.Client()
+	if err != nil {
+		return nil, nil, err
+	}
+	me, err := CheckLogin(ctx, f, creds.URL, creds.Key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (credentials from %s)", err, creds.Source)
+	}
+	return c, me, nil
+}
+
+// CheckLogin asks the server at url who owns key (GET /users/me) with one
+// attempt and a 15 s limit, and explains any failure.
+func CheckLogin(ctx context.Context, f *Factory, url, key string) (*api.UserAdminResponseDto, error) {
+	once := wrapper.RetryPolicy{MaxAttempts: 1, StallTimeout: 15 * time.Second}
+	c, err := f.NewClient(url, key, wrapper.WithRetry(once))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	r, err := c.GetMyUserWithResponse(ctx)
+	if err != nil {
+		if r == nil || r.HTTPResponse == nil {
+			return nil, Unreachable(c.ServerURL(), err)
+		}
+		// An answer that does not parse as Immich's JSON.
+		return nil, fmt.Errorf("%s does not look like an Immich server (GET /users/me answered %d with something that is not Immich's JSON); check the URL (it should be the address you open Immich at, e.g. http://nas:2283)", c.ServerURL(), r.HTTPResponse.StatusCode)
+	}
+	if err := wrapper.CheckResponse("getMyUser", r.HTTPResponse, r.Body); err != nil {
+		switch {
+		case errors.Is(err, wrapper.ErrUnauthorized):
+			return nil, fmt.Errorf("the server at %s rejected the API key (401 Unauthorized): it is wrong, revoked, or for another server; create one in Immich under Account Settings > API Keys and run \"goimmich login URL KEY\": %w", c.ServerURL(), err)
+		case errors.Is(err, wrapper.ErrNotFound):
+			return nil, fmt.Errorf("%s does not look like an Immich server (GET /users/me answered 404); check the URL: %w", c.ServerURL(), err)
+		}
+		return nil, fmt.Errorf("checking the login at %s: %w", c.ServerURL(), err)
+	}
+	if r.JSON200 == nil {
+		return nil, fmt.Errorf("%s does not look like an Immich server (GET /users/me answered %d without a user); check the URL", c.ServerURL(), r.HTTPResponse.StatusCode)
+	}
+	return r.JSON200, nil
+}
+
+// Unreachable explains a failure to get any HTTP answer from url.
+func Unreachable(url string, err error) error {
+	var cause string
+	var dnsErr *net.DNSError
+	var certErr *x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	var opErr *net.OpError
+	switch {
+	case errors.Is(err, context.Canceled):
+		return err
+	case errors.Is(err, syscall.ECONNREFUSED):
+		cause = "connection refused: is the server running, and is the port right?"
+	case errors.As(err, &dnsErr):
+		cause = "the host name does not resolve: check the URL"
+	case errors.As(err, &certErr), errors.As(err, &hostErr):
+		cause = "its TLS certificate is not trusted for this host: fix the certificate or use the right host name"
+	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+		cause = "no answer in time: is the server up, and the URL and port right?"
+	case errors.As(err, &opErr):
+		cause = "network error: is the server up, and the URL right?"
+	default:
+		cause = "is the server up, and the URL right?"
+	}
+	return fmt.Errorf("cannot reach the Immich server at %s (%s): %w", url, cause, err)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// Redact replaces every occurrence of the keys known to this run (flag and
+// environment) in s, as a last line of defence: errors are built not to hold
+// keys in the first place.
+func (f *Factory) Redact(s string) string {
+	for _, k := range []string{f.FlagKey, f.getenv(config.EnvKey)} {
+		if len(k) >= 4 {
+			s = strings.ReplaceAll(s, k, "[redacted]")
+		}
+	}
+	return s
+}
+
+// FlagError is a usage mistake (missing or malformed flag); main prints it
+// with a pointer to --help.
+type FlagError struct{ Err error }
+
+func (e *FlagError) Error() string { return e.Err.Error() }
+
+func (e *FlagError) Unwrap() error { return e.Err }
+
+// FlagErrorf returns a *FlagError formatted as fmt.Errorf.
+func FlagErrorf(format string, args ...any) error {
+	return &FlagError{Err: fmt.Errorf(format, args...)}
+}
