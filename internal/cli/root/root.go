@@ -18,6 +18,7 @@ import (
 	"github.com/goimmich/goimmich/internal/cli/login"
 	"github.com/goimmich/goimmich/internal/cli/logout"
 	"github.com/goimmich/goimmich/internal/cli/server"
+	"github.com/goimmich/goimmich/internal/cli/upload"
 	"github.com/goimmich/goimmich/internal/cli/version"
 	"github.com/goimmich/goimmich/internal/cli/whoami"
 )
@@ -60,6 +61,7 @@ auth.yml.`,
 		apicmd.NewCmdAPI(f, nil),
 		version.NewCmdVersion(f, nil),
 		completion.NewCmdCompletion(f, nil),
+		upload.NewCmdUpload(f, nil),
 	)
 	cmd.CompletionOptions.DisableDefaultCmd = true
 	return cmd

@@ -1,0 +1,239 @@
+// Package upload is "goimmich upload": files and folders into Immich, with
+// the official CLI's flag names, meanings and exit codes.
+package upload
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/goimmich/goimmich/api"
+	"github.com/goimmich/goimmich/internal/cli/cmdutil"
+	"github.com/goimmich/goimmich/internal/cli/iostreams"
+	"github.com/goimmich/goimmich/wrapper"
+)
+
+// Options is one run of "upload".
+type Options struct {
+	IO      *iostreams.IOStreams
+	Factory *cmdutil.Factory
+
+	Paths            []string
+	Recursive        bool
+	Ignore           []string
+	SkipHash         bool
+	IncludeHidden    bool
+	AlbumPerFolder   bool
+	AlbumName        string
+	Visibility       string
+	DryRun           bool
+	Concurrency      int
+	JSON             bool
+	Delete           bool
+	DeleteDuplicates bool
+	NoProgress       bool
+	RestoreTrashed   bool
+}
+
+// NewCmdUpload returns the "upload" command. runF, when set, replaces
+// uploadRun (tests).
+func NewCmdUpload(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "upload [paths...]",
+		Short: "Upload files and folders (the official CLI's flags)",
+		Long: `Upload files and folders to Immich, each file exactly once: files are
+hashed (SHA-1) and checked with the server in batches, so what it already
+has is not sent again, and a re-run only reports duplicates.
+
+Flags have the official Immich CLI's names and meanings. Without
+--recursive only the files directly in each folder are taken.
+
+Exit codes: 0 every file uploaded or already on the server; 1 the run could
+not start (bad URL, wrong key, server down: the message says which and what
+to do); 2 the run finished but some files failed (or it was interrupted:
+Ctrl-C stops cleanly and reports what was done).
+
+With --json-output (-j) standard output holds only the UploadResult JSON:
+{"uploaded": [...], "rejected": [...], "failed": [...], "stats": {...}}.
+Progress bars are drawn on a terminal only; otherwise a one-line summary
+goes to standard error.`,
+		Example: `  goimmich upload -r ~/Pictures/2024
+  goimmich upload -r -A "Holidays" -c 8 /mnt/phone/DCIM
+  goimmich upload -r -j . > result.json
+  goimmich upload -r -i '**/@eaDir/**' -i '*.tmp' /volume1/photo`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmdutil.FlagErrorf("give at least one file or folder to upload")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Paths = args
+			if opts.Visibility != "" {
+				switch api.AssetVisibility(opts.Visibility) {
+				case api.Archive, api.Hidden, api.Locked, api.Timeline:
+				default:
+					return cmdutil.FlagErrorf("--visibility %q: want archive, timeline, hidden or locked", opts.Visibility)
+				}
+			}
+			if opts.Concurrency < 1 {
+				return cmdutil.FlagErrorf("--concurrency must be at least 1")
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return uploadRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	// -h is --skip-hash, as in the official CLI; help keeps --help only.
+	fl.Bool("help", false, "Help for upload")
+	fl.BoolVarP(&opts.Recursive, "recursive", "r", false, "Walk folders recursively")
+	fl.StringArrayVarP(&opts.Ignore, "ignore", "i", nil, "Glob of paths to skip, doublestar syntax (repeatable)")
+	fl.BoolVarP(&opts.SkipHash, "skip-hash", "h", false, "Don't hash files before upload (the server still refuses duplicates)")
+	fl.BoolVarP(&opts.IncludeHidden, "include-hidden", "H", false, "Include hidden files and folders")
+	fl.BoolVarP(&opts.AlbumPerFolder, "album", "a", false, "Add assets to albums named after their folder, created when missing")
+	fl.StringVarP(&opts.AlbumName, "album-name", "A", "", "Add all assets to this album, created when missing")
+	fl.StringVar(&opts.Visibility, "visibility", "", "Visibility of new assets: timeline, archive, hidden or locked")
+	fl.BoolVarP(&opts.DryRun, "dry-run", "n", false, "Ask the server what would happen; upload, create and delete nothing")
+	fl.IntVarP(&opts.Concurrency, "concurrency", "c", wrapper.DefaultUploadConcurrency, "Number of files uploaded at once")
+	fl.BoolVarP(&opts.JSON, "json-output", "j", false, "Print only the UploadResult JSON on standard output")
+	fl.BoolVar(&opts.Delete, "delete", false, "Delete local files once the server confirmed their upload")
+	fl.BoolVar(&opts.DeleteDuplicates, "delete-duplicates", false, "Delete local files the server confirmed it already has")
+	fl.BoolVar(&opts.NoProgress, "no-progress", false, "Don't draw progress bars")
+	fl.BoolVar(&opts.RestoreTrashed, "restore-trashed", false, "Restore from the trash the server's assets that local files duplicate")
+	return cmd
+}
+
+// uploadRun checks the login, uploads, prints the result and returns an
+// *cmdutil.ExitError with code 2 when files failed.
+func uploadRun(ctx context.Context, opts *Options) error {
+	c, _, err := opts.Factory.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	uo := wrapper.UploadOptions{
+		Ignore:             opts.Ignore,
+		IncludeHidden:      opts.IncludeHidden,
+		SkipDuplicateCheck: opts.SkipHash,
+		Concurrency:        opts.Concurrency,
+		AlbumName:          opts.AlbumName,
+		AlbumPerFolder:     opts.AlbumPerFolder,
+		DeleteUploaded:     opts.Delete,
+		DeleteDuplicates:   opts.DeleteDuplicates,
+		RestoreTrashed:     opts.RestoreTrashed,
+		DryRun:             opts.DryRun,
+		Visibility:         api.AssetVisibility(opts.Visibility),
+	}
+	if !opts.Recursive {
+		// The official CLI takes only the files directly in a folder
+		// without -r; the same rule as an ignore of anything deeper.
+		uo.Ignore = append(uo.Ignore, "*/**")
+	}
+	var bars *wrapper.BarProgress
+	if opts.IO.CanShowProgress() && !opts.NoProgress {
+		bars = wrapper.NewBarProgress(opts.IO.ErrOut)
+		uo.Progress = bars
+	}
+	res, err := c.Upload(ctx, opts.Paths, uo)
+	if bars != nil {
+		bars.Wait()
+	}
+	if err != nil {
+		return err
+	}
+	interrupted := ctx.Err() != nil
+	if opts.JSON {
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(res); err != nil {
+			return err
+		}
+	}
+	printSummary(opts, res, interrupted)
+	if res.Stats.Failed > 0 || interrupted || len(res.DeleteErrors) > 0 || albumFailed(res) {
+		return &cmdutil.ExitError{Code: cmdutil.ExitPartial}
+	}
+	return nil
+}
+
+func albumFailed(res *wrapper.UploadResult) bool {
+	for _, a := range res.Albums {
+		if a.Error != "" || len(a.Failed) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// maxListed bounds the failures listed on standard error.
+const maxListed = 20
+
+// printSummary writes the one-line summary and the failures on standard
+// error.
+func printSummary(opts *Options, res *wrapper.UploadResult, interrupted bool) {
+	w := opts.IO.ErrOut
+	dups := 0
+	unsupported := 0
+	for _, r := range res.Rejected {
+		if r.Reason == wrapper.RejectDuplicate {
+			dups++
+		} else {
+			unsupported++
+		}
+	}
+	verb := "uploaded"
+	if res.DryRun {
+		verb = "would upload"
+	}
+	parts := []string{fmt.Sprintf("%s %d (%s)", verb, res.Stats.Uploaded, humanBytes(res.Stats.BytesUploaded))}
+	parts = append(parts, fmt.Sprintf("%d already on the server", dups))
+	if unsupported > 0 {
+		parts = append(parts, fmt.Sprintf("%d unsupported", unsupported))
+	}
+	parts = append(parts, fmt.Sprintf("%d failed", res.Stats.Failed))
+	line := fmt.Sprintf("%d files: %s in %.1fs", res.Stats.Total, strings.Join(parts, ", "), float64(res.Stats.DurationMS)/1000)
+	if res.DryRun {
+		line += " (dry run: nothing changed)"
+	}
+	if interrupted {
+		line += " (interrupted: the rest was not attempted)"
+	}
+	fmt.Fprintln(w, line)
+	for i, f := range res.Failed {
+		if i == maxListed {
+			fmt.Fprintf(w, "  … and %d more failures (use -j for the full list)\n", len(res.Failed)-maxListed)
+			break
+		}
+		if interrupted && errors.Is(f.Err, context.Canceled) {
+			continue
+		}
+		fmt.Fprintf(w, "  failed: %s: %s\n", f.Filepath, f.Error)
+	}
+	for _, a := range res.Albums {
+		if a.Error != "" {
+			fmt.Fprintf(w, "  album %q: %s\n", a.Name, a.Error)
+		}
+	}
+	for _, d := range res.DeleteErrors {
+		fmt.Fprintf(w, "  not deleted: %s: %s\n", d.Filepath, d.Error)
+	}
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
