@@ -1,0 +1,264 @@
+package immichtest
+
+import (
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+type albumRec struct {
+	id          uuid.UUID
+	ownerID     uuid.UUID
+	name        string
+	description string
+	assetIDs    []uuid.UUID
+	createdAt   time.Time
+	updatedAt   time.Time
+}
+
+func (s *Server) schemaHas(schema, prop string) bool {
+	sc := s.spec.Components.Schemas[schema]
+	return sc != nil && sc.Value != nil && sc.Value.Properties[prop] != nil
+}
+
+func (s *Server) enumHas(schema, value string) bool {
+	sc := s.spec.Components.Schemas[schema]
+	if sc == nil || sc.Value == nil {
+		return false
+	}
+	return slices.Contains(sc.Value.Enum, any(value))
+}
+
+// albumDTOLocked builds an AlbumResponseDto for the spec in use: Immich 2.x
+// albums carry owner and assets, 3.x ones list the owner in albumUsers.
+func (s *Server) albumDTOLocked(al *albumRec, withAssets bool) map[string]any {
+	owner := s.users[al.ownerID]
+	var thumb any
+	if len(al.assetIDs) > 0 {
+		thumb = al.assetIDs[0].String()
+	}
+	users := []any{}
+	if s.enumHas("AlbumUserRole", "owner") {
+		users = append(users, map[string]any{"role": "owner", "user": s.userDTO(owner)})
+	}
+	hasLink := false
+	for _, l := range s.links {
+		if l.albumID == al.id {
+			hasLink = true
+		}
+	}
+	m := map[string]any{
+		"id":                         al.id.String(),
+		"albumName":                  al.name,
+		"description":                al.description,
+		"albumThumbnailAssetId":      thumb,
+		"albumUsers":                 users,
+		"assetCount":                 len(al.assetIDs),
+		"createdAt":                  ts(al.createdAt),
+		"updatedAt":                  ts(al.updatedAt),
+		"hasSharedLink":              hasLink,
+		"isActivityEnabled":          true,
+		"shared":                     hasLink,
+		"order":                      "desc",
+		"ownerId":                    al.ownerID.String(),
+		"owner":                      s.userDTO(owner),
+		"lastModifiedAssetTimestamp": ts(al.updatedAt),
+	}
+	var first, last time.Time
+	assets := []any{}
+	for _, id := range al.assetIDs {
+		a := s.assets[id]
+		if a == nil {
+			continue
+		}
+		if first.IsZero() || a.FileCreatedAt.Before(first) {
+			first = a.FileCreatedAt
+		}
+		if a.FileCreatedAt.After(last) {
+			last = a.FileCreatedAt
+		}
+		if withAssets {
+			assets = append(assets, s.assetDTOLocked(a))
+		}
+	}
+	if !first.IsZero() {
+		m["startDate"], m["endDate"] = ts(first), ts(last)
+	}
+	if s.schemaHas("AlbumResponseDto", "assets") {
+		m["assets"] = assets
+	}
+	return m
+}
+
+// albumAccessLocked returns the album if the caller may use it: its owner,
+// or a share link of it (reading only).
+func (c *call) albumAccessLocked(id uuid.UUID, write bool) (*albumRec, bool) {
+	al, ok := c.s.albums[id]
+	if !ok {
+		return nil, false
+	}
+	if l := c.auth.link; l != nil {
+		return al, !write && l.albumID == id
+	}
+	return al, al.ownerID == c.auth.userID
+}
+
+// listAlbums is GET /albums (the caller's albums; assetId filters to albums
+// holding that asset).
+func (s *Server) listAlbums(c *call) {
+	q := c.r.URL.Query()
+	var assetID uuid.UUID
+	if q.Has("assetId") {
+		assetID, _ = uuid.Parse(q.Get("assetId"))
+	}
+	s.mu.Lock()
+	out := []any{}
+	for _, id := range s.albumOrder {
+		al := s.albums[id]
+		if al == nil || al.ownerID != c.auth.userID {
+			continue
+		}
+		if q.Has("assetId") && !slices.Contains(al.assetIDs, assetID) {
+			continue
+		}
+		if q.Has("name") && al.name != q.Get("name") {
+			continue
+		}
+		out = append(out, s.albumDTOLocked(al, false))
+	}
+	s.mu.Unlock()
+	c.json(http.StatusOK, out)
+}
+
+// createAlbum is POST /albums; assets the caller may not use are left out,
+// as Immich does.
+func (s *Server) createAlbum(c *call) {
+	var body struct {
+		AlbumName   string      `json:"albumName"`
+		Description string      `json:"description"`
+		AssetIDs    []uuid.UUID `json:"assetIds"`
+	}
+	if !c.decode(&body) {
+		return
+	}
+	t := now()
+	s.mu.Lock()
+	al := &albumRec{id: uuid.New(), ownerID: c.auth.userID, name: body.AlbumName, description: body.Description, createdAt: t, updatedAt: t}
+	for _, id := range body.AssetIDs {
+		if _, ok := c.accessLocked(id, "asset.share"); ok && !slices.Contains(al.assetIDs, id) {
+			al.assetIDs = append(al.assetIDs, id)
+		}
+	}
+	s.albums[al.id] = al
+	s.albumOrder = append(s.albumOrder, al.id)
+	dto := s.albumDTOLocked(al, true)
+	s.mu.Unlock()
+	c.json(http.StatusCreated, dto)
+}
+
+// getAlbum is GET /albums/{id}.
+func (s *Server) getAlbum(c *call) {
+	s.mu.Lock()
+	al, ok := c.albumAccessLocked(c.pathID("id"), false)
+	var dto map[string]any
+	if ok {
+		dto = s.albumDTOLocked(al, c.r.URL.Query().Get("withoutAssets") != "true")
+	}
+	s.mu.Unlock()
+	if !ok {
+		c.error(http.StatusBadRequest, noAccess("album.read"))
+		return
+	}
+	c.json(http.StatusOK, dto)
+}
+
+// deleteAlbum is DELETE /albums/{id}; the assets stay.
+func (s *Server) deleteAlbum(c *call) {
+	id := c.pathID("id")
+	s.mu.Lock()
+	_, ok := c.albumAccessLocked(id, true)
+	if ok {
+		delete(s.albums, id)
+		s.albumOrder = removeID(s.albumOrder, id)
+	}
+	s.mu.Unlock()
+	if !ok {
+		c.error(http.StatusBadRequest, noAccess("album.delete"))
+		return
+	}
+	c.noContent()
+}
+
+type bulkIDs struct {
+	IDs []uuid.UUID `json:"ids"`
+}
+
+// addAssetsToAlbum is PUT /albums/{id}/assets with a result per asset:
+// "duplicate" when already in the album, "no_permission" when the caller may
+// not use it (or it does not exist).
+func (s *Server) addAssetsToAlbum(c *call) {
+	var body bulkIDs
+	if !c.decode(&body) {
+		return
+	}
+	s.mu.Lock()
+	al, ok := c.albumAccessLocked(c.pathID("id"), true)
+	if !ok {
+		s.mu.Unlock()
+		c.error(http.StatusBadRequest, noAccess("albumAsset.create"))
+		return
+	}
+	results := []any{}
+	changed := false
+	for _, id := range body.IDs {
+		switch _, access := c.accessLocked(id, "asset.share"); {
+		case slices.Contains(al.assetIDs, id):
+			results = append(results, map[string]any{"id": id.String(), "success": false, "error": "duplicate"})
+		case !access:
+			results = append(results, map[string]any{"id": id.String(), "success": false, "error": "no_permission"})
+		default:
+			al.assetIDs = append(al.assetIDs, id)
+			changed = true
+			results = append(results, map[string]any{"id": id.String(), "success": true})
+		}
+	}
+	if changed {
+		al.updatedAt = now()
+	}
+	s.mu.Unlock()
+	c.json(http.StatusOK, results)
+}
+
+// removeAssetsFromAlbum is DELETE /albums/{id}/assets with a result per
+// asset: "not_found" when not in the album, "no_permission" when the caller
+// may not use it.
+func (s *Server) removeAssetsFromAlbum(c *call) {
+	var body bulkIDs
+	if !c.decode(&body) {
+		return
+	}
+	s.mu.Lock()
+	al, ok := c.albumAccessLocked(c.pathID("id"), true)
+	if !ok {
+		s.mu.Unlock()
+		c.error(http.StatusBadRequest, noAccess("albumAsset.delete"))
+		return
+	}
+	results := []any{}
+	for _, id := range body.IDs {
+		switch _, access := c.accessLocked(id, "asset.share"); {
+		case !slices.Contains(al.assetIDs, id):
+			results = append(results, map[string]any{"id": id.String(), "success": false, "error": "not_found"})
+		case !access:
+			results = append(results, map[string]any{"id": id.String(), "success": false, "error": "no_permission"})
+		default:
+			al.assetIDs = removeID(al.assetIDs, id)
+			al.updatedAt = now()
+			results = append(results, map[string]any{"id": id.String(), "success": true})
+		}
+	}
+	s.mu.Unlock()
+	c.json(http.StatusOK, results)
+}

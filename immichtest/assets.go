@@ -1,0 +1,622 @@
+package immichtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// maxFieldSize bounds a non-file multipart field (and a sidecar).
+const maxFieldSize = 16 << 20
+
+// accessLocked returns the asset if the caller may use it with perm, as
+// Immich's access checks do: owners may use their assets; a share link
+// reaches the assets it shares (downloads only when it allows them).
+func (c *call) accessLocked(id uuid.UUID, perm string) (*assetRec, bool) {
+	a, ok := c.s.assets[id]
+	if !ok {
+		return nil, false
+	}
+	if l := c.auth.link; l != nil {
+		if perm == "asset.download" && !l.allowDownload {
+			return nil, false
+		}
+		if !c.s.linkHasAssetLocked(l, id) {
+			return nil, false
+		}
+		return a, true
+	}
+	return a, a.OwnerID == c.auth.userID
+}
+
+func noAccess(perm string) string { return fmt.Sprintf("Not found or no %s access", perm) }
+
+// uploadAsset is POST /assets: the multipart body is streamed (the asset to
+// memory or the data dir, hashed on the way); the other fields are then
+// validated against the spec; unknown fields are dropped as Immich does.
+func (s *Server) uploadAsset(c *call) {
+	if c.auth.link != nil && !c.auth.link.allowUpload {
+		c.error(http.StatusBadRequest, noAccess("asset.upload"))
+		return
+	}
+	if h := c.r.Header.Get("x-immich-checksum"); h != "" {
+		s.mu.Lock()
+		a, dup := s.findByChecksumLocked(c.auth.userID, fromChecksum(h))
+		s.mu.Unlock()
+		if dup {
+			c.json(http.StatusOK, map[string]any{"id": a.ID.String(), "status": "duplicate"})
+			return
+		}
+	}
+	up, ok := s.receiveUpload(c)
+	if !ok {
+		return
+	}
+	name := up.fileName
+	if fn := up.first("filename"); fn != "" {
+		name = fn
+	}
+	if !isAssetFile(name) {
+		up.content.remove()
+		c.error(http.StatusBadRequest, "Unsupported file type "+name)
+		return
+	}
+	created, _ := time.Parse(time.RFC3339Nano, up.first("fileCreatedAt"))
+	modified, _ := time.Parse(time.RFC3339Nano, up.first("fileModifiedAt"))
+	s.mu.Lock()
+	if a, dup := s.findByChecksumLocked(c.auth.userID, up.sum); dup {
+		s.mu.Unlock()
+		up.content.remove()
+		c.json(http.StatusOK, map[string]any{"id": a.ID.String(), "status": "duplicate"})
+		return
+	}
+	rec := s.addAssetLocked(Asset{
+		OwnerID: c.auth.userID, OriginalFileName: name,
+		FileCreatedAt: created.UTC(), FileModifiedAt: modified.UTC(),
+		Visibility: up.first("visibility"), IsFavorite: up.first("isFavorite") == "true",
+		DeviceAssetID: up.first("deviceAssetId"), DeviceID: up.first("deviceId"),
+		Sidecar: up.sidecar,
+	}, up.content, up.sum)
+	rec.duration = up.first("duration")
+	if l := c.auth.link; l != nil && l.albumID != uuid.Nil {
+		if al := s.albums[l.albumID]; al != nil {
+			al.assetIDs = append(al.assetIDs, rec.ID)
+		}
+	}
+	id := rec.ID.String()
+	s.mu.Unlock()
+	c.json(http.StatusCreated, map[string]any{"id": id, "status": "created"})
+}
+
+// replaceAsset is PUT /assets/{id}/original (Immich 2.x): the asset keeps
+// its id and gets the new content; a trashed copy keeps the old content, and
+// its id is returned with status "replaced".
+func (s *Server) replaceAsset(c *call) {
+	id := c.pathID("id")
+	s.mu.Lock()
+	_, ok := c.accessLocked(id, "asset.update")
+	s.mu.Unlock()
+	if !ok {
+		c.error(http.StatusBadRequest, noAccess("asset.update"))
+		return
+	}
+	up, ok := s.receiveUpload(c)
+	if !ok {
+		return
+	}
+	name := up.fileName
+	if fn := up.first("filename"); fn != "" {
+		name = fn
+	}
+	created, _ := time.Parse(time.RFC3339Nano, up.first("fileCreatedAt"))
+	modified, _ := time.Parse(time.RFC3339Nano, up.first("fileModifiedAt"))
+	s.mu.Lock()
+	a, ok := s.assets[id]
+	if !ok {
+		s.mu.Unlock()
+		up.content.remove()
+		c.error(http.StatusBadRequest, noAccess("asset.update"))
+		return
+	}
+	old := *a
+	oldCopy := s.addAssetLocked(old.Asset, old.content, old.Checksum)
+	oldCopy.IsTrashed, oldCopy.deletedAt = true, now()
+	a.content, a.Checksum, a.Size = up.content, up.sum, up.content.size
+	a.OriginalFileName, a.Type, a.ContentType = name, assetType(name), lookupMIME(name)
+	a.FileCreatedAt, a.FileModifiedAt = created.UTC(), modified.UTC()
+	a.DeviceAssetID, a.DeviceID, a.Sidecar = up.first("deviceAssetId"), up.first("deviceId"), up.sidecar
+	a.updatedAt = now()
+	copyID := oldCopy.ID.String()
+	s.mu.Unlock()
+	c.json(http.StatusOK, map[string]any{"id": copyID, "status": "replaced"})
+}
+
+type upload struct {
+	fields   map[string][]string
+	fileName string
+	content  blob
+	sum      []byte
+	sidecar  []byte
+}
+
+func (u *upload) first(name string) string {
+	if v := u.fields[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// receiveUpload streams the multipart body and validates it against the
+// spec. It answers the request itself when it reports false.
+func (s *Server) receiveUpload(c *call) (*upload, bool) {
+	fail := func(status int, msg string, record bool) (*upload, bool) {
+		if record {
+			s.recordFailure(ValidationFailure{OperationID: c.rt.opID, Method: c.r.Method, Path: c.r.URL.Path, Err: msg})
+		}
+		c.error(status, msg)
+		return nil, false
+	}
+	mt, params := mediaType(c.r.Header.Get("Content-Type"))
+	if mt != "multipart/form-data" || params["boundary"] == "" {
+		return fail(http.StatusBadRequest, "request body must be multipart/form-data", true)
+	}
+	schema := c.rt.op.RequestBody.Value.Content["multipart/form-data"].Schema.Value
+	up := &upload{fields: map[string][]string{}}
+	var haveAsset bool
+	cleanup := func() {
+		if haveAsset {
+			up.content.remove()
+		}
+	}
+	mr := multipart.NewReader(c.r.Body, params["boundary"])
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			cleanup()
+			return s.bodyError(c, err)
+		}
+		name := part.FormName()
+		switch {
+		case name == "assetData" && !haveAsset:
+			up.fileName = part.FileName()
+			b, sum, err := s.storeBody(part)
+			if err != nil {
+				return s.bodyError(c, err)
+			}
+			up.content, up.sum, haveAsset = b, sum, true
+		case name == "sidecarData":
+			data, err := io.ReadAll(io.LimitReader(part, maxFieldSize))
+			if err != nil {
+				cleanup()
+				return s.bodyError(c, err)
+			}
+			up.sidecar = data
+			if up.sidecar == nil {
+				up.sidecar = []byte{}
+			}
+		case schema.Properties[name] != nil:
+			data, err := io.ReadAll(io.LimitReader(part, maxFieldSize))
+			if err != nil {
+				cleanup()
+				return s.bodyError(c, err)
+			}
+			up.fields[name] = append(up.fields[name], string(data))
+		default:
+			// Immich strips unknown fields.
+			if _, err := io.Copy(io.Discard, part); err != nil {
+				cleanup()
+				return s.bodyError(c, err)
+			}
+		}
+		part.Close()
+	}
+	if err := s.validateUpload(c, up, haveAsset); err != nil {
+		cleanup()
+		return fail(http.StatusBadRequest, validationMessage(err), true)
+	}
+	return up, true
+}
+
+// bodyError answers a failed body read: 413 like a proxy for an injected
+// size limit, 400 otherwise (the client is usually gone by then).
+func (s *Server) bodyError(c *call, err error) (*upload, bool) {
+	if errors.Is(err, errTooLarge) {
+		proxyError(c.w, http.StatusRequestEntityTooLarge)
+		c.responded = true
+		return nil, false
+	}
+	c.error(http.StatusBadRequest, "Unexpected end of form: "+err.Error())
+	return nil, false
+}
+
+// validateUpload runs openapi3filter on an equivalent multipart body holding
+// the received fields (unknown ones dropped) and empty file parts, so the
+// spec decides what is required and what each field must look like, while
+// the (possibly huge) file never has to be buffered.
+func (s *Server) validateUpload(c *call, up *upload, haveAsset bool) error {
+	schema := c.rt.op.RequestBody.Value.Content["multipart/form-data"].Schema.Value
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, name := range sortedKeys(up.fields) {
+		prop := schema.Properties[name].Value
+		for _, v := range up.fields[name] {
+			if prop.Type.Is("array") {
+				// Immich parses array fields sent as JSON text.
+				var items []json.RawMessage
+				if json.Unmarshal([]byte(v), &items) == nil {
+					for _, it := range items {
+						h := textproto.MIMEHeader{}
+						h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": name}))
+						h.Set("Content-Type", "application/json")
+						pw, _ := mw.CreatePart(h)
+						pw.Write(it)
+					}
+					continue
+				}
+			}
+			mw.WriteField(name, v)
+		}
+	}
+	if haveAsset {
+		pw, _ := mw.CreateFormFile("assetData", up.fileName)
+		pw.Write([]byte{})
+	}
+	if up.sidecar != nil {
+		pw, _ := mw.CreateFormFile("sidecarData", "sidecar.xmp")
+		pw.Write([]byte{})
+	}
+	mw.Close()
+	r := c.r.Clone(c.ctx)
+	r.Body = io.NopCloser(&buf)
+	r.ContentLength = int64(buf.Len())
+	r.Header.Set("Content-Type", mw.FormDataContentType())
+	return s.validateRequest(c, r, false)
+}
+
+// bulkUploadCheck is POST /assets/bulk-upload-check.
+func (s *Server) bulkUploadCheck(c *call) {
+	var body struct {
+		Assets []struct {
+			ID       string `json:"id"`
+			Checksum string `json:"checksum"`
+		} `json:"assets"`
+	}
+	if !c.decode(&body) {
+		return
+	}
+	results := make([]map[string]any, 0, len(body.Assets))
+	s.mu.Lock()
+	for _, it := range body.Assets {
+		a, dup := s.findByChecksumLocked(c.auth.userID, fromChecksum(it.Checksum))
+		if dup {
+			results = append(results, map[string]any{
+				"id": it.ID, "action": "reject", "reason": "duplicate", "assetId": a.ID.String(), "isTrashed": a.IsTrashed,
+			})
+		} else {
+			results = append(results, map[string]any{"id": it.ID, "action": "accept"})
+		}
+	}
+	s.mu.Unlock()
+	c.json(http.StatusOK, map[string]any{"results": results})
+}
+
+// getAsset is GET /assets/{id}.
+func (s *Server) getAsset(c *call) {
+	s.mu.Lock()
+	a, ok := c.accessLocked(c.pathID("id"), "asset.read")
+	var dto map[string]any
+	if ok {
+		dto = s.assetDTOLocked(a)
+	}
+	s.mu.Unlock()
+	if !ok {
+		c.error(http.StatusBadRequest, noAccess("asset.read"))
+		return
+	}
+	c.json(http.StatusOK, dto)
+}
+
+// serveFile sends content with Range, ETag and Last-Modified support
+// (http.ServeContent), through the download faults, after validating the
+// status and headers against the spec.
+func (s *Server) serveFile(c *call, content io.ReadSeeker, fileName, contentType, etag string, mod time.Time, disposition bool) {
+	h := c.w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Cache-Control", "private, max-age=86400, no-transform")
+	if etag != "" {
+		h.Set("ETag", etag)
+	}
+	if disposition {
+		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": fileName}))
+	}
+	fw := &faultWriter{w: c.w, c: c}
+	hw := &headCheckWriter{faultWriter: fw, c: c}
+	c.responded = true
+	http.ServeContent(hw, c.r, fileName, mod, content)
+}
+
+// headCheckWriter validates the head of a 200/206 response when it is
+// written.
+type headCheckWriter struct {
+	*faultWriter
+	c       *call
+	blocked bool
+}
+
+func (h *headCheckWriter) WriteHeader(code int) {
+	if code == http.StatusOK || code == http.StatusPartialContent {
+		h.c.responded = false
+		if !h.c.streamHead(code) {
+			h.blocked = true
+			return
+		}
+		h.c.responded = true
+	}
+	h.faultWriter.WriteHeader(code)
+}
+
+func (h *headCheckWriter) Write(p []byte) (int, error) {
+	if h.blocked {
+		return 0, errors.New("response blocked: violates the spec")
+	}
+	return h.faultWriter.Write(p)
+}
+
+// downloadAsset is GET /assets/{id}/original.
+func (s *Server) downloadAsset(c *call) {
+	s.mu.Lock()
+	a, ok := c.accessLocked(c.pathID("id"), "asset.download")
+	var snap assetRec
+	if ok {
+		snap = *a
+	}
+	s.mu.Unlock()
+	if !ok {
+		c.error(http.StatusBadRequest, noAccess("asset.download"))
+		return
+	}
+	f, err := snap.content.open()
+	if err != nil {
+		c.error(http.StatusInternalServerError, "reading stored asset: "+err.Error())
+		return
+	}
+	defer f.Close()
+	etag := fmt.Sprintf("%q", fmt.Sprintf("%x", snap.Checksum))
+	s.serveFile(c, f, snap.OriginalFileName, snap.ContentType, etag, snap.FileModifiedAt, true)
+}
+
+// playVideo is GET /assets/{id}/video/playback: the original of a video
+// (the fake does not transcode), with Range support.
+func (s *Server) playVideo(c *call) {
+	s.mu.Lock()
+	a, ok := c.accessLocked(c.pathID("id"), "asset.view")
+	var snap assetRec
+	if ok {
+		snap = *a
+	}
+	s.mu.Unlock()
+	if !ok {
+		c.error(http.StatusBadRequest, noAccess("asset.view"))
+		return
+	}
+	if snap.Type != "VIDEO" {
+		c.error(http.StatusBadRequest, "Asset is not a video")
+		return
+	}
+	f, err := snap.content.open()
+	if err != nil {
+		c.error(http.StatusInternalServerError, "reading stored asset: "+err.Error())
+		return
+	}
+	defer f.Close()
+	s.serveFile(c, f, snap.OriginalFileName, snap.ContentType, "", snap.FileModifiedAt, false)
+}
+
+// deleteAssets is DELETE /assets: to the trash, or for good with force.
+func (s *Server) deleteAssets(c *call) {
+	var body struct {
+		IDs   []uuid.UUID `json:"ids"`
+		Force bool        `json:"force"`
+	}
+	if !c.decode(&body) {
+		return
+	}
+	s.mu.Lock()
+	for _, id := range body.IDs {
+		if _, ok := c.accessLocked(id, "asset.delete"); !ok {
+			s.mu.Unlock()
+			c.error(http.StatusBadRequest, noAccess("asset.delete"))
+			return
+		}
+	}
+	for _, id := range body.IDs {
+		if body.Force {
+			s.deleteAssetLocked(id)
+			continue
+		}
+		a := s.assets[id]
+		if !a.IsTrashed {
+			a.IsTrashed, a.deletedAt, a.updatedAt = true, now(), now()
+		}
+	}
+	s.mu.Unlock()
+	c.noContent()
+}
+
+// assetStatistics is GET /assets/statistics (not trashed unless isTrashed).
+func (s *Server) assetStatistics(c *call) {
+	q := c.r.URL.Query()
+	s.mu.Lock()
+	var images, videos, total int
+	for _, a := range s.assets {
+		if a.OwnerID != c.auth.userID || a.IsTrashed != (q.Get("isTrashed") == "true") {
+			continue
+		}
+		if q.Has("isFavorite") && a.IsFavorite != (q.Get("isFavorite") == "true") {
+			continue
+		}
+		if q.Has("visibility") && a.Visibility != q.Get("visibility") {
+			continue
+		}
+		total++
+		switch a.Type {
+		case "IMAGE":
+			images++
+		case "VIDEO":
+			videos++
+		}
+	}
+	s.mu.Unlock()
+	c.json(http.StatusOK, map[string]any{"images": images, "videos": videos, "total": total})
+}
+
+func (s *Server) restore(c *call, ids []uuid.UUID) {
+	s.mu.Lock()
+	n := 0
+	for _, a := range s.assets {
+		if a.OwnerID != c.auth.userID || !a.IsTrashed {
+			continue
+		}
+		if ids != nil && !slices.Contains(ids, a.ID) {
+			continue
+		}
+		a.IsTrashed, a.deletedAt, a.updatedAt = false, time.Time{}, now()
+		n++
+	}
+	s.mu.Unlock()
+	c.json(http.StatusOK, map[string]any{"count": n})
+}
+
+// restoreTrash is POST /trash/restore.
+func (s *Server) restoreTrash(c *call) { s.restore(c, nil) }
+
+// restoreAssets is POST /trash/restore/assets.
+func (s *Server) restoreAssets(c *call) {
+	var body struct {
+		IDs []uuid.UUID `json:"ids"`
+	}
+	if !c.decode(&body) {
+		return
+	}
+	if body.IDs == nil {
+		body.IDs = []uuid.UUID{}
+	}
+	s.restore(c, body.IDs)
+}
+
+// emptyTrash is POST /trash/empty: trashed assets are deleted for good.
+func (s *Server) emptyTrash(c *call) {
+	s.mu.Lock()
+	var ids []uuid.UUID
+	for _, id := range s.order {
+		if a := s.assets[id]; a.OwnerID == c.auth.userID && a.IsTrashed {
+			ids = append(ids, id)
+		}
+	}
+	for _, id := range ids {
+		s.deleteAssetLocked(id)
+	}
+	s.mu.Unlock()
+	c.json(http.StatusOK, map[string]any{"count": len(ids)})
+}
+
+// searchAssets is POST /search/metadata with the filters a client uses to
+// find its uploads: id, checksum, originalFileName (case-insensitive
+// substring), deviceId, deviceAssetId, type, isFavorite, visibility,
+// withDeleted, albumIds, and paging (page, size) ordered by fileCreatedAt.
+func (s *Server) searchAssets(c *call) {
+	var q struct {
+		ID               *uuid.UUID  `json:"id"`
+		Checksum         *string     `json:"checksum"`
+		OriginalFileName *string     `json:"originalFileName"`
+		DeviceID         *string     `json:"deviceId"`
+		DeviceAssetID    *string     `json:"deviceAssetId"`
+		Type             *string     `json:"type"`
+		IsFavorite       *bool       `json:"isFavorite"`
+		Visibility       *string     `json:"visibility"`
+		WithDeleted      bool        `json:"withDeleted"`
+		AlbumIDs         []uuid.UUID `json:"albumIds"`
+		Order            string      `json:"order"`
+		Page             int         `json:"page"`
+		Size             int         `json:"size"`
+	}
+	if !c.decode(&q) {
+		return
+	}
+	if q.Page < 1 {
+		q.Page = 1
+	}
+	if q.Size < 1 {
+		q.Size = 250
+	}
+	s.mu.Lock()
+	var matched []*assetRec
+	for _, id := range s.order {
+		a, ok := c.accessLocked(id, "asset.read")
+		if !ok {
+			continue
+		}
+		switch {
+		case a.IsTrashed && !q.WithDeleted,
+			q.ID != nil && a.ID != *q.ID,
+			q.Checksum != nil && !bytes.Equal(a.Checksum, fromChecksum(*q.Checksum)),
+			q.OriginalFileName != nil && !strings.Contains(lower(a.OriginalFileName), lower(*q.OriginalFileName)),
+			q.DeviceID != nil && a.DeviceID != *q.DeviceID,
+			q.DeviceAssetID != nil && a.DeviceAssetID != *q.DeviceAssetID,
+			q.Type != nil && a.Type != *q.Type,
+			q.IsFavorite != nil && a.IsFavorite != *q.IsFavorite,
+			q.Visibility != nil && a.Visibility != *q.Visibility,
+			q.Visibility == nil && a.Visibility == "locked":
+			continue
+		}
+		inAll := true
+		for _, al := range q.AlbumIDs {
+			if r := s.albums[al]; r == nil || !slices.Contains(r.assetIDs, a.ID) {
+				inAll = false
+			}
+		}
+		if inAll {
+			matched = append(matched, a)
+		}
+	}
+	slices.SortStableFunc(matched, func(x, y *assetRec) int {
+		d := x.FileCreatedAt.Compare(y.FileCreatedAt)
+		if d == 0 {
+			d = int(x.seq - y.seq)
+		}
+		if q.Order != "asc" {
+			d = -d
+		}
+		return d
+	})
+	start := min((q.Page-1)*q.Size, len(matched))
+	end := min(start+q.Size, len(matched))
+	items := make([]any, 0, end-start)
+	for _, a := range matched[start:end] {
+		items = append(items, s.assetDTOLocked(a))
+	}
+	s.mu.Unlock()
+	var next any
+	if end < len(matched) {
+		next = strconv.Itoa(q.Page + 1)
+	}
+	c.json(http.StatusOK, map[string]any{
+		"albums": map[string]any{"total": 0, "count": 0, "items": []any{}, "facets": []any{}},
+		"assets": map[string]any{"total": len(items), "count": len(items), "items": items, "facets": []any{}, "nextPage": next},
+	})
+}

@@ -1,0 +1,214 @@
+package immichtest
+
+import (
+	"archive/zip"
+	"bytes"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// defaultArchiveSize is Immich's default archiveSize of POST /download/info
+// (4 GiB).
+const defaultArchiveSize = 4 << 30
+
+// downloadInfo is POST /download/info: the requested assets (by ids, album
+// or user) split into archives the way Immich does: assets are added to the
+// current archive until its size exceeds archiveSize.
+func (s *Server) downloadInfo(c *call) {
+	var body struct {
+		AssetIDs    []uuid.UUID `json:"assetIds"`
+		AlbumID     *uuid.UUID  `json:"albumId"`
+		UserID      *uuid.UUID  `json:"userId"`
+		ArchiveSize int64       `json:"archiveSize"`
+	}
+	if !c.decode(&body) {
+		return
+	}
+	if body.ArchiveSize <= 0 {
+		body.ArchiveSize = defaultArchiveSize
+	}
+	s.mu.Lock()
+	var list []*assetRec
+	switch {
+	case body.AssetIDs != nil:
+		for _, id := range body.AssetIDs {
+			a, ok := c.accessLocked(id, "asset.download")
+			if !ok {
+				s.mu.Unlock()
+				c.error(http.StatusBadRequest, noAccess("asset.download"))
+				return
+			}
+			list = append(list, a)
+		}
+	case body.AlbumID != nil:
+		al, ok := c.albumAccessLocked(*body.AlbumID, false)
+		if !ok || (c.auth.link != nil && !c.auth.link.allowDownload) {
+			s.mu.Unlock()
+			c.error(http.StatusBadRequest, noAccess("album.download"))
+			return
+		}
+		for _, id := range al.assetIDs {
+			if a := s.assets[id]; a != nil && !a.IsTrashed {
+				list = append(list, a)
+			}
+		}
+	case body.UserID != nil:
+		if *body.UserID != c.auth.userID || c.auth.link != nil {
+			s.mu.Unlock()
+			c.error(http.StatusBadRequest, noAccess("timeline.download"))
+			return
+		}
+		for _, id := range s.order {
+			if a := s.assets[id]; a.OwnerID == c.auth.userID && !a.IsTrashed {
+				list = append(list, a)
+			}
+		}
+	default:
+		s.mu.Unlock()
+		c.error(http.StatusBadRequest, "assetIds, albumId, or userId is required")
+		return
+	}
+	s.mu.Unlock()
+	archives := []any{}
+	var total, size int64
+	ids := []string{}
+	for _, a := range list {
+		total += a.Size
+		size += a.Size
+		ids = append(ids, a.ID.String())
+		if size > body.ArchiveSize {
+			archives = append(archives, map[string]any{"size": size, "assetIds": ids})
+			size, ids = 0, []string{}
+		}
+	}
+	if len(ids) > 0 {
+		archives = append(archives, map[string]any{"size": size, "assetIds": ids})
+	}
+	c.json(http.StatusCreated, map[string]any{"totalSize": total, "archives": archives})
+}
+
+// downloadArchive is POST /download/archive: a zip of the originals,
+// streamed (stored, not compressed), named by original file name, with
+// "+1", "+2"... before the extension for repeated names as Immich does.
+func (s *Server) downloadArchive(c *call) {
+	var body struct {
+		AssetIDs []uuid.UUID `json:"assetIds"`
+	}
+	if !c.decode(&body) {
+		return
+	}
+	s.mu.Lock()
+	list := make([]assetRec, 0, len(body.AssetIDs))
+	for _, id := range body.AssetIDs {
+		a, ok := c.accessLocked(id, "asset.download")
+		if !ok {
+			s.mu.Unlock()
+			c.error(http.StatusBadRequest, noAccess("asset.download"))
+			return
+		}
+		list = append(list, *a)
+	}
+	s.mu.Unlock()
+	c.w.Header().Set("Content-Type", "application/octet-stream")
+	if !c.streamHead(http.StatusOK) {
+		return
+	}
+	c.responded = true
+	fw := &faultWriter{w: c.w, c: c}
+	fw.WriteHeader(http.StatusOK)
+	zw := zip.NewWriter(fw)
+	seen := map[string]int{}
+	for _, a := range list {
+		name := a.OriginalFileName
+		if n := seen[name]; n > 0 {
+			e := path.Ext(name)
+			name = fmt.Sprintf("%s+%d%s", strings.TrimSuffix(name, e), n, e)
+		}
+		seen[a.OriginalFileName]++
+		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store, Modified: a.FileModifiedAt})
+		if err != nil {
+			return
+		}
+		f, err := a.content.open()
+		if err != nil {
+			panic(http.ErrAbortHandler) // cannot report an error mid-stream
+		}
+		_, err = io.Copy(w, f)
+		f.Close()
+		if err != nil {
+			return
+		}
+	}
+	zw.Close()
+}
+
+type thumbKey struct {
+	id   uuid.UUID
+	size string
+}
+
+// viewAsset is GET /assets/{id}/thumbnail: a real JPEG image (250×250 for
+// "thumbnail", 1440×1080 for "preview" and larger sizes), whose colours come
+// from the asset's checksum. Immich sends WebP thumbnails; the Go standard
+// library has no WebP encoder, so the fake sends JPEG and says so in
+// Content-Type and file name.
+func (s *Server) viewAsset(c *call) {
+	size := c.r.URL.Query().Get("size")
+	if size == "" {
+		size = "thumbnail"
+	}
+	s.mu.Lock()
+	a, ok := c.accessLocked(c.pathID("id"), "asset.view")
+	var snap assetRec
+	var img []byte
+	if ok {
+		snap = *a
+		img = s.thumbs[thumbKey{a.ID, size}]
+	}
+	s.mu.Unlock()
+	if !ok {
+		c.error(http.StatusBadRequest, noAccess("asset.view"))
+		return
+	}
+	if img == nil {
+		w, h := 250, 250
+		if size != "thumbnail" {
+			w, h = 1440, 1080
+		}
+		img = renderThumb(snap.Checksum, w, h)
+		s.mu.Lock()
+		if _, still := s.assets[snap.ID]; still {
+			s.thumbs[thumbKey{snap.ID, size}] = img
+		}
+		s.mu.Unlock()
+	}
+	name := strings.TrimSuffix(snap.OriginalFileName, path.Ext(snap.OriginalFileName)) + "_" + size + ".jpg"
+	s.serveFile(c, bytes.NewReader(img), name, "image/jpeg", "", snap.FileModifiedAt, false)
+}
+
+func renderThumb(seed []byte, w, h int) []byte {
+	if len(seed) < 6 {
+		seed = append(seed, make([]byte, 6)...)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.SetRGBA(x, y, color.RGBA{
+				R: seed[0] + uint8(x*255/w), G: seed[1] + uint8(y*255/h), B: seed[2], A: 255,
+			})
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 80}); err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}

@@ -1,0 +1,152 @@
+package immichtest
+
+import (
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+type linkRec struct {
+	id            uuid.UUID
+	userID        uuid.UUID
+	key           string
+	slug          string
+	typ           string // ALBUM or INDIVIDUAL
+	albumID       uuid.UUID
+	assetIDs      []uuid.UUID
+	allowDownload bool
+	allowUpload   bool
+	showMetadata  bool
+	description   *string
+	expiresAt     *string
+	createdAt     time.Time
+}
+
+func (s *Server) linkHasAssetLocked(l *linkRec, id uuid.UUID) bool {
+	if l.typ == "ALBUM" {
+		al := s.albums[l.albumID]
+		return al != nil && slices.Contains(al.assetIDs, id)
+	}
+	return slices.Contains(l.assetIDs, id)
+}
+
+func (s *Server) linkDTOLocked(l *linkRec) map[string]any {
+	assets := []any{}
+	for _, id := range l.assetIDs {
+		if a := s.assets[id]; a != nil {
+			assets = append(assets, s.assetDTOLocked(a))
+		}
+	}
+	var slug any
+	if l.slug != "" {
+		slug = l.slug
+	}
+	m := map[string]any{
+		"id": l.id.String(), "userId": l.userID.String(), "key": l.key, "slug": slug, "type": l.typ,
+		"allowDownload": l.allowDownload, "allowUpload": l.allowUpload, "showMetadata": l.showMetadata,
+		"description": l.description, "expiresAt": l.expiresAt, "password": nil,
+		"createdAt": ts(l.createdAt), "assets": assets,
+	}
+	if al := s.albums[l.albumID]; al != nil {
+		m["album"] = s.albumDTOLocked(al, false)
+	}
+	return m
+}
+
+// createSharedLink is POST /shared-links: an ALBUM link of one of the
+// caller's albums, or an INDIVIDUAL link of some of the caller's assets.
+// Downloads are allowed unless allowDownload is false; uploads only with
+// allowUpload.
+func (s *Server) createSharedLink(c *call) {
+	var body struct {
+		Type          string      `json:"type"`
+		AlbumID       *uuid.UUID  `json:"albumId"`
+		AssetIDs      []uuid.UUID `json:"assetIds"`
+		AllowDownload *bool       `json:"allowDownload"`
+		AllowUpload   *bool       `json:"allowUpload"`
+		ShowMetadata  *bool       `json:"showMetadata"`
+		Slug          *string     `json:"slug"`
+		Description   *string     `json:"description"`
+		ExpiresAt     *string     `json:"expiresAt"`
+	}
+	if !c.decode(&body) {
+		return
+	}
+	orTrue := func(b *bool) bool { return b == nil || *b }
+	l := &linkRec{
+		id: uuid.New(), userID: c.auth.userID, key: randomSecret(50), typ: body.Type,
+		allowDownload: orTrue(body.AllowDownload), allowUpload: body.AllowUpload != nil && *body.AllowUpload,
+		showMetadata: orTrue(body.ShowMetadata), description: body.Description, expiresAt: body.ExpiresAt,
+		createdAt: now(),
+	}
+	if body.Slug != nil {
+		l.slug = *body.Slug
+	}
+	dto, msg := s.addLink(c, l, body.AlbumID, body.AssetIDs)
+	if msg != "" {
+		c.error(http.StatusBadRequest, msg)
+		return
+	}
+	c.json(http.StatusCreated, dto)
+}
+
+// addLink checks and stores a new link; it returns its DTO, or the reason
+// it was refused.
+func (s *Server) addLink(c *call, l *linkRec, albumID *uuid.UUID, assetIDs []uuid.UUID) (map[string]any, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch l.typ {
+	case "ALBUM":
+		if albumID == nil {
+			return nil, "Invalid albumId"
+		}
+		if _, ok := c.albumAccessLocked(*albumID, true); !ok {
+			return nil, noAccess("album.share")
+		}
+		l.albumID = *albumID
+	default:
+		if len(assetIDs) == 0 {
+			return nil, "Invalid assetIds"
+		}
+		for _, id := range assetIDs {
+			if _, ok := c.accessLocked(id, "asset.share"); !ok {
+				return nil, noAccess("asset.share")
+			}
+		}
+		l.assetIDs = slices.Clone(assetIDs)
+	}
+	for _, o := range s.links {
+		if l.slug != "" && o.slug == l.slug {
+			return nil, "Shared link with this slug already exists"
+		}
+	}
+	s.links[l.id] = l
+	return s.linkDTOLocked(l), ""
+}
+
+// listSharedLinks is GET /shared-links (the caller's links).
+func (s *Server) listSharedLinks(c *call) {
+	s.mu.Lock()
+	out := []any{}
+	for _, l := range s.links {
+		if l.userID == c.auth.userID && c.auth.link == nil {
+			out = append(out, s.linkDTOLocked(l))
+		}
+	}
+	s.mu.Unlock()
+	c.json(http.StatusOK, out)
+}
+
+// mySharedLink is GET /shared-links/me: the link used to authenticate.
+func (s *Server) mySharedLink(c *call) {
+	if c.auth.link == nil {
+		c.error(http.StatusForbidden, "Not authenticated with a shared link")
+		return
+	}
+	s.mu.Lock()
+	dto := s.linkDTOLocked(c.auth.link)
+	s.mu.Unlock()
+	c.json(http.StatusOK, dto)
+}

@@ -1,0 +1,331 @@
+package immichtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/google/uuid"
+)
+
+// route is one operation of the spec.
+type route struct {
+	opID       string
+	method     string
+	path       string // spec path, without /api
+	pathItem   *openapi3.PathItem
+	op         *openapi3.Operation
+	params     []string // path parameter names
+	permission string   // x-immich-permission, "" when none
+	public     bool     // no security requirement
+	sharedOK   bool     // accepts key/slug share-link auth
+	multipart  bool     // request body is multipart/form-data
+}
+
+// handlerFunc serves one operation after auth and request validation.
+type handlerFunc func(c *call)
+
+var pathParamRE = regexp.MustCompile(`\{([^}]+)\}`)
+
+func (s *Server) buildMux() (*http.ServeMux, error) {
+	handlers := s.handlers()
+	s.routes = map[string]*route{}
+	mux := http.NewServeMux()
+	for path, item := range s.spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.OperationID == "" {
+				continue
+			}
+			// The embedded spec capitalises operationIds; Immich's are
+			// lowerCamelCase ("uploadAsset").
+			opID := strings.ToLower(op.OperationID[:1]) + op.OperationID[1:]
+			rt := &route{opID: opID, method: method, path: path, pathItem: item, op: op}
+			for _, m := range pathParamRE.FindAllStringSubmatch(path, -1) {
+				rt.params = append(rt.params, m[1])
+			}
+			if p, ok := op.Extensions["x-immich-permission"].(string); ok {
+				rt.permission = p
+			}
+			sec := op.Security
+			if sec == nil {
+				sec = &s.spec.Security
+			}
+			rt.public = len(*sec) == 0
+			for _, p := range op.Parameters {
+				if p.Value != nil && p.Value.In == "query" && p.Value.Name == "key" {
+					rt.sharedOK = true
+				}
+			}
+			if op.RequestBody != nil && op.RequestBody.Value != nil {
+				_, rt.multipart = op.RequestBody.Value.Content["multipart/form-data"]
+			}
+			s.routes[rt.opID] = rt
+			h := handlers[rt.opID]
+			pattern := method + " /api" + path
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						// A pattern ServeMux cannot hold next to another;
+						// such operations stay unrouted (404).
+						s.recordFailure(ValidationFailure{OperationID: rt.opID, Method: method, Path: path, Err: fmt.Sprint("route: ", r)})
+					}
+				}()
+				mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { s.serve(rt, h, w, r) })
+			}()
+		}
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.recordFailure(ValidationFailure{Method: r.Method, Path: r.URL.Path, Err: "no operation of the spec matches this path"})
+		writeError(w, http.StatusNotFound, fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path), uuid.NewString())
+	})
+	return mux, nil
+}
+
+// call is one request on its way through a handler.
+type call struct {
+	s    *Server
+	w    http.ResponseWriter
+	r    *http.Request
+	rt   *route
+	auth *authCtx
+	corr string
+	ctx  context.Context
+	f    *faultPlan
+	// responded is set once a response was started.
+	responded bool
+}
+
+// serve runs faults, authentication, request validation and the handler.
+func (s *Server) serve(rt *route, h handlerFunc, w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.counts[rt.opID]++
+	plan := s.planFaultsLocked(rt.opID)
+	s.mu.Unlock()
+
+	r.Body = &countingBody{rc: r.Body, n: &s.bytesIn}
+	c := &call{s: s, w: w, r: r, rt: rt, corr: uuid.NewString(), ctx: r.Context(), f: plan}
+	if s.applyFaults(c) {
+		return
+	}
+	a, status, msg := s.authenticate(rt, r)
+	if status != 0 {
+		c.error(status, msg)
+		return
+	}
+	c.auth = a
+	if !rt.multipart {
+		if err := s.validateRequest(c, r, false); err != nil {
+			s.recordFailure(ValidationFailure{OperationID: rt.opID, Method: r.Method, Path: r.URL.Path, Err: err.Error()})
+			c.error(http.StatusBadRequest, validationMessage(err))
+			return
+		}
+	}
+	if h == nil {
+		c.error(http.StatusNotImplemented, "immichtest does not implement "+rt.opID)
+		return
+	}
+	h(c)
+}
+
+func (s *Server) input(rt *route, r *http.Request) *openapi3filter.RequestValidationInput {
+	pp := map[string]string{}
+	for _, name := range rt.params {
+		pp[name] = r.PathValue(name)
+	}
+	return &openapi3filter.RequestValidationInput{
+		Request:    r,
+		PathParams: pp,
+		Route: &routers.Route{
+			Spec: s.spec, Path: rt.path, PathItem: rt.pathItem, Method: rt.method, Operation: rt.op,
+		},
+		Options: &openapi3filter.Options{
+			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+			MultiError:         false,
+		},
+	}
+}
+
+// validateRequest checks r against the spec. With bodyOnly unset, the whole
+// request; openapi3filter buffers and restores the body (JSON bodies only).
+func (s *Server) validateRequest(c *call, r *http.Request, _ bool) error {
+	in := s.input(c.rt, r)
+	return openapi3filter.ValidateRequest(c.ctx, in)
+}
+
+// validationMessage says briefly what is wrong with a request, without
+// kin-openapi's schema dump: the field and the reason.
+func validationMessage(err error) string {
+	var se *openapi3.SchemaError
+	if errors.As(err, &se) {
+		field := strings.Join(se.JSONPointer(), ".")
+		var re *openapi3filter.RequestError
+		if errors.As(err, &re) && re.Parameter != nil {
+			field = re.Parameter.Name
+		}
+		if field == "" {
+			return se.Reason
+		}
+		return field + ": " + se.Reason
+	}
+	var re *openapi3filter.RequestError
+	if errors.As(err, &re) {
+		if re.Parameter != nil {
+			return re.Parameter.Name + ": " + re.Reason
+		}
+		if re.Err != nil {
+			return re.Reason + ": " + re.Err.Error()
+		}
+		return re.Reason
+	}
+	return err.Error()
+}
+
+// errorBody is Immich's error response shape.
+type errorBody struct {
+	Message       string `json:"message"`
+	Error         string `json:"error"`
+	StatusCode    int    `json:"statusCode"`
+	CorrelationID string `json:"correlationId"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg, corr string) {
+	b, _ := json.Marshal(errorBody{Message: msg, Error: http.StatusText(status), StatusCode: status, CorrelationID: corr})
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", fmt.Sprint(len(b)))
+	w.WriteHeader(status)
+	w.Write(b)
+}
+
+// error answers with Immich's error body.
+func (c *call) error(status int, msg string) {
+	if c.responded {
+		return
+	}
+	c.responded = true
+	writeError(c.w, status, msg, c.corr)
+}
+
+// json answers with v as JSON after validating the response against the
+// spec. A response that violates the spec is a bug of the fake: it is
+// recorded as a ValidationFailure with Response set and answered 500.
+func (c *call) json(status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("immichtest: marshal %s response: %v", c.rt.opID, err))
+	}
+	h := http.Header{}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	if err := c.s.validateResponse(c, status, h, b); err != nil {
+		c.s.recordFailure(ValidationFailure{OperationID: c.rt.opID, Method: c.r.Method, Path: c.r.URL.Path, Err: err.Error(), Response: true})
+		c.error(http.StatusInternalServerError, "immichtest: response violates the spec (bug of the fake): "+err.Error())
+		return
+	}
+	if c.responded {
+		return
+	}
+	c.responded = true
+	for k, vv := range h {
+		c.w.Header()[k] = vv
+	}
+	c.w.Header().Set("Content-Length", fmt.Sprint(len(b)))
+	c.w.WriteHeader(status)
+	c.w.Write(b)
+}
+
+// noContent answers 204 after checking the spec allows it.
+func (c *call) noContent() {
+	if err := c.s.validateResponse(c, http.StatusNoContent, http.Header{}, nil); err != nil {
+		c.s.recordFailure(ValidationFailure{OperationID: c.rt.opID, Method: c.r.Method, Path: c.r.URL.Path, Err: err.Error(), Response: true})
+		c.error(http.StatusInternalServerError, "immichtest: response violates the spec (bug of the fake): "+err.Error())
+		return
+	}
+	c.responded = true
+	c.w.WriteHeader(http.StatusNoContent)
+}
+
+// streamHead validates the status and headers of a binary response (its body
+// is not buffered) and reports whether the handler may write it.
+func (c *call) streamHead(status int) bool {
+	specStatus := status
+	if status == http.StatusPartialContent {
+		specStatus = http.StatusOK // Immich documents ranges as the 200 response
+	}
+	h := c.w.Header().Clone()
+	h.Set("Content-Type", "application/octet-stream")
+	if err := c.s.validateResponseHead(c, specStatus, h); err != nil {
+		c.s.recordFailure(ValidationFailure{OperationID: c.rt.opID, Method: c.r.Method, Path: c.r.URL.Path, Err: err.Error(), Response: true})
+		c.error(http.StatusInternalServerError, "immichtest: response violates the spec (bug of the fake): "+err.Error())
+		return false
+	}
+	return true
+}
+
+func (s *Server) responseInput(c *call, status int, h http.Header, body []byte, excludeBody bool) *openapi3filter.ResponseValidationInput {
+	in := s.input(c.rt, c.r)
+	return &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in,
+		Status:                 status,
+		Header:                 h,
+		Body:                   io.NopCloser(bytes.NewReader(body)),
+		Options: &openapi3filter.Options{
+			IncludeResponseStatus: true,
+			ExcludeResponseBody:   excludeBody,
+			AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
+		},
+	}
+}
+
+func (s *Server) validateResponse(c *call, status int, h http.Header, body []byte) error {
+	return openapi3filter.ValidateResponse(c.ctx, s.responseInput(c, status, h, body, body == nil))
+}
+
+func (s *Server) validateResponseHead(c *call, status int, h http.Header) error {
+	return openapi3filter.ValidateResponse(c.ctx, s.responseInput(c, status, h, nil, true))
+}
+
+// decode reads the (already validated) JSON body into v.
+func (c *call) decode(v any) bool {
+	if err := json.NewDecoder(c.r.Body).Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		c.error(http.StatusBadRequest, "invalid JSON body: "+err.Error())
+		return false
+	}
+	return true
+}
+
+// pathID parses the {id} path parameter (validated as a uuid already).
+func (c *call) pathID(name string) uuid.UUID {
+	id, _ := uuid.Parse(c.r.PathValue(name))
+	return id
+}
+
+func mediaType(h string) (string, map[string]string) {
+	mt, params, err := mime.ParseMediaType(h)
+	if err != nil {
+		return "", nil
+	}
+	return mt, params
+}
+
+// countingBody counts request-body bytes read by the server.
+type countingBody struct {
+	rc io.ReadCloser
+	n  interface{ Add(int64) int64 }
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+func (b *countingBody) Close() error { return b.rc.Close() }
