@@ -1,0 +1,596 @@
+package wrapper
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// fastRetry retries quickly so that fault tests stay fast.
+func fastRetry() RetryPolicy {
+	return RetryPolicy{MaxAttempts: 6, BaseDelay: time.Millisecond, MaxDelay: 5 * time.Millisecond, StallTimeout: 5 * time.Second}
+}
+
+func newDownloadClient(t testing.TB, serverURL string, p RetryPolicy) *Client {
+	t.Helper()
+	c, err := New(serverURL, WithAPIKey("test-key"), WithRetry(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// listDir returns the names in dir, sorted.
+func listDir(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	slices.Sort(names)
+	return names
+}
+
+func sha1b64(b []byte) string {
+	s := sha1.Sum(b)
+	return base64.StdEncoding.EncodeToString(s[:])
+}
+
+// plainAsset is an asset served by plainServer.
+type plainAsset struct {
+	name        string // originalFileName
+	content     []byte
+	etag        string
+	disposition string // Content-Disposition; "" for none
+	contentType string
+	checksum    string // base64 SHA1 in the asset's JSON; sha1 of content when ""
+}
+
+// plainServer is a minimal Immich stand-in built on httptest, for the rules
+// of the download engine that need precise control of the server's answers
+// (where a body is cut, an ETag that changes, a server that ignores Range).
+// The full behaviour is tested against immichtest further down.
+type plainServer struct {
+	t  *testing.T
+	ts *httptest.Server
+
+	mu       sync.Mutex
+	assets   map[uuid.UUID]*plainAsset
+	cuts     []int64 // for each original request in turn: bytes to send before cutting; -1 none
+	stalls   []int64 // for each original request in turn: bytes to send before stalling; -1 none
+	noRange  bool    // ignore Range headers
+	onRanged func()  // called before serving a ranged request of an original
+	requests []*http.Request
+}
+
+func newPlainServer(t *testing.T) *plainServer {
+	s := &plainServer{t: t, assets: map[uuid.UUID]*plainAsset{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/assets/{id}", s.info)
+	mux.HandleFunc("GET /api/assets/{id}/original", s.original)
+	s.ts = httptest.NewServer(mux)
+	t.Cleanup(s.ts.Close)
+	return s
+}
+
+func (s *plainServer) add(a *plainAsset) uuid.UUID {
+	id := uuid.New()
+	if a.contentType == "" {
+		a.contentType = "image/jpeg"
+	}
+	s.mu.Lock()
+	s.assets[id] = a
+	s.mu.Unlock()
+	return id
+}
+
+func (s *plainServer) url() string { return s.ts.URL }
+
+func (s *plainServer) get(r *http.Request) *plainAsset {
+	id, err := uuid.Parse(r.PathValue("id"))
+	if err != nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.assets[id]
+}
+
+func (s *plainServer) info(w http.ResponseWriter, r *http.Request) {
+	a := s.get(r)
+	if a == nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, `{"message":"Not found or no asset.read access","error":"Bad Request","statusCode":400,"correlationId":"c1"}`)
+		return
+	}
+	s.mu.Lock()
+	sum := a.checksum
+	if sum == "" {
+		sum = sha1b64(a.content)
+	}
+	dto := map[string]any{
+		"id": r.PathValue("id"), "checksum": sum, "originalFileName": a.name, "type": "IMAGE",
+		"originalMimeType": a.contentType,
+	}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(dto)
+}
+
+// cutWriter sends at most n body bytes, then aborts the connection.
+type cutWriter struct {
+	http.ResponseWriter
+	n     int64
+	stall bool
+	ctx   context.Context
+}
+
+func (c *cutWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) <= c.n {
+		c.n -= int64(len(p))
+		return c.ResponseWriter.Write(p)
+	}
+	c.ResponseWriter.Write(p[:c.n])
+	c.n = 0
+	http.NewResponseController(c.ResponseWriter).Flush()
+	if c.stall {
+		<-c.ctx.Done() // until the client gives up
+	}
+	panic(http.ErrAbortHandler)
+}
+
+func pop(list *[]int64) int64 {
+	if len(*list) == 0 {
+		return -1
+	}
+	n := (*list)[0]
+	*list = (*list)[1:]
+	return n
+}
+
+func (s *plainServer) original(w http.ResponseWriter, r *http.Request) {
+	a := s.get(r)
+	if a == nil {
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	s.mu.Lock()
+	s.requests = append(s.requests, r.Clone(context.Background()))
+	cut, stall := pop(&s.cuts), pop(&s.stalls)
+	content, etag := a.content, a.etag
+	noRange, onRanged := s.noRange, s.onRanged
+	s.mu.Unlock()
+	if onRanged != nil && r.Header.Get("Range") != "" {
+		onRanged()
+		s.mu.Lock()
+		content, etag = a.content, a.etag
+		s.mu.Unlock()
+	}
+	if noRange {
+		r.Header.Del("Range")
+	}
+	w.Header().Set("Content-Type", a.contentType)
+	if etag != "" {
+		w.Header().Set("ETag", etag)
+	}
+	if a.disposition != "" {
+		w.Header().Set("Content-Disposition", a.disposition)
+	}
+	var ww http.ResponseWriter = w
+	switch {
+	case cut >= 0:
+		ww = &cutWriter{ResponseWriter: w, n: cut}
+	case stall >= 0:
+		ww = &cutWriter{ResponseWriter: w, n: stall, stall: true, ctx: r.Context()}
+	}
+	http.ServeContent(ww, r, "", time.Time{}, bytes.NewReader(content))
+}
+
+func (s *plainServer) originalRequests() []*http.Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.requests)
+}
+
+func randomBytes(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, seed))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestDownloadAssetToFileResumesAfterCuts(t *testing.T) {
+	s := newPlainServer(t)
+	content := randomBytes(3<<20+123, 1)
+	id := s.add(&plainAsset{name: "IMG_0001.jpg", content: content, etag: `"v1"`})
+	// Three cuts at random offsets, each within what is left.
+	r := rand.New(rand.NewPCG(7, 7))
+	var cuts []int64
+	left := int64(len(content))
+	for range 3 {
+		n := r.Int64N(left / 2)
+		cuts = append(cuts, n)
+		left -= n
+	}
+	s.cuts = slices.Clone(cuts)
+	dir := t.TempDir()
+	c := newDownloadClient(t, s.url(), fastRetry())
+	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(dir, "IMG_0001.jpg"); got != want {
+		t.Fatalf("path %q, want %q", got, want)
+	}
+	if !bytes.Equal(mustRead(t, got), content) {
+		t.Fatal("downloaded bytes differ from the asset")
+	}
+	if names := listDir(t, dir); !slices.Equal(names, []string{"IMG_0001.jpg"}) {
+		t.Fatalf("folder holds %q, want only the file", names)
+	}
+	reqs := s.originalRequests()
+	if len(reqs) != 4 {
+		t.Fatalf("%d requests of the original, want 4 (3 cuts + 1)", len(reqs))
+	}
+	if h := reqs[0].Header.Get("Range"); h != "" {
+		t.Errorf("first request has Range %q", h)
+	}
+	var off int64
+	for i, req := range reqs[1:] {
+		off += cuts[i]
+		if want := fmt.Sprintf("bytes=%d-", off); req.Header.Get("Range") != want {
+			t.Errorf("request %d: Range %q, want %q", i+2, req.Header.Get("Range"), want)
+		}
+		if req.Header.Get("If-Range") != `"v1"` {
+			t.Errorf("request %d: If-Range %q, want the ETag", i+2, req.Header.Get("If-Range"))
+		}
+	}
+}
+
+func TestDownloadRestartsWhenTheFileChanged(t *testing.T) {
+	s := newPlainServer(t)
+	v1 := randomBytes(1<<20, 2)
+	v2 := randomBytes(1<<20+5, 3)
+	a := &plainAsset{name: "changing.jpg", content: v1, etag: `"v1"`, checksum: sha1b64(v2)}
+	id := s.add(a)
+	s.cuts = []int64{300_000}
+	dir := t.TempDir()
+	c := newDownloadClient(t, s.url(), fastRetry())
+	// Change the file on the server after the first (cut) attempt.
+	s.onRanged = func() {
+		s.mu.Lock()
+		a.content, a.etag = v2, `"v2"`
+		s.mu.Unlock()
+	}
+	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(mustRead(t, got), v2) {
+		t.Fatal("the file is not the new version alone: a resume joined two versions")
+	}
+	reqs := s.originalRequests()
+	if len(reqs) != 2 || reqs[1].Header.Get("If-Range") != `"v1"` {
+		t.Fatalf("want 2 requests, the second with If-Range \"v1\"; got %d", len(reqs))
+	}
+}
+
+func TestDownloadRestartsWhenServerIgnoresRange(t *testing.T) {
+	s := newPlainServer(t)
+	content := randomBytes(2<<20, 4)
+	id := s.add(&plainAsset{name: "norange.jpg", content: content})
+	s.cuts = []int64{1 << 20, 500_000}
+	s.noRange = true
+	dir := t.TempDir()
+	c := newDownloadClient(t, s.url(), fastRetry())
+	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(mustRead(t, got), content) {
+		t.Fatal("bytes differ")
+	}
+	if names := listDir(t, dir); len(names) != 1 {
+		t.Fatalf("folder holds %q", names)
+	}
+}
+
+func TestDownloadResumesAfterStall(t *testing.T) {
+	s := newPlainServer(t)
+	content := randomBytes(1<<20, 5)
+	id := s.add(&plainAsset{name: "stall.jpg", content: content, etag: `"s"`})
+	s.stalls = []int64{400_000}
+	dir := t.TempDir()
+	p := fastRetry()
+	p.StallTimeout = 200 * time.Millisecond
+	c := newDownloadClient(t, s.url(), p)
+	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(mustRead(t, got), content) {
+		t.Fatal("bytes differ")
+	}
+	reqs := s.originalRequests()
+	if len(reqs) != 2 || reqs[1].Header.Get("Range") == "" {
+		t.Fatalf("want a second, ranged request after the stall; got %d requests", len(reqs))
+	}
+}
+
+func TestDownloadGivesUpWithoutProgress(t *testing.T) {
+	s := newPlainServer(t)
+	id := s.add(&plainAsset{name: "never.jpg", content: randomBytes(1000, 6)})
+	s.cuts = []int64{0, 0, 0, 0, 0, 0, 0, 0}
+	dir := t.TempDir()
+	p := fastRetry()
+	p.MaxAttempts = 3
+	c := newDownloadClient(t, s.url(), p)
+	_, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+	if err == nil || !strings.Contains(err.Error(), "giving up after 3 attempts") {
+		t.Fatalf("err = %v, want giving up after 3 attempts", err)
+	}
+	if n := len(s.originalRequests()); n != 3 {
+		t.Fatalf("%d attempts, want 3", n)
+	}
+	if names := listDir(t, dir); len(names) != 0 {
+		t.Fatalf("a failed download left %q", names)
+	}
+}
+
+func TestDownloadChecksumMismatchLeavesNothing(t *testing.T) {
+	s := newPlainServer(t)
+	id := s.add(&plainAsset{name: "bad.jpg", content: randomBytes(100_000, 7), checksum: sha1b64([]byte("other bytes"))})
+	dir := t.TempDir()
+	c := newDownloadClient(t, s.url(), fastRetry())
+	_, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+	if !errors.Is(err, ErrChecksumMismatch) {
+		t.Fatalf("err = %v, want ErrChecksumMismatch", err)
+	}
+	if !strings.Contains(err.Error(), id.String()) {
+		t.Errorf("error %q does not name the asset", err)
+	}
+	if names := listDir(t, dir); len(names) != 0 {
+		t.Fatalf("a mismatch left %q", names)
+	}
+	// SkipVerify accepts the bytes as they are.
+	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{SkipVerify: true})
+	if err != nil || filepath.Base(got) != "bad.jpg" {
+		t.Fatalf("SkipVerify: %q, %v", got, err)
+	}
+}
+
+func TestDownloadExistingFileRules(t *testing.T) {
+	s := newPlainServer(t)
+	content := randomBytes(200_000, 8)
+	id := s.add(&plainAsset{name: "IMG_7.jpg", content: content, disposition: `attachment; filename="IMG_7.jpg"`})
+	c := newDownloadClient(t, s.url(), fastRetry())
+	ctx := context.Background()
+
+	t.Run("same bytes: returned, not downloaded", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "IMG_7.jpg"), content, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		before := len(s.originalRequests())
+		got, err := c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{})
+		if err != nil || got != filepath.Join(dir, "IMG_7.jpg") {
+			t.Fatalf("%q, %v", got, err)
+		}
+		if n := len(s.originalRequests()) - before; n != 0 {
+			t.Fatalf("%d downloads of a file already there", n)
+		}
+	})
+	t.Run("different bytes: numbered name, existing file untouched", func(t *testing.T) {
+		dir := t.TempDir()
+		mine := []byte("my own photo")
+		os.WriteFile(filepath.Join(dir, "IMG_7.jpg"), mine, 0o644)
+		os.WriteFile(filepath.Join(dir, "IMG_7 (1).jpg"), []byte("another"), 0o644)
+		got, err := c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{})
+		if err != nil || got != filepath.Join(dir, "IMG_7 (2).jpg") {
+			t.Fatalf("%q, %v", got, err)
+		}
+		if !bytes.Equal(mustRead(t, filepath.Join(dir, "IMG_7.jpg")), mine) {
+			t.Fatal("the existing file was changed")
+		}
+		if !bytes.Equal(mustRead(t, got), content) {
+			t.Fatal("bytes differ")
+		}
+		// A rerun finds the numbered copy and does not download.
+		before := len(s.originalRequests())
+		again, err := c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{})
+		if err != nil || again != got || len(s.originalRequests()) != before {
+			t.Fatalf("rerun: %q, %v, %d downloads", again, err, len(s.originalRequests())-before)
+		}
+		if names := listDir(t, dir); len(names) != 3 {
+			t.Fatalf("folder holds %q", names)
+		}
+	})
+	t.Run("overwrite replaces", func(t *testing.T) {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "IMG_7.jpg"), []byte("old"), 0o644)
+		got, err := c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{Overwrite: true})
+		if err != nil || got != filepath.Join(dir, "IMG_7.jpg") {
+			t.Fatalf("%q, %v", got, err)
+		}
+		if !bytes.Equal(mustRead(t, got), content) {
+			t.Fatal("not replaced")
+		}
+		if names := listDir(t, dir); len(names) != 1 {
+			t.Fatalf("folder holds %q", names)
+		}
+	})
+	t.Run("same bytes found only after download (name from header)", func(t *testing.T) {
+		dir := t.TempDir()
+		// The asset's originalFileName differs from the header's name, so
+		// only the placement step can find the copy.
+		id2 := s.add(&plainAsset{name: "other-name.jpg", content: content, disposition: `attachment; filename="IMG_7.jpg"`})
+		os.WriteFile(filepath.Join(dir, "IMG_7.jpg"), content, 0o644)
+		got, err := c.DownloadAssetToFile(ctx, id2, dir, DownloadOptions{})
+		if err != nil || got != filepath.Join(dir, "IMG_7.jpg") {
+			t.Fatalf("%q, %v", got, err)
+		}
+		if names := listDir(t, dir); len(names) != 1 {
+			t.Fatalf("folder holds %q", names)
+		}
+	})
+}
+
+func TestDownloadNamesAreSafe(t *testing.T) {
+	s := newPlainServer(t)
+	c := newDownloadClient(t, s.url(), fastRetry())
+	ctx := context.Background()
+	content := []byte("\xff\xd8\xff\xe0 fake jpeg")
+	tests := []struct {
+		asset plainAsset
+		opts  DownloadOptions
+		want  string
+	}{
+		{plainAsset{name: "x.jpg", disposition: `attachment; filename="../../escape.jpg"`}, DownloadOptions{}, "escape.jpg"},
+		{plainAsset{name: "x.jpg", disposition: `inline; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd`}, DownloadOptions{}, "passwd.jpg"},
+		{plainAsset{name: "x.jpg", disposition: `inline; filename*=UTF-8''%C3%A9t%C3%A9%201.jpg`}, DownloadOptions{}, "été 1.jpg"},
+		{plainAsset{name: "/abs/path/IMG.HEIC"}, DownloadOptions{}, "IMG.HEIC"},
+		{plainAsset{name: "noext", contentType: "image/webp"}, DownloadOptions{}, "noext.webp"},
+		{plainAsset{name: "CON"}, DownloadOptions{}, "_CON.jpg"},
+		{plainAsset{name: ".."}, DownloadOptions{}, ""}, // asset-ID.jpg
+		{plainAsset{name: "x.jpg"}, DownloadOptions{Filename: "../mine"}, "mine.jpg"},
+	}
+	for _, tt := range tests {
+		a := tt.asset
+		a.content = content
+		id := s.add(&a)
+		dir := t.TempDir()
+		sub := filepath.Join(dir, "out")
+		got, err := c.DownloadAssetToFile(ctx, id, sub, tt.opts)
+		if err != nil {
+			t.Fatalf("%+v: %v", tt.asset, err)
+		}
+		want := tt.want
+		if want == "" {
+			want = "asset-" + id.String() + ".jpg"
+		}
+		if got != filepath.Join(sub, want) {
+			t.Errorf("%+v: path %q, want %q", tt.asset, got, filepath.Join(sub, want))
+		}
+		if names := listDir(t, dir); !slices.Equal(names, []string{"out"}) {
+			t.Errorf("%+v: wrote outside the target folder: %q", tt.asset, names)
+		}
+	}
+}
+
+func TestDownloadErrors(t *testing.T) {
+	s := newPlainServer(t)
+	c := newDownloadClient(t, s.url(), fastRetry())
+	ctx := context.Background()
+	missing := uuid.New()
+	dir := t.TempDir()
+	_, err := c.DownloadAssetToFile(ctx, missing, dir, DownloadOptions{})
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), missing.String()) {
+		t.Fatalf("err = %v, want ErrNotFound naming %s", err, missing)
+	}
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.StatusCode != http.StatusBadRequest {
+		t.Fatalf("err = %v, want the server's *APIError too", err)
+	}
+
+	for _, tt := range []struct {
+		status int
+		opts   DownloadOptions
+		is     error
+		says   string
+	}{
+		{http.StatusUnauthorized, DownloadOptions{}, ErrUnauthorized, "API key"},
+		{http.StatusUnauthorized, DownloadOptions{Key: "k"}, ErrUnauthorized, "shared link"},
+		{http.StatusForbidden, DownloadOptions{Slug: "s"}, ErrForbidden, "shared link"},
+		{http.StatusForbidden, DownloadOptions{}, ErrForbidden, "API key"},
+		{http.StatusNotFound, DownloadOptions{}, ErrNotFound, "no such asset"},
+	} {
+		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(tt.status)
+			fmt.Fprintf(w, `{"message":"nope","statusCode":%d}`, tt.status)
+		}))
+		c := newDownloadClient(t, ts.URL, fastRetry())
+		id := uuid.New()
+		_, err := c.DownloadAssetToFile(ctx, id, dir, tt.opts)
+		ts.Close()
+		if !errors.Is(err, tt.is) || !strings.Contains(err.Error(), tt.says) || !strings.Contains(err.Error(), id.String()) {
+			t.Errorf("%d %+v: err = %v, want %v saying %q and naming the id", tt.status, tt.opts, err, tt.is, tt.says)
+		}
+		if strings.Contains(err.Error(), "test-key") {
+			t.Errorf("error leaks the API key: %v", err)
+		}
+	}
+	if names := listDir(t, dir); len(names) != 0 {
+		t.Fatalf("errors left %q", names)
+	}
+}
+
+func TestParseContentRange(t *testing.T) {
+	tests := []struct {
+		in           string
+		start, total int64
+		ok           bool
+	}{
+		{"bytes 0-99/100", 0, 100, true},
+		{"bytes 100-199/1000", 100, 1000, true},
+		{"bytes 5-9/*", 5, -1, true},
+		{"bytes 5-9/9", 0, 0, false},
+		{"bytes 9-5/100", 0, 0, false},
+		{"bytes */100", 0, 0, false},
+		{"items 0-1/2", 0, 0, false},
+		{"", 0, 0, false},
+	}
+	for _, tt := range tests {
+		start, total, ok := parseContentRange(tt.in)
+		if ok != tt.ok || (ok && (start != tt.start || total != tt.total)) {
+			t.Errorf("parseContentRange(%q) = %d, %d, %v", tt.in, start, total, ok)
+		}
+	}
+}
+
+func TestDecodeChecksum(t *testing.T) {
+	sum := sha1.Sum([]byte("x"))
+	for _, s := range []string{base64.StdEncoding.EncodeToString(sum[:]), fmt.Sprintf("%x", sum)} {
+		b, err := decodeChecksum(s)
+		if err != nil || !bytes.Equal(b, sum[:]) {
+			t.Errorf("decodeChecksum(%q) = %x, %v", s, b, err)
+		}
+	}
+	for _, s := range []string{"", "abc", base64.StdEncoding.EncodeToString([]byte("short"))} {
+		if _, err := decodeChecksum(s); err == nil {
+			t.Errorf("decodeChecksum(%q) accepted", s)
+		}
+	}
+}
