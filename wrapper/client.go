@@ -299,3 +299,8 @@ func (c *Client) callJSON(ctx context.Context, op, method, path string, in, out 
 	}
 	return nil
 }
+
+// CloseIdleConnections closes the idle keep-alive connections of the
+// Client's HTTP client (and so their goroutines). Call it when done with a
+// Client; it stays usable.
+func (c *Client) CloseIdleConnections() { c.hc.CloseIdleConnections() }
