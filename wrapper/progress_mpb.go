@@ -27,10 +27,13 @@ type BarProgress struct {
 type barFile struct{ size, moved int64 }
 
 // NewBarProgress returns a BarProgress drawing on w (usually os.Stderr).
-// When w is not a terminal mpb draws only the final state.
-func NewBarProgress(w io.Writer) *BarProgress {
+// When w is not a terminal nothing is drawn, so logs stay clean (the
+// UploadResult is the record of the run).
+func NewBarProgress(w io.Writer) *BarProgress { return newBarProgress(w) }
+
+func newBarProgress(w io.Writer, extra ...mpb.ContainerOption) *BarProgress {
 	b := &BarProgress{inFlight: map[string]*barFile{}}
-	b.p = mpb.New(mpb.WithOutput(w), mpb.WithWidth(40))
+	b.p = mpb.New(append([]mpb.ContainerOption{mpb.WithOutput(w), mpb.WithWidth(40)}, extra...)...)
 	b.files = b.p.AddBar(0,
 		mpb.PrependDecorators(decor.Name("files ", decor.WC{C: decor.DindentRight}), decor.CountersNoUnit("%d / %d")),
 		mpb.AppendDecorators(decor.Any(func(decor.Statistics) string {

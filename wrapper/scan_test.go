@@ -1,0 +1,189 @@
+package wrapper
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// writeFiles creates files (relative path -> content) under dir.
+func writeFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for rel, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func scanPaths(t *testing.T, paths []string, s *scanner) (files []string, unsupported []string, failed []string, sidecars map[string]string) {
+	t.Helper()
+	if s.media == nil {
+		s.media = newExtSet(DefaultMediaTypes().Image, DefaultMediaTypes().Video)
+	}
+	res := s.scan(context.Background(), paths)
+	sidecars = map[string]string{}
+	for _, f := range res.files {
+		files = append(files, f.path)
+		if f.sidecar != "" {
+			sidecars[f.path] = f.sidecar
+		}
+		if fi, err := os.Stat(f.path); err != nil || fi.Size() != f.size {
+			t.Fatalf("%s: size %d, stat %v", f.path, f.size, err)
+		}
+	}
+	for _, f := range res.failed {
+		failed = append(failed, f.Filepath)
+	}
+	return files, res.unsupported, failed, sidecars
+}
+
+func rel(root string, paths []string) []string {
+	out := []string{}
+	for _, p := range paths {
+		r, err := filepath.Rel(root, p)
+		if err != nil {
+			r = p
+		}
+		out = append(out, filepath.ToSlash(r))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestScanSelectsMedia(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"a.jpg": "a", "B.JPG": "b", "c.mov": "c", "notes.txt": "n", "d.heic": "d",
+		".hidden.jpg": "h", ".dir/e.jpg": "e", "sub/f.png": "f", "sub/deep/g.mp4": "g",
+		"raw/h.dng": "h2", "cache/i.jpg": "i", "sub/j.tmp.jpg": "j", "@eaDir/k.jpg": "k",
+	})
+	tests := []struct {
+		name   string
+		s      scanner
+		want   []string
+		hidden bool
+	}{
+		{name: "defaults", want: []string{"@eaDir/k.jpg", "B.JPG", "a.jpg", "c.mov", "cache/i.jpg", "d.heic", "raw/h.dng", "sub/deep/g.mp4", "sub/f.png", "sub/j.tmp.jpg"}},
+		{name: "hidden", s: scanner{includeHidden: true}, want: []string{".dir/e.jpg", ".hidden.jpg", "@eaDir/k.jpg", "B.JPG", "a.jpg", "c.mov", "cache/i.jpg", "d.heic", "raw/h.dng", "sub/deep/g.mp4", "sub/f.png", "sub/j.tmp.jpg"}},
+		{name: "ignores", s: scanner{ignore: []string{"raw/**", "@eaDir", "*.tmp.jpg", "**/deep/*", "cache/"}},
+			want: []string{"B.JPG", "a.jpg", "c.mov", "d.heic", "sub/f.png"}},
+		{name: "ignore by absolute glob", s: scanner{ignore: []string{filepath.ToSlash(root) + "/sub/**"}},
+			want: []string{"@eaDir/k.jpg", "B.JPG", "a.jpg", "c.mov", "cache/i.jpg", "d.heic", "raw/h.dng"}},
+		{name: "server media types", s: scanner{media: newExtSet([]string{".jpg"}, []string{"mov"})},
+			want: []string{"@eaDir/k.jpg", "B.JPG", "a.jpg", "c.mov", "cache/i.jpg", "sub/j.tmp.jpg"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			files, unsup, failed, _ := scanPaths(t, []string{root}, &tt.s)
+			if got := rel(root, files); !slices.Equal(got, tt.want) {
+				t.Fatalf("files\n got %q\nwant %q", got, tt.want)
+			}
+			if len(unsup)+len(failed) != 0 {
+				t.Fatalf("walked non-media must be skipped silently: unsupported %q failed %q", unsup, failed)
+			}
+		})
+	}
+}
+
+func TestScanExplicitFiles(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{"a.jpg": "a", "notes.txt": "n", ".h.jpg": "h", "x.xmp": "x"})
+	j := func(n string) string { return filepath.Join(root, n) }
+	files, unsup, failed, _ := scanPaths(t, []string{j("a.jpg"), j("notes.txt"), j(".h.jpg"), j("missing.jpg"), j("a.jpg"), j("x.xmp")},
+		&scanner{ignore: []string{"*.jpg"}})
+	if got := rel(root, files); !slices.Equal(got, []string{".h.jpg", "a.jpg"}) {
+		t.Fatalf("explicit media files (hidden, ignored, named twice) = %q", got)
+	}
+	if got := rel(root, unsup); !slices.Equal(got, []string{"notes.txt", "x.xmp"}) {
+		t.Fatalf("unsupported = %q", got)
+	}
+	if got := rel(root, failed); !slices.Equal(got, []string{"missing.jpg"}) {
+		t.Fatalf("failed = %q", got)
+	}
+}
+
+func TestScanSymlinks(t *testing.T) {
+	root := t.TempDir()
+	other := t.TempDir()
+	writeFiles(t, root, map[string]string{"a/p.jpg": "p"})
+	writeFiles(t, other, map[string]string{"q.jpg": "q"})
+	links := map[string]string{
+		"a/loop":     "..",                           // a loop back to root
+		"a/self":     ".",                            // a loop to itself
+		"outside":    other,                          // a folder elsewhere
+		"again":      other,                          // the same folder twice
+		"link.jpg":   filepath.Join(root, "a/p.jpg"), // a file reached twice
+		"broken.jpg": filepath.Join(root, "nowhere"),
+	}
+	for name, target := range links {
+		if err := os.Symlink(target, filepath.Join(root, name)); err != nil {
+			t.Skipf("symlinks not supported: %v", err)
+		}
+	}
+	files, _, failed, _ := scanPaths(t, []string{root}, &scanner{})
+	if len(files) != 2 || len(failed) != 0 {
+		t.Fatalf("files %q failed %q: want p.jpg and q.jpg once each", files, failed)
+	}
+	var bases []string
+	for _, f := range files {
+		bases = append(bases, filepath.Base(f))
+	}
+	slices.Sort(bases)
+	if !slices.Equal(bases, []string{"p.jpg", "q.jpg"}) {
+		t.Fatalf("files %q", files)
+	}
+}
+
+func TestScanSidecars(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{
+		"a.jpg": "a", "a.jpg.xmp": "<a1/>", "a.xmp": "<a2/>", // both: x.jpg.xmp wins
+		"b.jpg": "b", "b.xmp": "<b/>",
+		"c.jpg": "c",
+	})
+	_, _, _, side := scanPaths(t, []string{root}, &scanner{withSidecars: true})
+	want := map[string]string{"a.jpg": "a.jpg.xmp", "b.jpg": "b.xmp"}
+	if len(side) != len(want) {
+		t.Fatalf("sidecars %v", side)
+	}
+	for f, s := range side {
+		if want[filepath.Base(f)] != filepath.Base(s) {
+			t.Fatalf("sidecar of %s = %s", f, s)
+		}
+	}
+	// Named explicitly, the lookup goes through Stat.
+	_, _, _, side = scanPaths(t, []string{filepath.Join(root, "b.jpg")}, &scanner{withSidecars: true})
+	if filepath.Base(side[filepath.Join(root, "b.jpg")]) != "b.xmp" {
+		t.Fatalf("explicit file sidecars %v", side)
+	}
+	_, _, _, side = scanPaths(t, []string{root}, &scanner{withSidecars: false})
+	if len(side) != 0 {
+		t.Fatalf("sidecars off: %v", side)
+	}
+}
+
+func TestValidateIgnores(t *testing.T) {
+	if err := validateIgnores([]string{"**/*.jpg", "raw/{a,b}/*"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := validateIgnores([]string{"[abc"}); err == nil || !strings.Contains(err.Error(), "[abc") {
+		t.Fatalf("bad pattern: %v", err)
+	}
+}
+
+func TestExtSetAcceptsServerForms(t *testing.T) {
+	s := newExtSet([]string{".JPG", "png", "image/webp", ""})
+	for p, want := range map[string]bool{"x.jpg": true, "x.PNG": true, "x.webp": false, "x": false, "x.jpg.txt": false} {
+		if s.has(p) != want {
+			t.Errorf("has(%q) = %v", p, !want)
+		}
+	}
+}
