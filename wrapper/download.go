@@ -330,7 +330,7 @@ func (c *Client) decorateDownloadError(err error, what string, shared bool) erro
 		if strings.HasPrefix(strings.ToLower(ae.Message), "not found or no ") {
 			hint := "the server has no such asset, or this API key may not see it"
 			if shared {
-				hint = "the asset is not in this shared link, or does not exist"
+				hint = "the asset is not in this shared link, or the link does not allow downloads"
 			}
 			ae.Hint = hint
 			return fmt.Errorf("%s: %w: %w", what, ErrNotFound, ae)

@@ -1,6 +1,7 @@
 package wrapper
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/sha1"
@@ -8,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image/jpeg"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +23,9 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/goimmich/goimmich/api"
+	"github.com/goimmich/goimmich/immichtest"
 )
 
 // fastRetry retries quickly so that fault tests stay fast.
@@ -593,4 +599,348 @@ func TestDecodeChecksum(t *testing.T) {
 			t.Errorf("decodeChecksum(%q) accepted", s)
 		}
 	}
+}
+
+// --- Against immichtest, the spec-validated fake Immich server. ---
+
+func newImmich(t *testing.T, opts ...immichtest.Option) (*immichtest.Server, *Client) {
+	t.Helper()
+	s := immichtest.NewServer(opts...)
+	t.Cleanup(s.Close)
+	c, err := New(s.URL(), WithAPIKey(s.APIKey()), WithRetry(fastRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.CloseIdleConnections)
+	return s, c
+}
+
+// checkOnly asserts that dir holds exactly the files want (name -> bytes).
+func checkOnly(t *testing.T, dir string, want map[string][]byte) {
+	t.Helper()
+	names := listDir(t, dir)
+	var wantNames []string
+	for n := range want {
+		wantNames = append(wantNames, n)
+	}
+	slices.Sort(wantNames)
+	if !slices.Equal(names, wantNames) {
+		t.Fatalf("folder holds %q, want %q", names, wantNames)
+	}
+	for n, b := range want {
+		if !bytes.Equal(mustRead(t, filepath.Join(dir, n)), b) {
+			t.Fatalf("%s: bytes differ", n)
+		}
+	}
+}
+
+func TestImmichDownloadHelpers(t *testing.T) {
+	s, c := newImmich(t)
+	ctx := context.Background()
+	photo := randomBytes(300_000, 10)
+	video := randomBytes(500_000, 11)
+	p := s.AddAsset("IMG_0001.jpg", photo)
+	v := s.AddAsset("clip.MOV", video)
+	dir := t.TempDir()
+
+	got, err := c.DownloadAssetToFile(ctx, p.ID, dir, DownloadOptions{})
+	if err != nil || got != filepath.Join(dir, "IMG_0001.jpg") {
+		t.Fatalf("DownloadAssetToFile: %q, %v", got, err)
+	}
+	got, err = c.PlayAssetVideoToFile(ctx, v.ID, dir, DownloadOptions{})
+	if err != nil || got != filepath.Join(dir, "clip.mov") {
+		t.Fatalf("PlayAssetVideoToFile: %q, %v", got, err)
+	}
+	if _, err := c.PlayAssetVideoToFile(ctx, p.ID, dir, DownloadOptions{}); err == nil || !strings.Contains(err.Error(), "not a video") {
+		t.Fatalf("PlayAssetVideoToFile of a photo: %v", err)
+	}
+	if n := s.RequestCount("playAssetVideo"); n != 1 {
+		t.Fatalf("%d playAssetVideo requests, want 1 (none for the photo)", n)
+	}
+	for _, tt := range []struct {
+		size api.AssetMediaSize
+		w, h int
+	}{{api.Thumbnail, 250, 250}, {api.Preview, 1440, 1080}} {
+		got, err := c.ViewAssetToFile(ctx, p.ID, dir, tt.size, DownloadOptions{})
+		want := filepath.Join(dir, "IMG_0001_"+string(tt.size)+".jpg")
+		if err != nil || got != want {
+			t.Fatalf("ViewAssetToFile(%s): %q, %v; want %q", tt.size, got, err, want)
+		}
+		f, _ := os.Open(got)
+		cfg, err := jpeg.DecodeConfig(f)
+		f.Close()
+		if err != nil || cfg.Width != tt.w || cfg.Height != tt.h {
+			t.Fatalf("%s: %dx%d, %v; want a %dx%d JPEG", got, cfg.Width, cfg.Height, err, tt.w, tt.h)
+		}
+	}
+	if _, err := c.ViewAssetToFile(ctx, p.ID, dir, "huge", DownloadOptions{}); err == nil {
+		t.Fatal("ViewAssetToFile accepted size huge")
+	}
+	names := listDir(t, dir)
+	want := []string{"IMG_0001.jpg", "IMG_0001_preview.jpg", "IMG_0001_thumbnail.jpg", "clip.mov"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("folder holds %q, want %q", names, want)
+	}
+	if !bytes.Equal(mustRead(t, filepath.Join(dir, "IMG_0001.jpg")), photo) || !bytes.Equal(mustRead(t, filepath.Join(dir, "clip.mov")), video) {
+		t.Fatal("bytes differ")
+	}
+	if f := s.ValidationFailures(); len(f) > 0 {
+		t.Fatalf("requests the spec refuses: %+v", f)
+	}
+}
+
+// Downloads whose bodies the server cuts (TruncateRate), for several seeds,
+// end with complete, verified files and no .part.
+func TestImmichDownloadTruncatedBodies(t *testing.T) {
+	cutSomewhere := false
+	for seed := int64(1); seed <= 5; seed++ {
+		s, c := newImmich(t, immichtest.WithFaults(immichtest.Faults{
+			Seed: seed, Operations: []string{"downloadAsset", "downloadArchive"}, TruncateRate: 0.5, ErrorRate: 0.1,
+		}))
+		ctx := context.Background()
+		dir := t.TempDir()
+		want := map[string][]byte{}
+		var ids []uuid.UUID
+		for i := range 4 {
+			name := fmt.Sprintf("seed%d-%d.jpg", seed, i)
+			content := randomBytes(200_000+int(seed)*7919*(i+1), uint64(seed*100)+uint64(i))
+			a := s.AddAsset(name, content)
+			ids = append(ids, a.ID)
+			got, err := c.DownloadAssetToFile(ctx, a.ID, dir, DownloadOptions{})
+			if err != nil {
+				t.Fatalf("seed %d: %v", seed, err)
+			}
+			if got != filepath.Join(dir, name) {
+				t.Fatalf("seed %d: path %q", seed, got)
+			}
+			want[name] = content
+		}
+		zips, err := c.DownloadArchiveToDir(ctx, ids, dir, DownloadOptions{})
+		if err != nil {
+			t.Fatalf("seed %d: archive: %v", seed, err)
+		}
+		if n := checkZip(t, zips[0], want); n != 4 {
+			t.Fatalf("seed %d: the zip holds %d files, want 4", seed, n)
+		}
+		want["immich-archive.zip"] = mustRead(t, zips[0])
+		checkOnly(t, dir, want)
+		t.Logf("seed %d: %d downloadAsset requests for 4 assets, %d downloadArchive requests for 1 zip",
+			seed, s.RequestCount("downloadAsset"), s.RequestCount("downloadArchive"))
+		if s.RequestCount("downloadAsset") > 4 || s.RequestCount("downloadArchive") > 1 {
+			cutSomewhere = true
+		}
+	}
+	if !cutSomewhere {
+		t.Fatal("no body was cut: the test did not test resuming")
+	}
+}
+
+// checkZip asserts that the zip at path holds the files of want (by name)
+// that it names, with their bytes, and nothing else.
+func checkZip(t *testing.T, path string, want map[string][]byte) int {
+	t.Helper()
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		w, ok := want[f.Name]
+		if !ok {
+			t.Fatalf("%s holds unexpected %q", path, f.Name)
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil || !bytes.Equal(b, w) {
+			t.Fatalf("%s: %s differs (%v)", path, f.Name, err)
+		}
+	}
+	return len(zr.File)
+}
+
+func TestImmichChecksumMismatchLeavesNoFile(t *testing.T) {
+	data := t.TempDir()
+	s, c := newImmich(t, immichtest.WithDataDir(data))
+	content := randomBytes(150_000, 20)
+	a := s.AddAsset("rot.jpg", content)
+	// Bit rot on the server: the stored file no longer matches its checksum.
+	stored := filepath.Join(data, a.ID.String()+".jpg")
+	rotten := bytes.Clone(content)
+	rotten[100_000] ^= 0x40
+	if err := os.WriteFile(stored, rotten, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	_, err := c.DownloadAssetToFile(context.Background(), a.ID, dir, DownloadOptions{})
+	if !errors.Is(err, ErrChecksumMismatch) || !strings.Contains(err.Error(), a.ID.String()) {
+		t.Fatalf("err = %v, want ErrChecksumMismatch naming the asset", err)
+	}
+	checkOnly(t, dir, nil)
+}
+
+func TestImmichExistingFileRules(t *testing.T) {
+	s, c := newImmich(t)
+	ctx := context.Background()
+	content := randomBytes(120_000, 30)
+	a := s.AddAsset("IMG_9.jpg", content)
+	dir := t.TempDir()
+	mine := []byte("not the asset")
+	os.WriteFile(filepath.Join(dir, "IMG_9.jpg"), mine, 0o644)
+
+	got, err := c.DownloadAssetToFile(ctx, a.ID, dir, DownloadOptions{})
+	if err != nil || got != filepath.Join(dir, "IMG_9 (1).jpg") {
+		t.Fatalf("%q, %v", got, err)
+	}
+	n := s.RequestCount("downloadAsset")
+	again, err := c.DownloadAssetToFile(ctx, a.ID, dir, DownloadOptions{})
+	if err != nil || again != got || s.RequestCount("downloadAsset") != n {
+		t.Fatalf("rerun: %q, %v, downloaded again: %v", again, err, s.RequestCount("downloadAsset") != n)
+	}
+	checkOnly(t, dir, map[string][]byte{"IMG_9.jpg": mine, "IMG_9 (1).jpg": content})
+
+	got, err = c.DownloadAssetToFile(ctx, a.ID, dir, DownloadOptions{Overwrite: true})
+	if err != nil || got != filepath.Join(dir, "IMG_9.jpg") {
+		t.Fatalf("overwrite: %q, %v", got, err)
+	}
+	checkOnly(t, dir, map[string][]byte{"IMG_9.jpg": content, "IMG_9 (1).jpg": content})
+}
+
+func TestImmichSharedLinks(t *testing.T) {
+	s, owner := newImmich(t)
+	ctx := context.Background()
+	shared := s.AddAsset("shared.jpg", randomBytes(50_000, 40))
+	private := s.AddAsset("private.jpg", randomBytes(50_000, 41))
+	mkLink := func(slug string, allowDownload bool) string {
+		ids := []uuid.UUID{shared.ID}
+		r, err := owner.CreateSharedLinkWithResponse(ctx, api.SharedLinkCreateDto{
+			Type: api.INDIVIDUAL, AssetIds: &ids, Slug: &slug, AllowDownload: &allowDownload,
+		})
+		if err == nil {
+			err = CheckResponse("createSharedLink", r.HTTPResponse, r.Body)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.JSON201.Key
+	}
+	key := mkLink("holiday", true)
+	mkLink("no-download", false)
+
+	// A recipient has the link only, no API key.
+	guest, err := New(s.URL(), WithRetry(fastRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(guest.CloseIdleConnections)
+	want, _ := s.AssetContent(shared.ID)
+	for _, opts := range []DownloadOptions{{Key: key}, {Slug: "holiday"}} {
+		dir := t.TempDir()
+		got, err := guest.DownloadAssetToFile(ctx, shared.ID, dir, opts)
+		if err != nil {
+			t.Fatalf("%+v: %v", opts, err)
+		}
+		checkOnly(t, dir, map[string][]byte{filepath.Base(got): want})
+		zips, err := guest.DownloadArchiveToDir(ctx, []uuid.UUID{shared.ID}, dir, opts)
+		if err != nil || len(zips) != 1 {
+			t.Fatalf("archive %+v: %q, %v", opts, zips, err)
+		}
+		if n := checkZip(t, zips[0], map[string][]byte{"shared.jpg": want}); n != 1 {
+			t.Fatalf("zip holds %d files", n)
+		}
+	}
+
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		id   uuid.UUID
+		opts DownloadOptions
+		is   error
+		says string
+	}{
+		{private.ID, DownloadOptions{Key: key}, ErrNotFound, "not in this shared link"},
+		{shared.ID, DownloadOptions{Key: "wrong"}, ErrUnauthorized, "shared link was refused"},
+		{shared.ID, DownloadOptions{Slug: "wrong"}, ErrUnauthorized, "shared link was refused"},
+		{shared.ID, DownloadOptions{Slug: "no-download"}, ErrNotFound, "does not allow downloads"},
+	} {
+		_, err := guest.DownloadAssetToFile(ctx, tt.id, dir, tt.opts)
+		if !errors.Is(err, tt.is) || !strings.Contains(err.Error(), tt.says) {
+			t.Errorf("%+v: err = %v, want %v saying %q", tt.opts, err, tt.is, tt.says)
+		}
+		if err != nil && strings.Contains(err.Error(), key) {
+			t.Errorf("error leaks the link key: %v", err)
+		}
+	}
+	checkOnly(t, dir, nil)
+}
+
+func TestImmichArchiveOfSeveralGroups(t *testing.T) {
+	s, c := newImmich(t)
+	ctx := context.Background()
+	want := map[string][]byte{}
+	var ids []uuid.UUID
+	for i := range 5 {
+		name := fmt.Sprintf("P%d.jpg", i)
+		b := randomBytes(100_000, uint64(50+i))
+		ids = append(ids, s.AddAsset(name, b).ID)
+		want[name] = b
+	}
+	dir := t.TempDir()
+	zips, err := c.DownloadArchiveToDir(ctx, ids, dir, DownloadOptions{ArchiveSize: 150_000, Filename: "trip"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantZips := []string{"trip-1.zip", "trip-2.zip", "trip-3.zip"}
+	if len(zips) != len(wantZips) {
+		t.Fatalf("zips %q, want %q", zips, wantZips)
+	}
+	files := 0
+	for i, z := range zips {
+		if z != filepath.Join(dir, wantZips[i]) {
+			t.Fatalf("zip %d is %q, want %q", i, z, wantZips[i])
+		}
+		files += checkZip(t, z, want)
+	}
+	if files != 5 || s.RequestCount("downloadArchive") != 3 {
+		t.Fatalf("%d files in %d requests, want 5 in 3", files, s.RequestCount("downloadArchive"))
+	}
+	if names := listDir(t, dir); !slices.Equal(names, wantZips) {
+		t.Fatalf("folder holds %q", names)
+	}
+	// A rerun finds the same zips: no new files.
+	again, err := c.DownloadArchiveToDir(ctx, ids, dir, DownloadOptions{ArchiveSize: 150_000, Filename: "trip"})
+	if err != nil || !slices.Equal(again, zips) {
+		t.Fatalf("rerun: %q, %v", again, err)
+	}
+	if names := listDir(t, dir); !slices.Equal(names, wantZips) {
+		t.Fatalf("rerun left %q", names)
+	}
+}
+
+func TestImmichErrors(t *testing.T) {
+	s, c := newImmich(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	id := uuid.New()
+	_, err := c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{})
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), id.String()) {
+		t.Fatalf("unknown asset: %v", err)
+	}
+	_, err = c.DownloadArchiveToDir(ctx, []uuid.UUID{id}, dir, DownloadOptions{})
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("archive of an unknown asset: %v", err)
+	}
+	bad, err := New(s.URL(), WithAPIKey("not-a-key"), WithRetry(fastRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bad.CloseIdleConnections)
+	a := s.AddAsset("x.jpg", []byte("x"))
+	_, err = bad.DownloadAssetToFile(ctx, a.ID, dir, DownloadOptions{})
+	if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "API key") || strings.Contains(err.Error(), "not-a-key") {
+		t.Fatalf("wrong key: %v", err)
+	}
+	checkOnly(t, dir, nil)
 }
