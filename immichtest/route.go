@@ -37,10 +37,25 @@ type handlerFunc func(c *call)
 
 var pathParamRE = regexp.MustCompile(`\{([^}]+)\}`)
 
-func (s *Server) buildMux() (*http.ServeMux, error) {
+// router dispatches requests to the operations of the spec. Paths are
+// matched segment by segment; where several templates match (Immich 2.x has
+// /assets/device/{deviceId} next to /assets/{id}/metadata), the one with a
+// literal segment earliest wins, as in Immich's router order for such pairs.
+type router struct {
+	s      *Server
+	routes []*routeEntry
+}
+
+type routeEntry struct {
+	rt   *route
+	h    handlerFunc
+	segs []string // "" marks a parameter
+}
+
+func (s *Server) buildMux() (http.Handler, error) {
 	handlers := s.handlers()
 	s.routes = map[string]*route{}
-	mux := http.NewServeMux()
+	rtr := &router{s: s}
 	for path, item := range s.spec.Paths.Map() {
 		for method, op := range item.Operations() {
 			if op.OperationID == "" {
@@ -70,25 +85,66 @@ func (s *Server) buildMux() (*http.ServeMux, error) {
 				_, rt.multipart = op.RequestBody.Value.Content["multipart/form-data"]
 			}
 			s.routes[rt.opID] = rt
-			h := handlers[rt.opID]
-			pattern := method + " /api" + path
-			func() {
-				defer func() {
-					if r := recover(); r != nil {
-						// A pattern ServeMux cannot hold next to another;
-						// such operations stay unrouted (404).
-						s.recordFailure(ValidationFailure{OperationID: rt.opID, Method: method, Path: path, Err: fmt.Sprint("route: ", r)})
-					}
-				}()
-				mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) { s.serve(rt, h, w, r) })
-			}()
+			e := &routeEntry{rt: rt, h: handlers[rt.opID]}
+			for _, seg := range strings.Split(strings.Trim(path, "/"), "/") {
+				if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+					seg = ""
+				}
+				e.segs = append(e.segs, seg)
+			}
+			rtr.routes = append(rtr.routes, e)
 		}
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.recordFailure(ValidationFailure{Method: r.Method, Path: r.URL.Path, Err: "no operation of the spec matches this path"})
+	return rtr, nil
+}
+
+func (rtr *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var best *routeEntry
+	var bestVals []string
+	if rest, ok := strings.CutPrefix(r.URL.Path, "/api/"); ok {
+		segs := strings.Split(strings.TrimSuffix(rest, "/"), "/")
+		for _, e := range rtr.routes {
+			if e.rt.method != r.Method || len(e.segs) != len(segs) {
+				continue
+			}
+			var vals []string
+			match := true
+			for i, seg := range e.segs {
+				switch {
+				case seg == "" && segs[i] != "":
+					vals = append(vals, segs[i])
+				case seg != segs[i]:
+					match = false
+				}
+				if !match {
+					break
+				}
+			}
+			if match && (best == nil || moreSpecific(e.segs, best.segs)) {
+				best, bestVals = e, vals
+			}
+		}
+	}
+	if best == nil {
+		rtr.s.recordFailure(ValidationFailure{Method: r.Method, Path: r.URL.Path, Err: "no operation of the spec matches this method and path"})
 		writeError(w, http.StatusNotFound, fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path), uuid.NewString())
-	})
-	return mux, nil
+		return
+	}
+	for i, name := range best.rt.params {
+		r.SetPathValue(name, bestVals[i])
+	}
+	rtr.s.serve(best.rt, best.h, w, r)
+}
+
+// moreSpecific reports whether template a has a literal segment where b
+// first has a parameter.
+func moreSpecific(a, b []string) bool {
+	for i := range a {
+		if (a[i] == "") != (b[i] == "") {
+			return a[i] != ""
+		}
+	}
+	return false
 }
 
 // call is one request on its way through a handler.
