@@ -162,7 +162,7 @@ func CheckLogin(ctx context.Context, f *Factory, url, key string) (*api.UserAdmi
 	if err := wrapper.CheckResponse("getMyUser", r.HTTPResponse, r.Body); err != nil {
 		switch {
 		case errors.Is(err, wrapper.ErrUnauthorized):
-			return nil, fmt.Errorf("the server at %s rejected the API key (401 Unauthorized): it is wrong, revoked, or for another server; create one in Immich under Account Settings > API Keys and run \"goimmich login URL KEY\": %w", c.ServerURL(), err)
+			return nil, fmt.Errorf("wrong API key for %s: %w; create one in Immich under Account Settings > API Keys and run \"goimmich login URL KEY\"", c.ServerURL(), err)
 		case errors.Is(err, wrapper.ErrNotFound):
 			return nil, fmt.Errorf("%s does not look like an Immich server (GET /users/me answered 404); check the URL: %w", c.ServerURL(), err)
 		}

@@ -15,6 +15,9 @@ import (
 	"github.com/goimmich/goimmich/internal/cli/apicmd"
 	"github.com/goimmich/goimmich/internal/cli/cmdutil"
 	"github.com/goimmich/goimmich/internal/cli/completion"
+	"github.com/goimmich/goimmich/internal/cli/demo"
+	"github.com/goimmich/goimmich/internal/cli/download"
+	"github.com/goimmich/goimmich/internal/cli/fakeserver"
 	"github.com/goimmich/goimmich/internal/cli/login"
 	"github.com/goimmich/goimmich/internal/cli/logout"
 	"github.com/goimmich/goimmich/internal/cli/server"
@@ -62,6 +65,9 @@ auth.yml.`,
 		version.NewCmdVersion(f, nil),
 		completion.NewCmdCompletion(f, nil),
 		upload.NewCmdUpload(f, nil),
+		download.NewCmdDownload(f, nil),
+		fakeserver.NewCmdFakeServer(f, nil),
+		demo.NewCmdDemo(f, nil),
 	)
 	cmd.CompletionOptions.DisableDefaultCmd = true
 	return cmd

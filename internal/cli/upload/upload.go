@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -132,8 +134,8 @@ func uploadRun(ctx context.Context, opts *Options) error {
 	}
 	if !opts.Recursive {
 		// The official CLI takes only the files directly in a folder
-		// without -r; the same rule as an ignore of anything deeper.
-		uo.Ignore = append(uo.Ignore, "*/**")
+		// without -r: ignore each folder's subfolders.
+		uo.Ignore = append(uo.Ignore, subfolderIgnores(opts.Paths)...)
 	}
 	var bars *wrapper.BarProgress
 	if opts.IO.CanShowProgress() && !opts.NoProgress {
@@ -160,6 +162,44 @@ func uploadRun(ctx context.Context, opts *Options) error {
 		return &cmdutil.ExitError{Code: cmdutil.ExitPartial}
 	}
 	return nil
+}
+
+// subfolderIgnores returns one ignore pattern (an absolute path, glob
+// characters escaped) per subfolder of each folder in paths.
+func subfolderIgnores(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil || !st.IsDir() {
+			continue // files, and errors the upload itself reports
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			child := filepath.Join(p, e.Name())
+			if st, err := os.Stat(child); err != nil || !st.IsDir() {
+				continue
+			}
+			if abs, err := filepath.Abs(child); err == nil {
+				out = append(out, escapeGlob(filepath.ToSlash(abs)))
+			}
+		}
+	}
+	return out
+}
+
+// escapeGlob escapes doublestar's special characters in a path.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`*?[]{}\`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 func albumFailed(res *wrapper.UploadResult) bool {

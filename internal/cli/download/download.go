@@ -1,0 +1,351 @@
+// Package download is "goimmich download": originals, thumbnails, videos or
+// zip archives of assets chosen by id, by album or by a search, streamed to
+// disk by the wrapper's download helpers and their safety rules.
+package download
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"sync"
+
+	"github.com/google/uuid"
+	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/goimmich/goimmich/api"
+	"github.com/goimmich/goimmich/internal/cli/cmdutil"
+	"github.com/goimmich/goimmich/internal/cli/iostreams"
+	"github.com/goimmich/goimmich/wrapper"
+)
+
+// Options is one run of "download".
+type Options struct {
+	IO      *iostreams.IOStreams
+	Factory *cmdutil.Factory
+
+	IDs         []string
+	Albums      []string
+	Search      string
+	Output      string
+	Size        string
+	Video       bool
+	Archive     bool
+	Overwrite   bool
+	SkipVerify  bool
+	ShareKey    string
+	Slug        string
+	Concurrency int
+	JSON        bool
+	NoProgress  bool
+}
+
+// Item is one asset's outcome, as printed by --json.
+type Item struct {
+	ID    string `json:"id,omitempty"`
+	Path  string `json:"path,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// NewCmdDownload returns the "download" command.
+func NewCmdDownload(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Factory: f}
+	cmd := &cobra.Command{
+		Use:   "download [ASSET_ID...]",
+		Short: "Download originals, thumbnails, videos or zip archives of assets",
+		Long: `Download assets given by id, by album (--album) or by a metadata search
+(--search, a MetadataSearchDto as JSON, @FILE or - for standard input) into
+the --output folder.
+
+By default the original files are downloaded and verified against the
+server's SHA-1 checksum. --size thumbnail|preview|fullsize downloads that
+rendition instead, --video the encoded video, --archive one zip of all
+(split by the server's size limit).
+
+Files are written as NAME.part and renamed only when complete and verified;
+nothing is written outside the output folder; an existing file is never
+overwritten (unless --overwrite): the same content is kept, different
+content gets "NAME (1).ext".
+
+Exit codes: 0 all downloaded, 1 could not start, 2 some failed.`,
+		Example: `  goimmich download 4f1b… 9a2c… -o ./restore
+  goimmich download --album 7d3e… -o ./album
+  goimmich download --search '{"city":"Paris","takenAfter":"2024-01-01T00:00:00Z"}' -o paris
+  goimmich download --album 7d3e… --archive -o .
+  goimmich download 4f1b… --size preview`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.IDs = args
+			if len(opts.IDs) == 0 && len(opts.Albums) == 0 && opts.Search == "" {
+				return cmdutil.FlagErrorf("give asset ids, --album ID or --search JSON")
+			}
+			n := 0
+			for _, b := range []bool{opts.Size != "", opts.Video, opts.Archive} {
+				if b {
+					n++
+				}
+			}
+			if n > 1 {
+				return cmdutil.FlagErrorf("--size, --video and --archive exclude each other")
+			}
+			switch api.AssetMediaSize(opts.Size) {
+			case "", api.Thumbnail, api.Preview, api.Fullsize:
+			default:
+				return cmdutil.FlagErrorf("--size %q: want thumbnail, preview or fullsize", opts.Size)
+			}
+			if opts.Concurrency < 1 {
+				return cmdutil.FlagErrorf("--concurrency must be at least 1")
+			}
+			for _, id := range append(append([]string{}, opts.IDs...), opts.Albums...) {
+				if _, err := uuid.Parse(id); err != nil {
+					return cmdutil.FlagErrorf("%q is not an asset or album id (a UUID)", id)
+				}
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return downloadRun(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&opts.Albums, "album", nil, "Download the assets of this album (id; repeatable)")
+	fl.StringVar(&opts.Search, "search", "", "Download the assets a metadata search finds: JSON, @FILE or -")
+	fl.StringVarP(&opts.Output, "output", "o", ".", "Folder to write into (created if missing)")
+	fl.StringVar(&opts.Size, "size", "", "Download a rendition instead of the original: thumbnail, preview or fullsize")
+	fl.BoolVar(&opts.Video, "video", false, "Download the encoded video (video/playback) instead of the original")
+	fl.BoolVar(&opts.Archive, "archive", false, "Download one zip archive of all the assets")
+	fl.BoolVar(&opts.Overwrite, "overwrite", false, "Replace existing files of the same name")
+	fl.BoolVar(&opts.SkipVerify, "skip-verify", false, "Don't compare originals with the server's checksum")
+	fl.StringVar(&opts.ShareKey, "share-key", "", "Access through a shared link with this key")
+	fl.StringVar(&opts.Slug, "slug", "", "Access through a shared link with this slug")
+	fl.IntVarP(&opts.Concurrency, "concurrency", "c", 4, "Number of files downloaded at once")
+	fl.BoolVarP(&opts.JSON, "json-output", "j", false, "Print a JSON list of {id, path, error} on standard output")
+	fl.BoolVar(&opts.NoProgress, "no-progress", false, "Don't draw progress bars")
+	return cmd
+}
+
+func downloadRun(ctx context.Context, opts *Options) error {
+	search, err := readSearch(opts)
+	if err != nil {
+		return err
+	}
+	c, _, err := opts.Factory.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	ids, err := collectIDs(ctx, c, opts, search)
+	if err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		fmt.Fprintln(opts.IO.ErrOut, "No assets matched; nothing downloaded.")
+		if opts.JSON {
+			fmt.Fprintln(opts.IO.Out, "[]")
+		}
+		return nil
+	}
+	dopts := wrapper.DownloadOptions{Key: opts.ShareKey, Slug: opts.Slug, Overwrite: opts.Overwrite, SkipVerify: opts.SkipVerify}
+	var bars *wrapper.BarProgress
+	if opts.IO.CanShowProgress() && !opts.NoProgress {
+		bars = wrapper.NewBarProgress(opts.IO.ErrOut)
+		files := len(ids)
+		if opts.Archive {
+			files = 1
+		}
+		dopts.Progress = &growingTotal{BarProgress: bars, files: files}
+	}
+	var items []Item
+	if opts.Archive {
+		paths, err := c.DownloadArchiveToDir(ctx, ids, opts.Output, dopts)
+		for _, p := range paths {
+			items = append(items, Item{Path: p})
+		}
+		if err != nil {
+			items = append(items, Item{Error: err.Error()})
+		}
+	} else {
+		items = make([]Item, len(ids))
+		var mu sync.Mutex
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(opts.Concurrency)
+		for i, id := range ids {
+			g.Go(func() error {
+				var path string
+				var err error
+				switch {
+				case opts.Size != "":
+					path, err = c.ViewAssetToFile(gctx, id, opts.Output, api.AssetMediaSize(opts.Size), dopts)
+				case opts.Video:
+					path, err = c.PlayAssetVideoToFile(gctx, id, opts.Output, dopts)
+				default:
+					path, err = c.DownloadAssetToFile(gctx, id, opts.Output, dopts)
+				}
+				it := Item{ID: id.String(), Path: path}
+				if err != nil {
+					it.Error = err.Error()
+				}
+				mu.Lock()
+				items[i] = it
+				mu.Unlock()
+				return nil // one failure does not stop the others
+			})
+		}
+		_ = g.Wait()
+	}
+	if bars != nil {
+		bars.Wait()
+	}
+	failed := 0
+	for _, it := range items {
+		if it.Error != "" {
+			failed++
+		}
+	}
+	if opts.JSON {
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(items); err != nil {
+			return err
+		}
+	} else {
+		for _, it := range items {
+			if it.Error == "" {
+				fmt.Fprintln(opts.IO.Out, it.Path)
+			}
+		}
+	}
+	for _, it := range items {
+		if it.Error != "" {
+			fmt.Fprintf(opts.IO.ErrOut, "  failed: %s\n", it.Error)
+		}
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "%d downloaded, %d failed, into %s\n", len(items)-failed, failed, opts.Output)
+	if ctx.Err() != nil {
+		fmt.Fprintln(opts.IO.ErrOut, "Interrupted: the rest was not downloaded.")
+	}
+	if failed > 0 || ctx.Err() != nil {
+		return &cmdutil.ExitError{Code: cmdutil.ExitPartial}
+	}
+	return nil
+}
+
+// readSearch parses --search into a JSON object.
+func readSearch(opts *Options) (map[string]any, error) {
+	if opts.Search == "" {
+		return nil, nil
+	}
+	var raw []byte
+	var err error
+	switch {
+	case opts.Search == "-":
+		raw, err = readAll(opts.IO)
+	case len(opts.Search) > 0 && opts.Search[0] == '@':
+		raw, err = os.ReadFile(opts.Search[1:])
+	default:
+		raw = []byte(opts.Search)
+	}
+	if err != nil {
+		return nil, cmdutil.FlagErrorf("reading --search: %v", err)
+	}
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return nil, cmdutil.FlagErrorf("--search is not a JSON object (a MetadataSearchDto, e.g. {\"city\":\"Paris\"}): %v", err)
+	}
+	return m, nil
+}
+
+func readAll(ios *iostreams.IOStreams) ([]byte, error) {
+	var b bytes.Buffer
+	_, err := b.ReadFrom(ios.In)
+	return b.Bytes(), err
+}
+
+// searchPageSize is the page size asked of POST /search/metadata.
+const searchPageSize = 1000
+
+// collectIDs returns the asset ids to download, in order, without repeats.
+func collectIDs(ctx context.Context, c *wrapper.Client, opts *Options, search map[string]any) ([]uuid.UUID, error) {
+	seen := map[uuid.UUID]bool{}
+	var ids []uuid.UUID
+	add := func(id uuid.UUID) {
+		if !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
+		}
+	}
+	for _, s := range opts.IDs {
+		add(uuid.MustParse(s))
+	}
+	queries := []map[string]any{}
+	for _, a := range opts.Albums {
+		queries = append(queries, map[string]any{"albumIds": []string{a}})
+	}
+	if search != nil {
+		queries = append(queries, search)
+	}
+	params := &api.SearchAssetsParams{}
+	if opts.ShareKey != "" {
+		params.Key = &opts.ShareKey
+	}
+	if opts.Slug != "" {
+		params.Slug = &opts.Slug
+	}
+	for _, q := range queries {
+		page := 1
+		for {
+			q["page"], q["size"] = page, searchPageSize
+			body, err := json.Marshal(q)
+			if err != nil {
+				return nil, err
+			}
+			r, err := c.SearchAssetsWithBodyWithResponse(ctx, params, "application/json", bytes.NewReader(body))
+			if err == nil {
+				err = wrapper.CheckResponse("searchAssets", r.HTTPResponse, r.Body)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("finding the assets to download: %w", err)
+			}
+			if r.JSON200 == nil {
+				return nil, errors.New("finding the assets to download: the server's answer holds no assets")
+			}
+			for _, a := range r.JSON200.Assets.Items {
+				add(uuid.UUID(a.Id))
+			}
+			next := r.JSON200.Assets.NextPage
+			if next == nil || *next == "" {
+				break
+			}
+			n, err := strconv.Atoi(*next)
+			if err != nil || n <= page {
+				break
+			}
+			page = n
+		}
+	}
+	return ids, nil
+}
+
+// growingTotal grows the bytes total of the bars as downloads start and
+// learn their sizes (the download helpers do not know them in advance).
+type growingTotal struct {
+	*wrapper.BarProgress
+	mu    sync.Mutex
+	files int
+	bytes int64
+}
+
+func (g *growingTotal) Start(path string, size int64) {
+	g.mu.Lock()
+	if size > 0 {
+		g.bytes += size
+	}
+	files, bytes := g.files, g.bytes
+	g.mu.Unlock()
+	g.BarProgress.Total(files, bytes)
+	g.BarProgress.Start(path, size)
+}
