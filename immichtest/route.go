@@ -99,6 +99,13 @@ func (s *Server) buildMux() (http.Handler, error) {
 }
 
 func (rtr *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && r.URL.Path == "/.well-known/immich" {
+		// Clients (the official CLI) discover the API base here; it lies
+		// outside the spec.
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		io.WriteString(w, `{"api":{"endpoint":"/api"}}`)
+		return
+	}
 	var best *routeEntry
 	var bestVals []string
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/api/"); ok {

@@ -70,6 +70,7 @@ type config struct {
 	dataDir  string
 	specFile string
 	faults   Faults
+	apiKey   string
 }
 
 // Option configures a Server created by NewServer.
@@ -89,6 +90,11 @@ func WithDataDir(dir string) Option { return func(c *config) { c.dataDir = dir }
 // file at path (for example an Immich 2.x release's spec) instead of the
 // embedded, pinned one. NewServer panics when the file cannot be loaded.
 func WithSpecFile(path string) Option { return func(c *config) { c.specFile = path } }
+
+// WithAPIKey sets the secret of the default user's all-permission API key
+// (APIKey), for example to start a fake server with a key known in advance.
+// By default the key is random.
+func WithAPIKey(key string) Option { return func(c *config) { c.apiKey = key } }
 
 // WithFaults makes the server misbehave as f describes from the start.
 func WithFaults(f Faults) Option { return func(c *config) { c.faults = f } }
@@ -130,6 +136,12 @@ func NewServer(opts ...Option) *Server {
 	u := s.addUserLocked(DefaultEmail, DefaultPassword, DefaultName, true)
 	s.defaultUser = u.id
 	s.defaultKey = s.addKeyLocked(u.id, "immichtest", []string{"all"})
+	if cfg.apiKey != "" {
+		k := s.keys[s.defaultKey]
+		delete(s.keys, s.defaultKey)
+		k.secret, s.defaultKey = cfg.apiKey, cfg.apiKey
+		s.keys[k.secret] = k
+	}
 
 	mux, err := s.buildMux()
 	if err != nil {
@@ -324,6 +336,18 @@ func (s *Server) RequestCount(operationID string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.counts[operationID]
+}
+
+// RequestCounts returns the request count of every operation that was
+// called at least once, by operationId.
+func (s *Server) RequestCounts() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.counts))
+	for k, v := range s.counts {
+		out[k] = v
+	}
+	return out
 }
 
 // ValidationFailures returns a copy of the requests (and responses) that

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"mime/multipart"
 	"slices"
@@ -448,5 +449,21 @@ func TestSearchMetadata(t *testing.T) {
 	}
 	if r := do(t, s, "POST", "/search/metadata", map[string]any{"size": "many"}); r.status != 400 {
 		t.Fatalf("invalid size: %d", r.status)
+	}
+}
+
+func TestWellKnown(t *testing.T) {
+	s := start(t)
+	res, err := s.Client().Get(strings.TrimSuffix(s.URL(), "/api") + "/.well-known/immich")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var wk struct{ API struct{ Endpoint string } }
+	if err := json.NewDecoder(res.Body).Decode(&wk); err != nil || wk.API.Endpoint != "/api" {
+		t.Fatalf("%v %+v", err, wk)
+	}
+	if len(s.ValidationFailures()) != 0 {
+		t.Fatalf("failures %+v", s.ValidationFailures())
 	}
 }
