@@ -67,8 +67,9 @@ type DownloadOptions struct {
 	// SHA1-verified: their Immich checksum is a hash of the path, not of the
 	// bytes.
 	SkipVerify bool
-	// ArchiveSize is the most bytes of assets DownloadArchiveToDir puts in one
-	// zip; zero means the server's default (4 GiB).
+	// ArchiveSize splits DownloadArchiveToDir's download: the server adds
+	// assets to a zip until it holds more than this many bytes, then starts
+	// the next. Zero means the server's default (4 GiB).
 	ArchiveSize int64
 }
 
@@ -206,7 +207,7 @@ func (c *Client) PlayAssetVideoToFile(ctx context.Context, id uuid.UUID, outDir 
 
 // DownloadArchiveToDir downloads assets assetIDs as zip archives into folder
 // outDir and returns the paths of the zip files, in order. It asks the server
-// how to split them (POST /download/info, at most ArchiveSize bytes per zip),
+// how to split them (POST /download/info; see DownloadOptions.ArchiveSize),
 // then streams each zip (POST /download/archive) through a fixed buffer into
 // a .part file that becomes "immich-archive.zip" (or "immich-archive-N.zip"
 // for several; see DownloadOptions.Filename) only when complete and, unless

@@ -16,6 +16,8 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync"
@@ -943,4 +945,186 @@ func TestImmichErrors(t *testing.T) {
 		t.Fatalf("wrong key: %v", err)
 	}
 	checkOnly(t, dir, nil)
+}
+
+// --- Benchmark: memory stays flat while a large original streams to disk. ---
+
+// patternFile is a large, deterministic file that holds only one block in
+// memory: block repeated up to size bytes.
+type patternFile struct {
+	block     []byte
+	size, off int64
+}
+
+func (p *patternFile) Read(b []byte) (int, error) {
+	if p.off >= p.size {
+		return 0, io.EOF
+	}
+	i := p.off % int64(len(p.block))
+	n := copy(b, p.block[i:min(int64(len(p.block)), i+p.size-p.off)])
+	p.off += int64(n)
+	return n, nil
+}
+
+func (p *patternFile) Seek(off int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		off += p.off
+	case io.SeekEnd:
+		off += p.size
+	}
+	if off < 0 {
+		return 0, errors.New("negative offset")
+	}
+	p.off = off
+	return off, nil
+}
+
+// benchSize is the size of the benchmark's original: 1 GiB, or
+// GOIMMICH_BENCH_BYTES.
+func benchSize(b *testing.B) int64 {
+	if s := os.Getenv("GOIMMICH_BENCH_BYTES"); s != "" {
+		var n int64
+		if _, err := fmt.Sscan(s, &n); err != nil || n <= 0 {
+			b.Fatalf("GOIMMICH_BENCH_BYTES=%q", s)
+		}
+		return n
+	}
+	return 1 << 30
+}
+
+// heapPeak samples the heap (runtime/metrics, no stop-the-world) until stop
+// is called, and returns the highest value seen.
+func heapPeak() (stop func() uint64) {
+	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	read := func() uint64 { metrics.Read(sample); return sample[0].Value.Uint64() }
+	var peak uint64
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for {
+			peak = max(peak, read())
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 {
+		close(done)
+		<-finished
+		return max(peak, read())
+	}
+}
+
+// BenchmarkDownloadOriginal downloads a 1 GiB original over loopback with
+// DownloadAssetToFile (SHA1 verified, fsynced, renamed) and, in the same
+// run, copies the same response body to a file with a plain io.Copy. It
+// reports throughput (MB/s) and the peak heap growth during the transfer
+// (peak-heap-MB, the fake server's side included), and fails when the
+// helper's growth reaches 16 MB.
+//
+//	go test -run '^$' -bench BenchmarkDownloadOriginal -benchtime 3x ./wrapper/
+func BenchmarkDownloadOriginal(b *testing.B) {
+	size := benchSize(b)
+	file := &patternFile{block: randomBytes(1<<20+7, 99), size: size}
+	h := sha1.New()
+	io.Copy(h, &patternFile{block: file.block, size: size})
+	checksum := base64.StdEncoding.EncodeToString(h.Sum(nil))
+	id := uuid.New()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/assets/{id}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":%q,"checksum":%q,"originalFileName":"big.mp4","type":"VIDEO"}`, id, checksum)
+	})
+	mux.HandleFunc("GET /api/assets/{id}/original", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "video/mp4")
+		w.Header().Set("ETag", `"big"`)
+		http.ServeContent(w, r, "", time.Time{}, &patternFile{block: file.block, size: size})
+	})
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	c := newDownloadClient(b, ts.URL, DefaultRetryPolicy())
+	defer c.CloseIdleConnections()
+
+	run := func(b *testing.B, limit uint64, get func(dir string) (string, error)) {
+		b.SetBytes(size)
+		var worst uint64
+		for b.Loop() {
+			b.StopTimer()
+			dir, err := os.MkdirTemp(b.TempDir(), "dl")
+			if err != nil {
+				b.Fatal(err)
+			}
+			runtime.GC()
+			stop := heapPeak()
+			base := stop()
+			stop = heapPeak()
+			b.StartTimer()
+			path, err := get(dir)
+			b.StopTimer()
+			peak := stop()
+			if err != nil {
+				b.Fatal(err)
+			}
+			if fi, err := os.Stat(path); err != nil || fi.Size() != size {
+				b.Fatalf("%s: %v, %d bytes; want %d", path, err, fi.Size(), size)
+			}
+			if peak > base {
+				worst = max(worst, peak-base)
+			}
+			os.RemoveAll(dir)
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(worst)/1e6, "peak-heap-MB")
+		if limit > 0 && worst >= limit {
+			b.Fatalf("heap grew by %d bytes while downloading %d bytes; the limit is %d", worst, size, limit)
+		}
+	}
+	b.Run("DownloadAssetToFile", func(b *testing.B) {
+		run(b, 16<<20, func(dir string) (string, error) {
+			return c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+		})
+	})
+	plain := func(verify bool) func(dir string) (string, error) {
+		return func(dir string) (string, error) {
+			resp, err := c.hc.Get(ts.URL + "/api/assets/" + id.String() + "/original")
+			if err != nil {
+				return "", err
+			}
+			defer resp.Body.Close()
+			path := filepath.Join(dir, "big.mp4")
+			f, err := os.Create(path)
+			if err != nil {
+				return "", err
+			}
+			var w io.Writer = f
+			h := sha1.New()
+			if verify {
+				w = io.MultiWriter(f, h)
+			}
+			_, err = io.Copy(w, resp.Body)
+			if verify && err == nil {
+				if base64.StdEncoding.EncodeToString(h.Sum(nil)) != checksum {
+					err = ErrChecksumMismatch
+				}
+				if err == nil {
+					err = f.Sync()
+				}
+			}
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			return path, err
+		}
+	}
+	// The same response body with a plain io.Copy to a file.
+	b.Run("io.Copy", func(b *testing.B) { run(b, 0, plain(false)) })
+	// io.Copy plus what safety costs: SHA1 of the bytes and fsync.
+	b.Run("io.Copy+SHA1+fsync", func(b *testing.B) { run(b, 0, plain(true)) })
 }
