@@ -1,0 +1,135 @@
+package hashcache
+
+import (
+	"encoding/binary"
+	"net/url"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Level 2: which checksums a server confirmed, per server and user.
+//
+// An entry says "on its last check, server S told user U that the asset with
+// this SHA1 exists, with this id". It is a hint, not the truth: the asset may
+// have been deleted or trashed since. The caller therefore re-checks every
+// confirmed checksum once per run, in batches, with
+// POST /assets/bulk-upload-check (up to 1000 checksums per request): one
+// request per 1000 files, answered from one indexed query on the server,
+// and the answer carries both the asset id and isTrashed. For each result:
+//
+//   - reject/duplicate, same asset id, not trashed: still confirmed;
+//   - reject/duplicate, not trashed, another id: Confirm the new id;
+//   - reject/duplicate, isTrashed: Forget, and treat the file like any
+//     trashed duplicate (the upload's trash policy applies);
+//   - accept: the asset is gone; Forget, and upload the file again.
+//
+// The alternative, POST /search/metadata with a checksum, answers one
+// checksum per request (10,000 requests for 10,000 files) and hides trashed
+// assets unless asked, so it was not chosen.
+
+// serverKey identifies a server and user; "" if either is empty.
+func serverKey(server, user string) string {
+	s := normalizeServer(server)
+	if s == "" || user == "" {
+		return ""
+	}
+	return s + "\n" + user
+}
+
+// normalizeServer makes equivalent spellings of one server URL equal:
+// scheme and host lower-cased, default port, user info, query, fragment,
+// trailing slashes and a trailing "/api" dropped. The user info is dropped
+// so no credential is ever written to the cache file.
+func normalizeServer(server string) string {
+	server = strings.TrimSpace(server)
+	u, err := url.Parse(server)
+	if err != nil || u.Host == "" {
+		return strings.TrimRight(server, "/")
+	}
+	scheme := strings.ToLower(u.Scheme)
+	host := strings.ToLower(u.Hostname())
+	if strings.Contains(host, ":") { // IPv6 literal
+		host = "[" + host + "]"
+	}
+	if p := u.Port(); p != "" && !(scheme == "https" && p == "443") && !(scheme == "http" && p == "80") {
+		host += ":" + p
+	}
+	path := strings.TrimRight(u.EscapedPath(), "/")
+	path = strings.TrimSuffix(path, "/api")
+	path = strings.TrimRight(path, "/")
+	return scheme + "://" + host + path
+}
+
+// Confirmed returns the asset id that server (the Immich URL, with or
+// without /api) last confirmed for user (the user id from GET /users/me)
+// and checksum sum. ok is false when nothing is recorded, when server or
+// user is empty, and on a nil Cache. See the package comment on level 2 for
+// the batched re-check the caller must still do.
+func (c *Cache) Confirmed(server, user string, sum [20]byte) (assetID string, ok bool) {
+	if c == nil {
+		return "", false
+	}
+	sk := serverKey(server, user)
+	if sk == "" {
+		return "", false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v, buffered := c.pending[pkey{server: sk, key: string(sum[:])}]; buffered {
+		return decodeConfirmation(v)
+	}
+	c.readLocked(func(_, servers *bolt.Bucket) {
+		if b := servers.Bucket([]byte(sk)); b != nil {
+			assetID, ok = decodeConfirmation(b.Get(sum[:]))
+		}
+	})
+	return assetID, ok
+}
+
+// Confirm records that server confirmed, for user, the asset assetID with
+// checksum sum: after an upload answered "created" or "duplicate", or a
+// bulk-upload-check answered a non-trashed duplicate. Buffered like Store.
+// Does nothing when server, user or assetID is empty, or on a nil Cache.
+func (c *Cache) Confirm(server, user string, sum [20]byte, assetID string) {
+	if c == nil || assetID == "" {
+		return
+	}
+	sk := serverKey(server, user)
+	if sk == "" {
+		return
+	}
+	v := make([]byte, 8+len(assetID))
+	binary.BigEndian.PutUint64(v, uint64(time.Now().Unix()))
+	copy(v[8:], assetID)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(pkey{server: sk, key: string(sum[:])}, v)
+	c.maybeFlushLocked(time.Now())
+}
+
+// Forget removes the confirmation of sum for server and user: call it when
+// the re-check says the asset is gone or trashed. Buffered like Store;
+// Confirmed answers false immediately. Does nothing on a nil Cache.
+func (c *Cache) Forget(server, user string, sum [20]byte) {
+	if c == nil {
+		return
+	}
+	sk := serverKey(server, user)
+	if sk == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.putLocked(pkey{server: sk, key: string(sum[:])}, nil)
+	c.maybeFlushLocked(time.Now())
+}
+
+// decodeConfirmation reads "unix seconds (8 bytes) + asset id".
+func decodeConfirmation(v []byte) (string, bool) {
+	if len(v) <= 8 {
+		return "", false
+	}
+	return string(v[8:]), true
+}

@@ -1,0 +1,112 @@
+package hashcache
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestConfirmPerServerAndUser(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "hashes.db")
+	sum := sha1.Sum([]byte("IMG_0001.jpg bytes"))
+	other := sha1.Sum([]byte("other bytes"))
+	const (
+		server = "https://photos.example.com/api"
+		alice  = "8d3f1c2e-0000-4000-8000-00000000a11c"
+		bob    = "8d3f1c2e-0000-4000-8000-000000000b0b"
+		asset  = "5e0f9a3c-1111-4111-8111-111111111111"
+	)
+
+	c := mustOpen(t, db)
+	c.Confirm(server, alice, sum, asset)
+	c.Confirm("http://other.example.com:2283", bob, other, "x")
+	check := func(when string) {
+		t.Helper()
+		for _, tc := range []struct {
+			server, user string
+			sum          [20]byte
+			want         string
+		}{
+			{server, alice, sum, asset},
+			{"https://PHOTOS.example.com:443/api/", alice, sum, asset}, // same server, other spelling
+			{"https://photos.example.com", alice, sum, asset},          // without /api
+			{server, bob, sum, ""},                                     // other user
+			{"https://photos2.example.com/api", alice, sum, ""},        // other server
+			{"http://photos.example.com/api", alice, sum, ""},          // other scheme
+			{server, alice, other, ""},                                 // other checksum
+			{"", alice, sum, ""},
+			{server, "", sum, ""},
+			{"http://other.example.com:2283/api", bob, other, "x"},
+		} {
+			got, ok := c.Confirmed(tc.server, tc.user, tc.sum)
+			if ok != (tc.want != "") || got != tc.want {
+				t.Errorf("%s: Confirmed(%q, %q, %x) = %q, %v; want %q", when, tc.server, tc.user, tc.sum[:4], got, ok, tc.want)
+			}
+		}
+	}
+	check("buffered")
+	mustClose(t, c)
+	c = mustOpen(t, db)
+	check("after reopen")
+
+	c.Forget(server, alice, sum)
+	if _, ok := c.Confirmed(server, alice, sum); ok {
+		t.Fatal("confirmed right after Forget")
+	}
+	mustClose(t, c)
+	c = mustOpen(t, db)
+	defer mustClose(t, c)
+	if _, ok := c.Confirmed(server, alice, sum); ok {
+		t.Fatal("Forget not persisted")
+	}
+	if got, ok := c.Confirmed("http://other.example.com:2283", bob, other); !ok || got != "x" {
+		t.Fatal("Forget removed another server's confirmation")
+	}
+	// Forgetting what was never confirmed is harmless.
+	c.Forget("https://never.example.com", alice, sum)
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConfirmNeverStoresCredentials(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "hashes.db")
+	c := mustOpen(t, db)
+	sum := sha1.Sum([]byte("x"))
+	c.Confirm("https://me:s3cr3t-pass@photos.example.com/api?apiKey=k3y-in-query", "u1", sum, "asset-1")
+	mustClose(t, c)
+	data, err := os.ReadFile(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"s3cr3t-pass", "k3y-in-query"} {
+		if bytes.Contains(data, []byte(secret)) {
+			t.Fatalf("cache file contains %q", secret)
+		}
+	}
+	c = mustOpen(t, db)
+	defer mustClose(t, c)
+	if got, ok := c.Confirmed("https://photos.example.com", "u1", sum); !ok || got != "asset-1" {
+		t.Fatalf("Confirmed without credentials = %q, %v", got, ok)
+	}
+}
+
+func TestNormalizeServer(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://Photos.Example.com/api/":    "https://photos.example.com",
+		"https://photos.example.com:443/api": "https://photos.example.com",
+		"http://127.0.0.1:2283/api":          "http://127.0.0.1:2283",
+		"http://[::1]:2283/api":              "http://[::1]:2283",
+		"https://example.com/immich/api":     "https://example.com/immich",
+		"http://example.com:80":              "http://example.com",
+		"https://u:p@example.com/api#x":      "https://example.com",
+		"  https://example.com/api  ":        "https://example.com",
+		"not a url/":                         "not a url",
+	} {
+		if got := normalizeServer(in); got != want {
+			t.Errorf("normalizeServer(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

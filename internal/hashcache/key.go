@@ -1,0 +1,82 @@
+package hashcache
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// FileKey identifies one version of one local file: the absolute path plus
+// the metadata that changes whenever its bytes are rewritten. Two FileKeys
+// are equal only if every field is equal; any difference is a cache miss.
+//
+// Dev, Ino and ChangeTime are filled on Linux, macOS and FreeBSD (from
+// syscall.Stat_t) and are zero elsewhere. ChangeTime (ctime) is set by the
+// kernel on every write, chmod, chown and utimes call and cannot be set by
+// programs, so a file whose bytes changed and whose mtime was then restored
+// (touch -d, cp -p, some photo tools) still misses; without ctime (Windows,
+// other systems) that case is a known limitation: the stale hash is returned.
+type FileKey struct {
+	Path       string // absolute, cleaned path
+	Size       int64  // bytes
+	ModTime    int64  // mtime, Unix nanoseconds
+	ChangeTime int64  // ctime, Unix nanoseconds; 0 where unavailable
+	Dev        uint64 // device id; 0 where unavailable
+	Ino        uint64 // inode number; 0 where unavailable
+}
+
+// KeyFor builds the FileKey of path from fi, which must come from os.Stat or
+// os.Lstat (or (*os.File).Stat) of that same path. Take fi BEFORE opening the
+// file for hashing, then Store under that key: if the file is modified while
+// it is hashed, its new mtime differs from the key and the next run misses
+// instead of trusting a hash of half-old bytes.
+//
+// A relative path is made absolute against the current directory; if that
+// fails, the cleaned relative path is used. KeyFor does no I/O of its own
+// beyond os.Getwd for relative paths.
+func KeyFor(path string, fi os.FileInfo) FileKey {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = filepath.Clean(path)
+	}
+	k := FileKey{Path: abs, Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+	fillSys(&k, fi)
+	return k
+}
+
+// racy reports whether the key's mtime is so close to now that a write in
+// the same timestamp tick could change the bytes without changing the key.
+func (k FileKey) racy(now time.Time, window time.Duration) bool {
+	return window > 0 && k.ModTime > now.Add(-window).UnixNano()
+}
+
+// fileValueLen is the encoded size of a level 1 value:
+// size, mtime, ctime, dev, ino (8 bytes each) then the SHA1 (20 bytes).
+const fileValueLen = 5*8 + 20
+
+func (k FileKey) encode(sum [20]byte) []byte {
+	v := make([]byte, fileValueLen)
+	binary.BigEndian.PutUint64(v[0:], uint64(k.Size))
+	binary.BigEndian.PutUint64(v[8:], uint64(k.ModTime))
+	binary.BigEndian.PutUint64(v[16:], uint64(k.ChangeTime))
+	binary.BigEndian.PutUint64(v[24:], k.Dev)
+	binary.BigEndian.PutUint64(v[32:], k.Ino)
+	copy(v[40:], sum[:])
+	return v
+}
+
+// match returns the stored SHA1 when v was encoded from a key equal to k.
+func (k FileKey) match(v []byte) ([20]byte, bool) {
+	var sum [20]byte
+	if len(v) != fileValueLen ||
+		int64(binary.BigEndian.Uint64(v[0:])) != k.Size ||
+		int64(binary.BigEndian.Uint64(v[8:])) != k.ModTime ||
+		int64(binary.BigEndian.Uint64(v[16:])) != k.ChangeTime ||
+		binary.BigEndian.Uint64(v[24:]) != k.Dev ||
+		binary.BigEndian.Uint64(v[32:]) != k.Ino {
+		return sum, false
+	}
+	copy(sum[:], v[40:])
+	return sum, true
+}
