@@ -59,7 +59,11 @@ type DownloadOptions struct {
 	// returned as the result, otherwise the download gets the first free name
 	// of "NAME (1).ext", "NAME (2).ext", ...
 	Overwrite bool
-	// Progress observes the download; nil means none.
+	// Progress observes the download; nil means none. Start, Add and Done
+	// name the file by outDir and the name chosen from the server's first
+	// answer, also when it ends under a numbered name or as an existing
+	// copy (status "exists"); bytes are announced once, even when a
+	// transfer restarts. DownloadArchiveToDir announces Total.
 	Progress Progress
 	// SkipVerify turns verification off. By default (false) the SHA1 of a
 	// downloaded original is compared with the asset's checksum, and a zip
@@ -237,7 +241,7 @@ func (c *Client) DownloadArchiveToDir(ctx context.Context, assetIDs []uuid.UUID,
 		err = CheckResponse("getDownloadInfo", r.HTTPResponse, r.Body)
 	}
 	if err == nil && r.JSON201 == nil {
-		err = fmt.Errorf("getDownloadInfo: unexpected answer %q", r.HTTPResponse.Header.Get("Content-Type"))
+		err = notImmich("getDownloadInfo", c, r.HTTPResponse)
 	}
 	if err != nil {
 		return nil, c.decorateDownloadError(err, what, opts.Key != "" || opts.Slug != "")
@@ -252,6 +256,7 @@ func (c *Client) DownloadArchiveToDir(ctx context.Context, assetIDs []uuid.UUID,
 			base = n
 		}
 	}
+	progressOrNop(opts.Progress).Total(len(archives), int64(r.JSON201.TotalSize))
 	var paths []string
 	for i, a := range archives {
 		name := base + ".zip"
@@ -263,14 +268,15 @@ func (c *Client) DownloadArchiveToDir(ctx context.Context, assetIDs []uuid.UUID,
 			return paths, fmt.Errorf("%s: %w", what, err)
 		}
 		p, err := c.fetchToDir(ctx, outDir, fetchSpec{
-			what:    fmt.Sprintf("%s (zip %d of %d)", what, i+1, len(archives)),
-			op:      "downloadArchive",
-			method:  http.MethodPost,
-			path:    "/download/archive",
-			query:   sharedLinkQuery(opts, nil),
-			body:    body,
-			zip:     !opts.SkipVerify,
-			nameFor: func(http.Header) string { return sanitizeFilename(name) },
+			what:     fmt.Sprintf("%s (zip %d of %d)", what, i+1, len(archives)),
+			op:       "downloadArchive",
+			method:   http.MethodPost,
+			path:     "/download/archive",
+			query:    sharedLinkQuery(opts, nil),
+			body:     body,
+			zip:      !opts.SkipVerify,
+			sizeHint: int64(a.Size),
+			nameFor:  func(http.Header) string { return sanitizeFilename(name) },
 		}, opts)
 		if err != nil {
 			return paths, err
@@ -295,7 +301,7 @@ func (c *Client) downloadAssetInfo(ctx context.Context, id uuid.UUID, what strin
 		err = CheckResponse("getAssetInfo", r.HTTPResponse, r.Body)
 	}
 	if err == nil && r.JSON200 == nil {
-		err = fmt.Errorf("getAssetInfo: unexpected answer %q", r.HTTPResponse.Header.Get("Content-Type"))
+		err = notImmich("getAssetInfo", c, r.HTTPResponse)
 	}
 	if err != nil {
 		return nil, c.decorateDownloadError(err, what, opts.Key != "" || opts.Slug != "")
@@ -338,6 +344,16 @@ func (c *Client) decorateDownloadError(err error, what string, shared bool) erro
 		}
 	}
 	return fmt.Errorf("%s: %w", what, ae)
+}
+
+// notImmich is the error for a 2xx answer that is not Immich's JSON: the URL
+// likely points at another server (a proxy's login page, a web app).
+func notImmich(op string, c *Client, resp *http.Response) error {
+	ct := ""
+	if resp != nil {
+		ct = resp.Header.Get("Content-Type")
+	}
+	return fmt.Errorf("%s: the server answered %q, not Immich's JSON: is %s the Immich server's URL?", op, ct, c.ServerURL())
 }
 
 // sharedLinkQuery adds the shared link's key and slug to q (which may be nil).
@@ -402,6 +418,9 @@ type fetchSpec struct {
 	resume bool   // a cut transfer continues with Range
 	sha1   []byte // expected SHA1 of the bytes, when known
 	zip    bool   // the result must open as a zip archive
+	// sizeHint is the expected size for Progress when the server does not
+	// announce one (a zip streamed as it is built); 0 when unknown.
+	sizeHint int64
 	// guess is the name the file will likely get, checked before
 	// downloading when sha1 is known: a file there with those bytes is the
 	// result.
@@ -433,6 +452,9 @@ func (c *Client) fetchToDir(ctx context.Context, outDir string, spec fetchSpec, 
 		}
 		if name != "" {
 			p := filepath.Join(outDir, name)
+			if fi, err := root.Lstat(name); err == nil {
+				prog.Start(p, fi.Size())
+			}
 			prog.Done(p, "exists", nil)
 			return p, nil
 		}
@@ -444,13 +466,14 @@ func (c *Client) fetchToDir(ctx context.Context, outDir string, spec fetchSpec, 
 	if err != nil {
 		t.discard()
 		if t.name != "" {
-			prog.Done(filepath.Join(outDir, t.name), "failed", err)
+			prog.Done(t.progressKey(), "failed", err)
 		}
 		return "", err
 	}
-	p := filepath.Join(outDir, final)
-	prog.Done(p, status, nil)
-	return p, nil
+	// Progress knows the file by the name it started with, even when it
+	// ends as "NAME (1).ext" or as an existing copy.
+	prog.Done(t.progressKey(), status, nil)
+	return filepath.Join(outDir, final), nil
 }
 
 // transfer is the state of one download: the .part file and how much of it
@@ -643,7 +666,11 @@ func (t *transfer) attempt(ctx context.Context) error {
 			t.validator = resp.Header.Get("Last-Modified")
 		}
 		if !t.started {
-			t.prog.Start(t.finalPath(), t.total)
+			size := t.total
+			if size < 0 {
+				size = t.spec.sizeHint
+			}
+			t.prog.Start(t.progressKey(), size)
 			t.started = true
 		}
 	}
@@ -657,7 +684,7 @@ func (t *transfer) attempt(ctx context.Context) error {
 			t.hash.Write(t.buf[:n])
 			t.off += int64(n)
 			if t.off > t.reported {
-				t.prog.Add(t.finalPath(), t.off-t.reported)
+				t.prog.Add(t.progressKey(), t.off-t.reported)
 				t.reported = t.off
 			}
 		}
@@ -674,7 +701,9 @@ func (t *transfer) attempt(ctx context.Context) error {
 	return nil
 }
 
-func (t *transfer) finalPath() string { return filepath.Join(t.outDir, t.name) }
+// progressKey is the path Progress knows the download by: the folder and
+// the name chosen from the first answer.
+func (t *transfer) progressKey() string { return filepath.Join(t.outDir, t.name) }
 
 // openPart chooses the final name from the first answer and creates its
 // .part file, exclusively: a .part another download is writing (or an

@@ -1128,3 +1128,132 @@ func BenchmarkDownloadOriginal(b *testing.B) {
 	// io.Copy plus what safety costs: SHA1 of the bytes and fsync.
 	b.Run("io.Copy+SHA1+fsync", func(b *testing.B) { run(b, 0, plain(true)) })
 }
+
+// recorder is a Progress that records what it is told.
+type recorder struct {
+	mu     sync.Mutex
+	starts map[string]int64
+	added  map[string]int64
+	done   map[string]string
+}
+
+func newRecorder() *recorder {
+	return &recorder{starts: map[string]int64{}, added: map[string]int64{}, done: map[string]string{}}
+}
+func (r *recorder) Total(int, int64) {}
+func (r *recorder) Start(p string, n int64) {
+	r.mu.Lock()
+	r.starts[p] = n
+	r.mu.Unlock()
+}
+func (r *recorder) Add(p string, n int64) {
+	r.mu.Lock()
+	r.added[p] += n
+	r.mu.Unlock()
+}
+func (r *recorder) Done(p, status string, err error) {
+	r.mu.Lock()
+	r.done[p] = status
+	r.mu.Unlock()
+}
+
+func TestDownloadProgress(t *testing.T) {
+	s := newPlainServer(t)
+	content := randomBytes(700_000, 60)
+	id := s.add(&plainAsset{name: "p.jpg", content: content, etag: `"p"`})
+	s.cuts = []int64{100_000, 200_000}
+	s.noRange = true // restarts: bytes must not be counted twice
+	dir := t.TempDir()
+	c := newDownloadClient(t, s.url(), fastRetry())
+	rec := newRecorder()
+	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{Progress: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int64(len(content))
+	if rec.starts[got] != n || rec.added[got] != n || rec.done[got] != "downloaded" {
+		t.Fatalf("progress: start %d, added %d, done %q; want %d, %d, downloaded", rec.starts[got], rec.added[got], rec.done[got], n, n)
+	}
+	rec = newRecorder()
+	if _, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{Progress: rec}); err != nil {
+		t.Fatal(err)
+	}
+	if rec.done[got] != "exists" || rec.added[got] != 0 {
+		t.Fatalf("rerun: done %q, added %d; want exists, 0", rec.done[got], rec.added[got])
+	}
+}
+
+// Downloads racing into one folder: two different assets with the same
+// name, each twice. Every call gets a file with its asset's bytes, no file
+// is lost or mixed, no .part is left.
+func TestDownloadConcurrentSameName(t *testing.T) {
+	s := newPlainServer(t)
+	a := randomBytes(400_000, 70)
+	b := randomBytes(400_000, 71)
+	ida := s.add(&plainAsset{name: "IMG_0001.JPG", content: a})
+	idb := s.add(&plainAsset{name: "IMG_0001.JPG", content: b})
+	dir := t.TempDir()
+	c := newDownloadClient(t, s.url(), fastRetry())
+	ids := []uuid.UUID{ida, idb, ida, idb}
+	want := [][]byte{a, b, a, b}
+	paths := make([]string, len(ids))
+	errs := make([]error, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() {
+			paths[i], errs[i] = c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+		})
+	}
+	wg.Wait()
+	for i := range ids {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if !bytes.Equal(mustRead(t, paths[i]), want[i]) {
+			t.Fatalf("call %d got %s with the wrong bytes", i, paths[i])
+		}
+	}
+	names := listDir(t, dir)
+	if len(names) != 2 || names[0] != "IMG_0001 (1).JPG" || names[1] != "IMG_0001.JPG" {
+		t.Fatalf("folder holds %q, want the two assets under two names", names)
+	}
+}
+
+func TestDownloadCancelledLeavesNothing(t *testing.T) {
+	s := newPlainServer(t)
+	id := s.add(&plainAsset{name: "c.jpg", content: randomBytes(500_000, 80)})
+	s.stalls = []int64{100_000}
+	dir := t.TempDir()
+	c := newDownloadClient(t, s.url(), fastRetry())
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err := c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if names := listDir(t, dir); len(names) != 0 {
+		t.Fatalf("a cancelled download left %q", names)
+	}
+}
+
+func TestDownloadFromNonImmichServer(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, "<html>Welcome to nginx!</html>")
+	}))
+	defer ts.Close()
+	c := newDownloadClient(t, ts.URL, fastRetry())
+	defer c.CloseIdleConnections()
+	dir := t.TempDir()
+	_, err := c.DownloadAssetToFile(context.Background(), uuid.New(), dir, DownloadOptions{})
+	if err == nil || !strings.Contains(err.Error(), "Immich server's URL") {
+		t.Fatalf("err = %v, want a hint that the URL is not Immich", err)
+	}
+	_, err = c.DownloadArchiveToDir(context.Background(), []uuid.UUID{uuid.New()}, dir, DownloadOptions{})
+	if err == nil || !strings.Contains(err.Error(), "Immich server's URL") {
+		t.Fatalf("archive: err = %v, want a hint that the URL is not Immich", err)
+	}
+	if names := listDir(t, dir); len(names) != 0 {
+		t.Fatalf("left %q", names)
+	}
+}
