@@ -68,11 +68,6 @@ func (s *Server) uploadAsset(c *call) {
 	if fn := up.first("filename"); fn != "" {
 		name = fn
 	}
-	if !isAssetFile(name) {
-		up.content.remove()
-		c.error(http.StatusBadRequest, "Unsupported file type "+name)
-		return
-	}
 	created, _ := time.Parse(time.RFC3339Nano, up.first("fileCreatedAt"))
 	modified, _ := time.Parse(time.RFC3339Nano, up.first("fileModifiedAt"))
 	s.mu.Lock()
@@ -191,8 +186,25 @@ func (s *Server) receiveUpload(c *call) (*upload, bool) {
 			return s.bodyError(c, err)
 		}
 		name := part.FormName()
+		// Immich (multer) takes one assetData and one sidecarData file,
+		// checks each file's type when it arrives (by the filename field
+		// if it came before the file, else by the file's name), and
+		// refuses any other file part.
+		typeName := up.first("filename")
+		if typeName == "" {
+			typeName = part.FileName()
+		}
 		switch {
-		case name == "assetData" && !haveAsset:
+		case name == "assetData" && haveAsset, name == "sidecarData" && up.sidecar != nil,
+			part.FileName() != "" && name != "assetData" && name != "sidecarData":
+			cleanup()
+			c.error(http.StatusBadRequest, "Unexpected field")
+			return nil, false
+		case name == "assetData":
+			if !isAssetFile(typeName) {
+				c.error(http.StatusBadRequest, "Unsupported file type "+typeName)
+				return nil, false
+			}
 			up.fileName = part.FileName()
 			b, sum, err := s.storeBody(part)
 			if err != nil {
@@ -200,6 +212,11 @@ func (s *Server) receiveUpload(c *call) (*upload, bool) {
 			}
 			up.content, up.sum, haveAsset = b, sum, true
 		case name == "sidecarData":
+			if !isSidecarFile(typeName) {
+				cleanup()
+				c.error(http.StatusBadRequest, "Unsupported file type "+typeName)
+				return nil, false
+			}
 			data, err := io.ReadAll(io.LimitReader(part, maxFieldSize))
 			if err != nil {
 				cleanup()

@@ -69,14 +69,13 @@ type faultRand struct {
 
 // faultPlan is what happens to one request.
 type faultPlan struct {
-	latency    time.Duration
-	errStatus  int
-	cut        bool
-	truncate   bool
-	stall      time.Duration
-	maxBody    int64
-	rateLimit  time.Duration // > 0: answer 429
-	retryAfter time.Duration
+	latency   time.Duration
+	errStatus int
+	cut       bool
+	truncate  bool
+	stall     time.Duration
+	maxBody   int64
+	rateLimit time.Duration // > 0: answer 429 with this Retry-After
 }
 
 func (s *Server) planFaultsLocked(opID string) *faultPlan {

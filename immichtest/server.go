@@ -189,7 +189,7 @@ func loadSpec(path string) (*openapi3.T, error) {
 
 func parseSpec(path string, data []byte) (*openapi3.T, error) {
 	if path == "" {
-		spec, err := apispec.GetSwagger()
+		spec, err := apispec.GetSpec()
 		if err != nil {
 			return nil, fmt.Errorf("embedded spec: %w", err)
 		}

@@ -175,27 +175,45 @@ func TestUpload(t *testing.T) {
 		t.Fatalf("failures %+v", s.ValidationFailures())
 	}
 
-	// filename overrides the part's name; the sidecar is kept.
-	m := &multipartBody{}
-	{
-		w := multipart.NewWriter(&m.buf)
-		for i := 0; i < len(dates); i += 2 {
-			w.WriteField(dates[i], dates[i+1])
-		}
-		w.WriteField("filename", "renamed.heic")
-		fw, _ := w.CreateFormFile("assetData", "upload.bin")
-		fw.Write([]byte("heic"))
-		sw, _ := w.CreateFormFile("sidecarData", "upload.xmp")
-		sw.Write([]byte("<xmp/>"))
-		w.Close()
-		m.ct = w.FormDataContentType()
+	// The filename field names the asset; a sidecar is kept.
+	fid, _, _ := uploadFile(t, s, "upload.bin", []byte("heic"), "filename", "renamed.heic")
+	if a, _ := s.Asset(uuid.MustParse(fid)); a.OriginalFileName != "renamed.heic" || a.ContentType != "image/heic" || a.Sidecar != nil {
+		t.Fatalf("renamed upload: %+v", a)
 	}
+	m := &multipartBody{}
+	w := multipart.NewWriter(&m.buf)
+	for i := 0; i < len(dates); i += 2 {
+		w.WriteField(dates[i], dates[i+1])
+	}
+	fw, _ := w.CreateFormFile("assetData", "with sidecar.dng")
+	fw.Write([]byte("raw"))
+	sw, _ := w.CreateFormFile("sidecarData", "with sidecar.dng.xmp")
+	sw.Write([]byte("<xmp/>"))
+	w.Close()
+	m.ct = w.FormDataContentType()
 	r := do(t, s, "POST", "/assets", m)
 	var out struct{ ID string }
 	r.json(t, &out)
-	if a, _ := s.Asset(uuid.MustParse(out.ID)); a.OriginalFileName != "renamed.heic" || string(a.Sidecar) != "<xmp/>" || a.ContentType != "image/heic" {
-		t.Fatalf("renamed upload %d: %+v", r.status, a)
+	if a, _ := s.Asset(uuid.MustParse(out.ID)); r.status != 201 || string(a.Sidecar) != "<xmp/>" || a.Type != "IMAGE" {
+		t.Fatalf("upload with sidecar %d: %+v", r.status, a)
 	}
+}
+
+// formWithFiles builds a multipart body of fields and then file parts
+// (field name, file name, content triples).
+func formWithFiles(fields []string, files ...string) *multipartBody {
+	m := &multipartBody{}
+	w := multipart.NewWriter(&m.buf)
+	for i := 0; i+1 < len(fields); i += 2 {
+		w.WriteField(fields[i], fields[i+1])
+	}
+	for i := 0; i+2 < len(files); i += 3 {
+		fw, _ := w.CreateFormFile(files[i], files[i+1])
+		fw.Write([]byte(files[i+2]))
+	}
+	w.Close()
+	m.ct = w.FormDataContentType()
+	return m
 }
 
 func TestUploadRejected(t *testing.T) {
@@ -206,16 +224,31 @@ func TestUploadRejected(t *testing.T) {
 		status     int
 		msg        string
 		recorded   bool
+		files      []string
 	}{
-		{"no dates", "a.jpg", nil, 400, "fileCreatedAt", true},
-		{"bad date", "a.jpg", []string{"fileCreatedAt", "yesterday", "fileModifiedAt", "2024-05-02T11:00:00.000Z"}, 400, "fileCreatedAt", true},
-		{"no file", "", dates, 400, "assetData", true},
-		{"not a media file", "notes.txt", dates, 400, "Unsupported file type notes.txt", false},
+		{"no dates", "a.jpg", nil, 400, "fileCreatedAt", true, nil},
+		{"bad date", "a.jpg", []string{"fileCreatedAt", "yesterday", "fileModifiedAt", "2024-05-02T11:00:00.000Z"}, 400, "fileCreatedAt", true, nil},
+		{"no file", "", dates, 400, "assetData", true, nil},
+		{"not a media file", "notes.txt", dates, 400, "Unsupported file type notes.txt", false, nil},
+		{"filename field decides the type", "a.jpg", append([]string{"filename", "a.pdf"}, dates...), 400, "Unsupported file type a.pdf", false, nil},
+		{"sidecar not xmp", "", dates, 400, "Unsupported file type side.txt", false, nil},
+		// As in Immich, the sidecar's type is checked by the filename field.
+		{"sidecar after filename field", "", append([]string{"filename", "a.jpg"}, dates...), 400, "Unsupported file type a.jpg", false, nil},
+		{"two assets", "", dates, 400, "Unexpected field", false, nil},
+		{"unknown file part", "", dates, 400, "Unexpected field", false, nil},
 	}
+	cases[5].files = []string{"assetData", "a.jpg", "x", "sidecarData", "side.txt", "y"}
+	cases[6].files = []string{"assetData", "a.jpg", "x", "sidecarData", "a.xmp", "y"}
+	cases[7].files = []string{"assetData", "a.jpg", "x", "assetData", "b.jpg", "y"}
+	cases[8].files = []string{"assetData", "a.jpg", "x", "thumbnail", "t.jpg", "y"}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			before := len(s.ValidationFailures())
-			r := do(t, s, "POST", "/assets", form(tc.file, []byte("data"), tc.fields...))
+			body := form(tc.file, []byte("data"), tc.fields...)
+			if tc.files != nil {
+				body = formWithFiles(tc.fields, tc.files...)
+			}
+			r := do(t, s, "POST", "/assets", body)
 			if r.status != tc.status || !contains(r.errBody(t).Message, tc.msg) {
 				t.Fatalf("%d %s", r.status, r.body)
 			}
