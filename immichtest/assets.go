@@ -48,7 +48,7 @@ func noAccess(perm string) string { return fmt.Sprintf("Not found or no %s acces
 // validated against the spec; unknown fields are dropped as Immich does.
 func (s *Server) uploadAsset(c *call) {
 	if c.auth.link != nil && !c.auth.link.allowUpload {
-		c.error(http.StatusBadRequest, noAccess("asset.upload"))
+		c.error(http.StatusUnauthorized, "Unauthorized")
 		return
 	}
 	if h := c.r.Header.Get("x-immich-checksum"); h != "" {
@@ -85,9 +85,13 @@ func (s *Server) uploadAsset(c *call) {
 		Sidecar: up.sidecar,
 	}, up.content, up.sum)
 	rec.duration = up.first("duration")
-	if l := c.auth.link; l != nil && l.albumID != uuid.Nil {
+	// Immich adds what is uploaded through a share link to the link: to its
+	// album, or to its assets.
+	if l := c.auth.link; l != nil {
 		if al := s.albums[l.albumID]; al != nil {
 			al.assetIDs = append(al.assetIDs, rec.ID)
+		} else if l.albumID == uuid.Nil {
+			l.assetIDs = append(l.assetIDs, rec.ID)
 		}
 	}
 	id := rec.ID.String()

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 )
@@ -15,52 +16,99 @@ type authCtx struct {
 	link   *linkRec // set for share-link auth (key or slug)
 }
 
-// authenticate follows Immich's auth guard: public operations need nothing;
-// share links (key or slug query) where the operation accepts them; then
-// x-api-key, then a bearer token (header or immich_access_token cookie).
-// It returns a status and message when the request is refused.
+// authenticate follows Immich's auth guard (AuthService.authenticate):
+// public operations need nothing; otherwise the credentials are tried in
+// Immich's order: share key (x-immich-share-key or ?key=), share slug
+// (x-immich-share-slug or ?slug=), session token (x-immich-user-token,
+// x-immich-session-token, ?sessionKey=, Authorization: Bearer, the
+// immich_access_token cookie), then API key (x-api-key or ?apiKey=). Then
+// admin-only operations refuse non-admins, share links are refused where
+// the operation does not accept them, and an API key needs the operation's
+// permission. It returns a status and message when the request is refused.
 func (s *Server) authenticate(rt *route, r *http.Request) (*authCtx, int, string) {
 	if rt.public {
 		return &authCtx{}, 0, ""
 	}
 	q := r.URL.Query()
+	first := func(header, query string) string {
+		if v := r.Header.Get(header); v != "" {
+			return v
+		}
+		return q.Get(query)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if rt.sharedOK && (q.Has("key") || q.Has("slug")) {
-		for _, l := range s.links {
-			if (q.Has("key") && l.key == q.Get("key")) || (q.Has("slug") && l.slug != "" && l.slug == q.Get("slug")) {
-				return &authCtx{userID: l.userID, link: l}, 0, ""
-			}
+	var a *authCtx
+	shareKey, shareSlug := first("x-immich-share-key", "key"), first("x-immich-share-slug", "slug")
+	session := first("x-immich-user-token", "sessionKey")
+	if session == "" {
+		session = r.Header.Get("x-immich-session-token")
+	}
+	if session == "" {
+		if typ, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(typ, "bearer") {
+			session = tok
 		}
-		if q.Has("key") {
+	}
+	if session == "" {
+		if ck, err := r.Cookie("immich_access_token"); err == nil {
+			session = ck.Value
+		}
+	}
+	apiKeySecret := first("x-api-key", "apiKey")
+	switch {
+	case shareKey != "":
+		l := s.linkByLocked(func(l *linkRec) bool { return l.key == shareKey })
+		if l == nil {
 			return nil, http.StatusUnauthorized, "Invalid share key"
 		}
-		return nil, http.StatusUnauthorized, "Invalid share slug"
-	}
-	if k := r.Header.Get("x-api-key"); k != "" {
-		key, ok := s.keys[k]
-		if !ok {
-			return nil, http.StatusUnauthorized, "Invalid API key"
+		a = &authCtx{userID: l.userID, link: l}
+	case shareSlug != "":
+		l := s.linkByLocked(func(l *linkRec) bool { return l.slug != "" && l.slug == shareSlug })
+		if l == nil {
+			return nil, http.StatusUnauthorized, "Invalid share slug"
 		}
-		if rt.permission != "" && !slices.Contains(key.permissions, "all") && !slices.Contains(key.permissions, rt.permission) {
-			return nil, http.StatusForbidden, "Missing required permission: " + rt.permission
-		}
-		return &authCtx{userID: key.userID, key: key}, 0, ""
-	}
-	token := ""
-	if h := r.Header.Get("Authorization"); strings.HasPrefix(strings.ToLower(h), "bearer ") {
-		token = strings.TrimSpace(h[len("bearer "):])
-	} else if ck, err := r.Cookie("immich_access_token"); err == nil {
-		token = ck.Value
-	}
-	if token != "" {
-		uid, ok := s.tokens[token]
+		a = &authCtx{userID: l.userID, link: l}
+	case session != "":
+		uid, ok := s.tokens[session]
 		if !ok {
 			return nil, http.StatusUnauthorized, "Invalid user token"
 		}
-		return &authCtx{userID: uid}, 0, ""
+		a = &authCtx{userID: uid}
+	case apiKeySecret != "":
+		key, ok := s.keys[apiKeySecret]
+		if !ok {
+			return nil, http.StatusUnauthorized, "Invalid API key"
+		}
+		a = &authCtx{userID: key.userID, key: key}
+	default:
+		return nil, http.StatusUnauthorized, "Authentication required"
 	}
-	return nil, http.StatusUnauthorized, "Authentication required"
+	if admin, _ := rt.op.Extensions["x-immich-admin-only"].(bool); admin && !s.users[a.userID].isAdmin {
+		return nil, http.StatusForbidden, "Forbidden"
+	}
+	if a.link != nil && !rt.sharedOK {
+		return nil, http.StatusForbidden, "Forbidden"
+	}
+	if k := a.key; k != nil && rt.permission != "" && !slices.Contains(k.permissions, "all") && !slices.Contains(k.permissions, rt.permission) {
+		return nil, http.StatusForbidden, "Missing required permission: " + rt.permission
+	}
+	return a, 0, ""
+}
+
+// linkByLocked returns the first valid (not expired) link matching.
+func (s *Server) linkByLocked(match func(*linkRec) bool) *linkRec {
+	for _, l := range s.links {
+		if !match(l) {
+			continue
+		}
+		if l.expiresAt != nil {
+			if t, err := time.Parse(time.RFC3339Nano, *l.expiresAt); err == nil && !t.After(time.Now()) {
+				continue
+			}
+		}
+		return l
+	}
+	return nil
 }
 
 // login is POST /auth/login: email and password give a bearer token.

@@ -276,8 +276,32 @@ func TestSharedLinks(t *testing.T) {
 	if r := do(t, s, "GET", "/assets/"+b.ID.String()+"/original?key="+alink.Key, nil, noKey...); r.status != 200 || string(r.body) != "private" {
 		t.Fatalf("album asset by key: %d %s", r.status, r.body)
 	}
-	if r := do(t, s, "GET", "/users/me?key="+alink.Key, nil, noKey...); r.status != 401 {
-		t.Fatalf("users/me by key: %d", r.status)
+	if r := do(t, s, "GET", "/users/me?key="+alink.Key, nil, noKey...); r.status != 403 || r.errBody(t).Message != "Forbidden" {
+		t.Fatalf("users/me by key: %d %s", r.status, r.body)
+	}
+	// The key may come in the x-immich-share-key header too.
+	if r := do(t, s, "GET", "/albums/"+al.ID, nil, "x-api-key", "", "x-immich-share-key", alink.Key); r.status != 200 {
+		t.Fatalf("album by share-key header: %d %s", r.status, r.body)
+	}
+	// Uploads need allowUpload (401 otherwise, as Immich's
+	// requireUploadAccess); what is uploaded lands in the link's album.
+	r = do(t, s, "POST", "/assets?key="+alink.Key, form("up.jpg", []byte("by link"), dates...), noKey...)
+	if r.status != 401 {
+		t.Fatalf("upload through a link without allowUpload: %d %s", r.status, r.body)
+	}
+	var ulink struct{ Key string }
+	do(t, s, "POST", "/shared-links", map[string]any{"type": "ALBUM", "albumId": al.ID, "allowUpload": true}).json(t, &ulink)
+	r = do(t, s, "POST", "/assets?key="+ulink.Key, form("up.jpg", []byte("by link"), dates...), noKey...)
+	var up struct{ ID string }
+	r.json(t, &up)
+	if albums := s.Albums(); r.status != 201 || len(albums) != 1 || !slices.Contains(albums[0].AssetIDs, uuid.MustParse(up.ID)) {
+		t.Fatalf("upload through an upload link: %d %s, albums %+v", r.status, r.body, albums)
+	}
+	// Expired links are refused.
+	var old struct{ Key string }
+	do(t, s, "POST", "/shared-links", map[string]any{"type": "ALBUM", "albumId": al.ID, "expiresAt": "2020-01-01T00:00:00.000Z"}).json(t, &old)
+	if r := do(t, s, "GET", "/albums/"+al.ID+"?key="+old.Key, nil, noKey...); r.status != 401 {
+		t.Fatalf("expired link: %d", r.status)
 	}
 	var me struct{ Key string }
 	do(t, s, "GET", "/shared-links/me?key="+alink.Key, nil, noKey...).json(t, &me)

@@ -106,6 +106,16 @@ func TestAuth(t *testing.T) {
 	if len(s.Assets()) != 0 {
 		t.Fatal("refused upload was stored")
 	}
+	// The key may come as ?apiKey= too.
+	if r := do(t, s, "GET", "/users/me?apiKey="+s.APIKey(), nil, "x-api-key", ""); r.status != 200 {
+		t.Fatalf("apiKey query: %d %s", r.status, r.body)
+	}
+	// Admin-only operations refuse other users.
+	_, userKey := s.AddUser("u@immich.test", "pw", "U")
+	r = do(t, s, "GET", "/server/statistics", nil, "x-api-key", userKey)
+	if r.status != 403 || r.errBody(t).Message != "Forbidden" {
+		t.Fatalf("non-admin statistics: %d %s", r.status, r.body)
+	}
 }
 
 func TestRequestValidation(t *testing.T) {
