@@ -1,6 +1,7 @@
 package wrapper
 
 import (
+	"bufio"
 	"context"
 	"crypto/sha1"
 	"encoding/json"
@@ -9,7 +10,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -846,5 +849,232 @@ func TestUploadProgressObserver(t *testing.T) {
 		if n != 1 {
 			t.Fatalf("%s done %d times", p, n)
 		}
+	}
+}
+
+// heapSampler records the peak HeapInuse while it runs, sampling every 5ms
+// with runtime.ReadMemStats (the GC runs as usual: this is the live heap a
+// user would see, not a forced minimum).
+type heapSampler struct {
+	base, peak uint64
+	stop       chan struct{}
+	done       chan struct{}
+}
+
+func startHeapSampler() *heapSampler {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	h := &heapSampler{base: ms.HeapInuse, peak: ms.HeapInuse, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(h.done)
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			h.peak = max(h.peak, ms.HeapInuse)
+			select {
+			case <-h.stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return h
+}
+
+// finish stops sampling and returns the peak HeapInuse and its growth over
+// the start, in MB.
+func (h *heapSampler) finish() (peakMB, growthMB float64) {
+	close(h.stop)
+	<-h.done
+	return float64(h.peak) / 1e6, float64(h.peak-h.base) / 1e6
+}
+
+// heapLimitMB is the issue's bound on heap in use while uploading.
+const heapLimitMB = 32
+
+// BenchmarkUpload1GiB uploads one 1 GiB file (a sparse file: reads cost no
+// disk) to a fake server that streams it to its data dir. It reports the
+// peak heap in use of the whole process (client and fake server) and its
+// growth during the upload, and fails if the growth passes 32 MB.
+func BenchmarkUpload1GiB(b *testing.B) {
+	const size = 1 << 30
+	dir := b.TempDir()
+	p := filepath.Join(dir, "big.mp4")
+	f, err := os.Create(p)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := f.Truncate(size); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	b.SetBytes(size)
+	var worstPeak, worstGrowth float64
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		// A different first byte per round: each round uploads new content.
+		f, _ := os.OpenFile(p, os.O_WRONLY, 0)
+		f.WriteAt([]byte{byte(i + 1)}, 0)
+		f.Close()
+		s, c := newUploadEnv(b, immichtest.WithDataDir(b.TempDir()))
+		h := startHeapSampler()
+		b.StartTimer()
+		res, err := c.Upload(context.Background(), []string{p}, UploadOptions{})
+		b.StopTimer()
+		peak, growth := h.finish()
+		if err != nil || len(res.Uploaded) != 1 || len(s.Assets()) != 1 || s.Assets()[0].Size != size {
+			b.Fatalf("upload: %v %+v", err, res)
+		}
+		worstPeak, worstGrowth = max(worstPeak, peak), max(worstGrowth, growth)
+		c.CloseIdleConnections()
+		s.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(worstPeak, "peak-heap-MB")
+	b.ReportMetric(worstGrowth, "heap-growth-MB")
+	if worstGrowth > heapLimitMB {
+		b.Fatalf("heap grew by %.1f MB uploading 1 GiB, limit %d MB", worstGrowth, heapLimitMB)
+	}
+}
+
+// fakeServerProcess runs immichtest's fakeserver command in a child
+// process, so that a benchmark's heap figures are the client's alone.
+type fakeServerProcess struct {
+	cmd      *exec.Cmd
+	url, key string
+	out      *bufio.Reader
+}
+
+func startFakeServerProcess(b *testing.B, bin, dataDir string) *fakeServerProcess {
+	b.Helper()
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-data-dir", dataDir)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	f := &fakeServerProcess{cmd: cmd, out: bufio.NewReader(stdout)}
+	for f.url == "" || f.key == "" {
+		line, err := f.out.ReadString('\n')
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			b.Fatalf("fakeserver: %v", err)
+		}
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "URL="); ok {
+			f.url = v
+		}
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "KEY="); ok {
+			f.key = v
+		}
+	}
+	return f
+}
+
+// stop ends the child and returns how many assets it held and its spec
+// violations.
+func (f *fakeServerProcess) stop(b *testing.B) (assets int, violations int) {
+	b.Helper()
+	f.cmd.Process.Signal(os.Interrupt)
+	var sum struct {
+		Assets             int   `json:"assets"`
+		ValidationFailures []any `json:"validationFailures"`
+	}
+	err := json.NewDecoder(f.out).Decode(&sum)
+	f.cmd.Wait()
+	if err != nil {
+		b.Fatalf("fakeserver summary: %v", err)
+	}
+	return sum.Assets, len(sum.ValidationFailures)
+}
+
+func buildFakeServer(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "fakeserver")
+	out, err := exec.Command("go", "build", "-o", bin, "github.com/goimmich/goimmich/immichtest/internal/cmd/fakeserver").CombinedOutput()
+	if err != nil {
+		b.Fatalf("building fakeserver: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// BenchmarkUpload10kFiles uploads 10,000 small files (1-4 KiB) and reports
+// the peak heap in use and its growth. With server=process the fake server
+// runs in a child process, so the figures are the client's alone, and the
+// benchmark fails if the growth passes 32 MB. With server=in-process they
+// include the fake server's heap (its 10,000 asset records, its spec
+// validation garbage and the GC headroom its parsed spec adds), for
+// comparison.
+func BenchmarkUpload10kFiles(b *testing.B) {
+	const n = 10000
+	for _, mode := range []string{"process", "in-process"} {
+		b.Run("server="+mode, func(b *testing.B) {
+			var bin string
+			if mode == "process" {
+				bin = buildFakeServer(b)
+			}
+			var worstPeak, worstGrowth float64
+			for i := 0; b.Loop(); i++ {
+				b.StopTimer()
+				dir := b.TempDir()
+				var total int64
+				for k := range n {
+					sub := filepath.Join(dir, fmt.Sprintf("d%02d", k%50))
+					if k < 50 {
+						os.MkdirAll(sub, 0o755)
+					}
+					content := []byte(fmt.Sprintf("round %d file %d %s", i, k, strings.Repeat("x", 1024+k%3072)))
+					total += int64(len(content))
+					if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("f%05d.jpg", k)), content, 0o644); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.SetBytes(total)
+				var c *Client
+				var fsp *fakeServerProcess
+				var s *immichtest.Server
+				if mode == "process" {
+					fsp = startFakeServerProcess(b, bin, b.TempDir())
+					var err error
+					if c, err = New(fsp.url, WithAPIKey(fsp.key), WithRetry(uploadRetry())); err != nil {
+						b.Fatal(err)
+					}
+				} else {
+					s, c = newUploadEnv(b, immichtest.WithDataDir(b.TempDir()))
+				}
+				h := startHeapSampler()
+				b.StartTimer()
+				res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{Concurrency: 8})
+				b.StopTimer()
+				peak, growth := h.finish()
+				c.CloseIdleConnections()
+				if err != nil || len(res.Uploaded) != n {
+					b.Fatalf("upload: %v %+v", err, res.Stats)
+				}
+				if fsp != nil {
+					if assets, bad := fsp.stop(b); assets != n || bad != 0 {
+						b.Fatalf("server holds %d assets, %d spec violations", assets, bad)
+					}
+				} else {
+					if len(s.Assets()) != n {
+						b.Fatalf("server holds %d assets", len(s.Assets()))
+					}
+					s.Close()
+				}
+				worstPeak, worstGrowth = max(worstPeak, peak), max(worstGrowth, growth)
+				b.StartTimer()
+			}
+			b.ReportMetric(worstPeak, "peak-heap-MB")
+			b.ReportMetric(worstGrowth, "heap-growth-MB")
+			if mode == "process" && worstGrowth > heapLimitMB {
+				b.Fatalf("client heap grew by %.1f MB uploading %d files, limit %d MB", worstGrowth, n, heapLimitMB)
+			}
+		})
 	}
 }
