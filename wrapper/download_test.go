@@ -1257,3 +1257,42 @@ func TestDownloadFromNonImmichServer(t *testing.T) {
 		t.Fatalf("left %q", names)
 	}
 }
+
+// Bodies that stop moving (StallRate) are aborted after StallTimeout and
+// resumed from where they stopped.
+func TestImmichStalledDownloadsResume(t *testing.T) {
+	s, _ := newImmich(t, immichtest.WithFaults(immichtest.Faults{
+		Seed: 3, Operations: []string{"downloadAsset", "playAssetVideo"}, StallRate: 0.5, Stall: 30 * time.Second,
+	}))
+	p := fastRetry()
+	p.StallTimeout = 150 * time.Millisecond
+	c, err := New(s.URL(), WithAPIKey(s.APIKey()), WithRetry(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.CloseIdleConnections)
+	dir := t.TempDir()
+	want := map[string][]byte{}
+	for i := range 3 {
+		name := fmt.Sprintf("stall%d.mp4", i)
+		b := randomBytes(300_000, uint64(90+i))
+		a := s.AddAsset(name, b)
+		want[name] = b
+		var got string
+		var err error
+		if i%2 == 0 {
+			got, err = c.DownloadAssetToFile(context.Background(), a.ID, dir, DownloadOptions{})
+		} else {
+			got, err = c.PlayAssetVideoToFile(context.Background(), a.ID, dir, DownloadOptions{})
+		}
+		if err != nil || got != filepath.Join(dir, name) {
+			t.Fatalf("%s: %q, %v", name, got, err)
+		}
+	}
+	checkOnly(t, dir, want)
+	n := s.RequestCount("downloadAsset") + s.RequestCount("playAssetVideo")
+	t.Logf("%d requests for 3 files", n)
+	if n <= 3 {
+		t.Fatalf("%d requests for 3 files: nothing stalled, the test tested nothing", n)
+	}
+}
