@@ -193,6 +193,26 @@ func TestRacyFileIsNotStored(t *testing.T) {
 		t.Fatalf("Stats = %+v, want SkippedRacy 1, Stored 0", s)
 	}
 
+	// A wrong camera clock (mtime a year ahead) is not racy: cached.
+	future := time.Now().AddDate(1, 0, 0)
+	chtimes(t, p, future)
+	kf := statKey(t, p)
+	c.Store(kf, hashFile(t, p))
+	if _, ok := c.Lookup(kf); !ok {
+		t.Fatal("a file with an mtime far in the future was not cached")
+	}
+	// Within the window ahead of now (a file server's clock ahead of ours): racy.
+	chtimes(t, p, time.Now().Add(time.Second))
+	ka := statKey(t, p)
+	c.Store(ka, hashFile(t, p))
+	if _, ok := c.Lookup(ka); ok {
+		t.Fatal("an mtime one second ahead of now was cached")
+	}
+
+	if err := os.WriteFile(p, []byte("just written again"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k = statKey(t, p)
 	c2 := mustOpen(t, filepath.Join(dir, "other.db"), WithRacyWindow(0))
 	defer mustClose(t, c2)
 	c2.Store(k, hashFile(t, p))

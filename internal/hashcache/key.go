@@ -47,8 +47,15 @@ func KeyFor(path string, fi os.FileInfo) FileKey {
 
 // racy reports whether the key's mtime is so close to now that a write in
 // the same timestamp tick could change the bytes without changing the key.
+// "Close" is either side of now: a network file system's clock may run
+// ahead of ours. An mtime far in the future (a camera with a wrong clock)
+// is not racy: any later write sets mtime to the real time, which differs.
 func (k FileKey) racy(now time.Time, window time.Duration) bool {
-	return window > 0 && k.ModTime > now.Add(-window).UnixNano()
+	if window <= 0 {
+		return false
+	}
+	d := now.UnixNano() - k.ModTime
+	return d < int64(window) && d > -int64(window)
 }
 
 // fileValueLen is the encoded size of a level 1 value:
