@@ -1,0 +1,78 @@
+package wrapper_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/goimmich/goimmich/immichtest"
+	"github.com/goimmich/goimmich/wrapper"
+)
+
+func ExampleNew() {
+	c, err := wrapper.New("https://photos.example.com",
+		wrapper.WithAPIKey("the key from Account Settings > API Keys"),
+		wrapper.WithUserAgent("my-backup/1.0"),
+		wrapper.WithRetry(wrapper.RetryPolicy{
+			MaxAttempts:  8,
+			StallTimeout: 2 * time.Minute, // slow links: abort only after 2 minutes without a byte
+		}),
+		wrapper.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, nil))),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(c.ServerURL()) // "/api" is added, as the official CLI does
+	fmt.Println(c)             // never shows the key
+
+	_, err = wrapper.New("photos.example.com")
+	fmt.Println(err)
+	// Output:
+	// https://photos.example.com/api
+	// wrapper.Client{https://photos.example.com/api, API key}
+	// wrapper: server URL "photos.example.com" must start with http:// or https://
+}
+
+func ExampleClient_Upload() {
+	// A fake Immich server that already holds one photo; a real program
+	// calls wrapper.New with its server's URL and key.
+	srv := immichtest.NewServer()
+	defer srv.Close()
+	srv.AddAsset("old.jpg", []byte("a photo the server has"))
+	c, err := wrapper.New(srv.URL(), wrapper.WithAPIKey(srv.APIKey()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+
+	dir, _ := os.MkdirTemp("", "photos")
+	defer os.RemoveAll(dir)
+	os.WriteFile(filepath.Join(dir, "beach.jpg"), []byte("a new photo"), 0o644)
+	os.WriteFile(filepath.Join(dir, "beach.jpg.xmp"), []byte("<x:xmpmeta/>"), 0o644) // goes up as its sidecar
+	os.WriteFile(filepath.Join(dir, "copy.jpg"), []byte("a photo the server has"), 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("not media: skipped"), 0o644)
+
+	res, err := c.Upload(context.Background(), []string{dir}, wrapper.UploadOptions{AlbumName: "Holiday"})
+	if err != nil {
+		log.Fatal(err) // nothing could be attempted: wrong URL or key, server down
+	}
+	for _, u := range res.Uploaded {
+		fmt.Println("uploaded", filepath.Base(u.Filepath), u.Asset.Status)
+	}
+	for _, r := range res.Rejected {
+		fmt.Println("rejected", filepath.Base(r.Filepath), r.Reason)
+	}
+	fmt.Printf("album %s: created %v, %d added\n", res.Albums[0].Name, res.Albums[0].Created, res.Albums[0].Added)
+	stats, _ := json.Marshal(map[string]int{"total": res.Stats.Total, "uploaded": res.Stats.Uploaded, "rejected": res.Stats.Rejected, "failed": res.Stats.Failed})
+	fmt.Println(string(stats))
+	// Output:
+	// uploaded beach.jpg created
+	// rejected copy.jpg duplicate
+	// album Holiday: created true, 2 added
+	// {"failed":0,"rejected":1,"total":2,"uploaded":1}
+}
