@@ -10,7 +10,9 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
@@ -127,12 +129,13 @@ func (s *Server) downloadArchive(c *call) {
 	zw := zip.NewWriter(fw)
 	seen := map[string]int{}
 	for _, a := range list {
-		name := a.OriginalFileName
-		if n := seen[name]; n > 0 {
+		name := sanitizeFilename(a.OriginalFileName)
+		n := seen[name]
+		seen[name]++
+		if n > 0 {
 			e := path.Ext(name)
 			name = fmt.Sprintf("%s+%d%s", strings.TrimSuffix(name, e), n, e)
 		}
-		seen[a.OriginalFileName]++
 		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store, Modified: a.FileModifiedAt})
 		if err != nil {
 			return
@@ -148,6 +151,36 @@ func (s *Server) downloadArchive(c *call) {
 		}
 	}
 	zw.Close()
+}
+
+var (
+	windowsReserved = regexp.MustCompile(`(?i)^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$`)
+	trailingDotsRE  = regexp.MustCompile(`[. ]+$`)
+)
+
+// sanitizeFilename does what the sanitize-filename package does for Immich's
+// archive entries: drop / ? < > \ : * | " and control characters, names made
+// of dots, Windows device names and trailing dots or spaces, cut to 255
+// bytes; "unnamed" when nothing is left.
+func sanitizeFilename(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`/?<>\:*|"`, r) || r < 0x20 || (r >= 0x80 && r <= 0x9f) {
+			return -1
+		}
+		return r
+	}, name)
+	if strings.Trim(name, ".") == "" || windowsReserved.MatchString(name) {
+		name = ""
+	}
+	name = trailingDotsRE.ReplaceAllString(name, "")
+	for len(name) > 255 {
+		_, size := utf8.DecodeLastRuneInString(name)
+		name = name[:len(name)-size]
+	}
+	if name == "" {
+		return "unnamed"
+	}
+	return name
 }
 
 type thumbKey struct {

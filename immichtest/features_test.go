@@ -241,6 +241,14 @@ func TestSharedLinks(t *testing.T) {
 	if r.status != 201 || link.Key == "" {
 		t.Fatalf("create: %d %s", r.status, r.body)
 	}
+	r = do(t, s, "POST", "/shared-links", map[string]any{"type": "INDIVIDUAL", "assetIds": []uuid.UUID{b.ID}, "slug": "my-trip"})
+	if r.status != 400 || r.errBody(t).Message != "Failed to save shared link" {
+		t.Fatalf("same slug again: %d %s", r.status, r.body)
+	}
+	r = do(t, s, "POST", "/shared-links", map[string]any{"type": "ALBUM"})
+	if r.status != 400 || r.errBody(t).Message != "Invalid albumId" {
+		t.Fatalf("album link without album: %d %s", r.status, r.body)
+	}
 	noKey := []string{"x-api-key", ""}
 	if r := do(t, s, "GET", "/assets/"+a.ID.String()+"/original?key="+link.Key, nil, noKey...); r.status != 200 || string(r.body) != "shared" {
 		t.Fatalf("by key: %d %s", r.status, r.body)
@@ -285,12 +293,14 @@ func TestSharedLinks(t *testing.T) {
 	}
 	// Uploads need allowUpload (401 otherwise, as Immich's
 	// requireUploadAccess); what is uploaded lands in the link's album.
-	r = do(t, s, "POST", "/assets?key="+alink.Key, form("up.jpg", []byte("by link"), dates...), noKey...)
+	var nolink struct{ Key string }
+	do(t, s, "POST", "/shared-links", map[string]any{"type": "ALBUM", "albumId": al.ID, "allowUpload": false}).json(t, &nolink)
+	r = do(t, s, "POST", "/assets?key="+nolink.Key, form("up.jpg", []byte("by link"), dates...), noKey...)
 	if r.status != 401 {
 		t.Fatalf("upload through a link without allowUpload: %d %s", r.status, r.body)
 	}
 	var ulink struct{ Key string }
-	do(t, s, "POST", "/shared-links", map[string]any{"type": "ALBUM", "albumId": al.ID, "allowUpload": true}).json(t, &ulink)
+	do(t, s, "POST", "/shared-links", map[string]any{"type": "ALBUM", "albumId": al.ID}).json(t, &ulink)
 	r = do(t, s, "POST", "/assets?key="+ulink.Key, form("up.jpg", []byte("by link"), dates...), noKey...)
 	var up struct{ ID string }
 	r.json(t, &up)
@@ -392,4 +402,25 @@ func TestUnknownMultipartFieldsAndOrder(t *testing.T) {
 		t.Fatalf("failures %+v", s.ValidationFailures())
 	}
 	_ = hex.EncodeToString
+}
+
+func TestArchiveNamesSanitized(t *testing.T) {
+	s := start(t)
+	var ids []uuid.UUID
+	for i, name := range []string{"../../etc/passwd.jpg", `a:b*c?.jpg`, "..", "CON.jpg", "trailing. .", "x.jpg", "x.jpg"} {
+		ids = append(ids, s.AddAsset(name, []byte{byte(i)}).ID)
+	}
+	r := do(t, s, "POST", "/download/archive", map[string]any{"assetIds": ids})
+	zr, err := zip.NewReader(bytes.NewReader(r.body), int64(len(r.body)))
+	if err != nil {
+		t.Fatalf("%d: %v", r.status, err)
+	}
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	want := []string{"....etcpasswd.jpg", "abc.jpg", "unnamed", "unnamed+1", "trailing", "x.jpg", "x+1.jpg"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("names %q, want %q", names, want)
+	}
 }

@@ -20,6 +20,7 @@ type linkRec struct {
 	allowUpload   bool
 	showMetadata  bool
 	description   *string
+	password      *string
 	expiresAt     *string
 	createdAt     time.Time
 }
@@ -46,7 +47,7 @@ func (s *Server) linkDTOLocked(l *linkRec) map[string]any {
 	m := map[string]any{
 		"id": l.id.String(), "userId": l.userID.String(), "key": l.key, "slug": slug, "type": l.typ,
 		"allowDownload": l.allowDownload, "allowUpload": l.allowUpload, "showMetadata": l.showMetadata,
-		"description": l.description, "expiresAt": l.expiresAt, "password": nil,
+		"description": l.description, "expiresAt": l.expiresAt, "password": l.password,
 		"createdAt": ts(l.createdAt), "assets": assets,
 	}
 	if al := s.albums[l.albumID]; al != nil {
@@ -57,8 +58,7 @@ func (s *Server) linkDTOLocked(l *linkRec) map[string]any {
 
 // createSharedLink is POST /shared-links: an ALBUM link of one of the
 // caller's albums, or an INDIVIDUAL link of some of the caller's assets.
-// Downloads are allowed unless allowDownload is false; uploads only with
-// allowUpload.
+// Uploads and downloads are allowed unless switched off.
 func (s *Server) createSharedLink(c *call) {
 	var body struct {
 		Type          string      `json:"type"`
@@ -69,17 +69,20 @@ func (s *Server) createSharedLink(c *call) {
 		ShowMetadata  *bool       `json:"showMetadata"`
 		Slug          *string     `json:"slug"`
 		Description   *string     `json:"description"`
+		Password      *string     `json:"password"`
 		ExpiresAt     *string     `json:"expiresAt"`
 	}
 	if !c.decode(&body) {
 		return
 	}
+	// Defaults as Immich's SharedLinkService.create: uploads and downloads
+	// allowed, metadata shown; hiding metadata also forbids downloads.
 	orTrue := func(b *bool) bool { return b == nil || *b }
 	l := &linkRec{
 		id: uuid.New(), userID: c.auth.userID, key: randomSecret(50), typ: body.Type,
-		allowDownload: orTrue(body.AllowDownload), allowUpload: body.AllowUpload != nil && *body.AllowUpload,
+		allowDownload: orTrue(body.AllowDownload) && orTrue(body.ShowMetadata), allowUpload: orTrue(body.AllowUpload),
 		showMetadata: orTrue(body.ShowMetadata), description: body.Description, expiresAt: body.ExpiresAt,
-		createdAt: now(),
+		password: body.Password, createdAt: now(),
 	}
 	if body.Slug != nil {
 		l.slug = *body.Slug
@@ -119,7 +122,7 @@ func (s *Server) addLink(c *call, l *linkRec, albumID *uuid.UUID, assetIDs []uui
 	}
 	for _, o := range s.links {
 		if l.slug != "" && o.slug == l.slug {
-			return nil, "Shared link with this slug already exists"
+			return nil, "Failed to save shared link"
 		}
 	}
 	s.links[l.id] = l
@@ -142,7 +145,7 @@ func (s *Server) listSharedLinks(c *call) {
 // mySharedLink is GET /shared-links/me: the link used to authenticate.
 func (s *Server) mySharedLink(c *call) {
 	if c.auth.link == nil {
-		c.error(http.StatusForbidden, "Not authenticated with a shared link")
+		c.error(http.StatusForbidden, "Forbidden")
 		return
 	}
 	s.mu.Lock()
