@@ -262,3 +262,45 @@ func (s *Server) removeAssetsFromAlbum(c *call) {
 	s.mu.Unlock()
 	c.json(http.StatusOK, results)
 }
+
+// addAssetsToAlbums is PUT /albums/assets: the assets the caller may share
+// go into each of the caller's albums listed. One result for all: success
+// when anything was added, else "no_permission" (no usable album or asset)
+// or "duplicate" (all there already).
+func (s *Server) addAssetsToAlbums(c *call) {
+	var body struct {
+		AlbumIDs []uuid.UUID `json:"albumIds"`
+		AssetIDs []uuid.UUID `json:"assetIds"`
+	}
+	if !c.decode(&body) {
+		return
+	}
+	s.mu.Lock()
+	var albums []*albumRec
+	for _, id := range body.AlbumIDs {
+		if al, ok := c.albumAccessLocked(id, true); ok && !slices.Contains(albums, al) {
+			albums = append(albums, al)
+		}
+	}
+	var assets []uuid.UUID
+	for _, id := range body.AssetIDs {
+		if _, ok := c.accessLocked(id, "asset.share"); ok && !slices.Contains(assets, id) {
+			assets = append(assets, id)
+		}
+	}
+	result := map[string]any{"success": false, "error": "duplicate"}
+	if len(albums) == 0 || len(assets) == 0 {
+		result["error"] = "no_permission"
+	}
+	for _, al := range albums {
+		for _, id := range assets {
+			if !slices.Contains(al.assetIDs, id) {
+				al.assetIDs = append(al.assetIDs, id)
+				al.updatedAt = now()
+				result = map[string]any{"success": true}
+			}
+		}
+	}
+	s.mu.Unlock()
+	c.json(http.StatusOK, result)
+}

@@ -37,6 +37,7 @@ func (s *Server) handlers() map[string]handlerFunc {
 		"getAlbumInfo":           s.getAlbum,
 		"deleteAlbum":            s.deleteAlbum,
 		"addAssetsToAlbum":       s.addAssetsToAlbum,
+		"addAssetsToAlbums":      s.addAssetsToAlbums,
 		"removeAssetFromAlbum":   s.removeAssetsFromAlbum,
 		"getDownloadInfo":        s.downloadInfo,
 		"downloadArchive":        s.downloadArchive,

@@ -510,3 +510,35 @@ func TestWellKnown(t *testing.T) {
 		t.Fatalf("failures %+v", s.ValidationFailures())
 	}
 }
+
+func TestAddAssetsToAlbums(t *testing.T) {
+	s := start(t)
+	a := s.AddAsset("a.jpg", []byte("a"))
+	b := s.AddAsset("b.jpg", []byte("b"))
+	var al1, al2 struct{ ID string }
+	do(t, s, "POST", "/albums", map[string]any{"albumName": "one", "assetIds": []uuid.UUID{a.ID}}).json(t, &al1)
+	do(t, s, "POST", "/albums", map[string]any{"albumName": "two"}).json(t, &al2)
+	put := func(albums []string, assets ...uuid.UUID) map[string]any {
+		var out map[string]any
+		r := do(t, s, "PUT", "/albums/assets", map[string]any{"albumIds": albums, "assetIds": assets})
+		r.json(t, &out)
+		if r.status != 200 {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		return out
+	}
+	if out := put([]string{al1.ID, al2.ID}, a.ID, b.ID); out["success"] != true {
+		t.Fatalf("add: %v", out)
+	}
+	if out := put([]string{al1.ID, al2.ID}, a.ID, b.ID); out["success"] != false || out["error"] != "duplicate" {
+		t.Fatalf("again: %v", out)
+	}
+	if out := put([]string{uuid.NewString()}, a.ID); out["error"] != "no_permission" {
+		t.Fatalf("unknown album: %v", out)
+	}
+	for _, al := range s.Albums() {
+		if !slices.Equal(al.AssetIDs, []uuid.UUID{a.ID, b.ID}) {
+			t.Fatalf("album %s holds %v", al.Name, al.AssetIDs)
+		}
+	}
+}
