@@ -1078,3 +1078,73 @@ func BenchmarkUpload10kFiles(b *testing.B) {
 		})
 	}
 }
+
+// A proxy that caps bodies answers 413: the file fails with an error that
+// names the likely cause, is not retried, and the run goes on.
+func TestUploadProxyLimit(t *testing.T) {
+	s, c := newUploadEnv(t, immichtest.WithFaults(immichtest.Faults{MaxBodySize: 64 << 10}))
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"small.jpg": "s", "big.mp4": strings.Repeat("v", 256<<10)})
+	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{DeleteUploaded: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPartition(t, res, 2)
+	if len(res.Failed) != 1 || filepath.Base(res.Failed[0].Filepath) != "big.mp4" {
+		t.Fatalf("result %+v", res)
+	}
+	var ae *APIError
+	if !errors.As(res.Failed[0].Err, &ae) || ae.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(res.Failed[0].Error, "proxy") {
+		t.Fatalf("error %q should be a 413 naming a proxy limit", res.Failed[0].Error)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "big.mp4")); err != nil {
+		t.Fatal("the failed file was deleted")
+	}
+	if n := s.RequestCount("uploadAsset"); n != 2 {
+		t.Fatalf("%d upload requests: a 413 must not be retried", n)
+	}
+}
+
+// Uploads that stall on the server side are aborted by the stall (or
+// answer) timer and retried; every file arrives once.
+func TestUploadRecoversFromStalls(t *testing.T) {
+	s := immichtest.NewServer(immichtest.WithFaults(immichtest.Faults{Seed: 7, Operations: []string{"uploadAsset"}, StallRate: 0.3, Stall: time.Second}))
+	t.Cleanup(s.Close)
+	p := uploadRetry()
+	p.StallTimeout, p.AnswerTimeout = 200*time.Millisecond, 400*time.Millisecond
+	c, err := New(s.URL(), WithAPIKey(s.APIKey()), WithRetry(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.CloseIdleConnections)
+	dir := t.TempDir()
+	files := map[string]string{}
+	for i := range 12 {
+		files[fmt.Sprintf("f%02d.jpg", i)] = fmt.Sprintf("%d %s", i, strings.Repeat("z", 1<<20))
+	}
+	writeFiles(t, dir, files)
+	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPartition(t, res, 12)
+	if len(res.Failed) != 0 || len(s.Assets()) != 12 {
+		t.Fatalf("failed %+v, %d assets", res.Failed, len(s.Assets()))
+	}
+	if n := s.RequestCount("uploadAsset"); n <= 12 {
+		t.Fatalf("%d upload requests: no stall was injected, the test proves nothing", n)
+	}
+}
+
+// ShowProgress draws mpb bars (nothing on a non-terminal) and stops them
+// before Upload returns (goleak checks).
+func TestUploadShowProgress(t *testing.T) {
+	_, c := newUploadEnv(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.jpg": "a"})
+	var out lockedBuffer
+	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{ShowProgress: true, ProgressOutput: &out})
+	if err != nil || len(res.Uploaded) != 1 {
+		t.Fatalf("%v %+v", err, res)
+	}
+}
