@@ -4,8 +4,7 @@
 //
 // Level 1 maps a FileKey (absolute path, size, mtime, ctime, device, inode)
 // to the file's SHA1: a hit means the file need not be read. Level 2 maps a
-// (server URL, user id, SHA1) triple to the asset id the server answered;
-// see Confirmed for the re-check the caller still owes the server.
+// (server URL, user id, SHA1) triple to the asset id the server answered.
 //
 // Everything lives in one bbolt file (default DefaultPath, mode 0600, in a
 // 0700 directory). The cache is an optimisation and is never fatal: a
@@ -17,6 +16,27 @@
 //
 // The package is internal: the upload path in package wrapper opens and
 // closes it; library users only switch it off or move it through options.
+//
+// # The level 2 re-check
+//
+// A level 2 entry says "on its last check, server S told user U that the
+// asset with this SHA1 exists, with this id". It is a hint, not the truth:
+// the asset may have been deleted or trashed since. The caller re-checks
+// confirmed checksums with POST /assets/bulk-upload-check in batches (up to
+// 1000 checksums per request): one request per 1000 files, answered by one
+// indexed query on the server, and each answer carries the asset id and
+// isTrashed. For each result:
+//
+//   - reject/duplicate, not trashed, same id: still confirmed, nothing to do;
+//   - reject/duplicate, not trashed, other id: Confirm the new id;
+//   - reject/duplicate, isTrashed: Forget, and apply the upload's trash
+//     policy (report or restore) as for any trashed duplicate;
+//   - accept: the asset is gone from the server: Forget, and upload again.
+//
+// The alternative, POST /search/metadata by checksum, costs one request per
+// file and hides trashed assets unless asked, so it is not recommended.
+// ConfirmedSince lets a caller skip the re-check for confirmations younger
+// than an interval, at the price of noticing server-side deletions later.
 package hashcache
 
 import (

@@ -9,26 +9,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Level 2: which checksums a server confirmed, per server and user.
-//
-// An entry says "on its last check, server S told user U that the asset with
-// this SHA1 exists, with this id". It is a hint, not the truth: the asset may
-// have been deleted or trashed since. The caller therefore re-checks every
-// confirmed checksum once per run, in batches, with
-// POST /assets/bulk-upload-check (up to 1000 checksums per request): one
-// request per 1000 files, answered from one indexed query on the server,
-// and the answer carries both the asset id and isTrashed. For each result:
-//
-//   - reject/duplicate, same asset id, not trashed: still confirmed;
-//   - reject/duplicate, not trashed, another id: Confirm the new id;
-//   - reject/duplicate, isTrashed: Forget, and treat the file like any
-//     trashed duplicate (the upload's trash policy applies);
-//   - accept: the asset is gone; Forget, and upload the file again.
-//
-// The alternative, POST /search/metadata with a checksum, answers one
-// checksum per request (10,000 requests for 10,000 files) and hides trashed
-// assets unless asked, so it was not chosen.
-
 // serverKey identifies a server and user; "" if either is empty.
 func serverKey(server, user string) string {
 	s := normalizeServer(server)
@@ -65,9 +45,16 @@ func normalizeServer(server string) string {
 // Confirmed returns the asset id that server (the Immich URL, with or
 // without /api) last confirmed for user (the user id from GET /users/me)
 // and checksum sum. ok is false when nothing is recorded, when server or
-// user is empty, and on a nil Cache. See the package comment on level 2 for
-// the batched re-check the caller must still do.
+// user is empty, and on a nil Cache. An entry is a hint, not the truth:
+// see the package documentation for the re-check the caller still owes.
 func (c *Cache) Confirmed(server, user string, sum [20]byte) (assetID string, ok bool) {
+	return c.ConfirmedSince(server, user, sum, time.Time{})
+}
+
+// ConfirmedSince is Confirmed restricted to confirmations recorded at or
+// after since (second precision): a caller that re-checks only
+// confirmations older than some interval passes time.Now().Add(-interval).
+func (c *Cache) ConfirmedSince(server, user string, sum [20]byte, since time.Time) (assetID string, ok bool) {
 	if c == nil {
 		return "", false
 	}
@@ -75,17 +62,22 @@ func (c *Cache) Confirmed(server, user string, sum [20]byte) (assetID string, ok
 	if sk == "" {
 		return "", false
 	}
+	var at int64
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if v, buffered := c.pending[pkey{server: sk, key: string(sum[:])}]; buffered {
-		return decodeConfirmation(v)
+		assetID, at, ok = decodeConfirmation(v)
+	} else {
+		c.readLocked(func(_, servers *bolt.Bucket) {
+			if b := servers.Bucket([]byte(sk)); b != nil {
+				assetID, at, ok = decodeConfirmation(b.Get(sum[:]))
+			}
+		})
 	}
-	c.readLocked(func(_, servers *bolt.Bucket) {
-		if b := servers.Bucket([]byte(sk)); b != nil {
-			assetID, ok = decodeConfirmation(b.Get(sum[:]))
-		}
-	})
-	return assetID, ok
+	if !ok || (!since.IsZero() && at < since.Unix()) {
+		return "", false
+	}
+	return assetID, true
 }
 
 // Confirm records that server confirmed, for user, the asset assetID with
@@ -127,9 +119,9 @@ func (c *Cache) Forget(server, user string, sum [20]byte) {
 }
 
 // decodeConfirmation reads "unix seconds (8 bytes) + asset id".
-func decodeConfirmation(v []byte) (string, bool) {
+func decodeConfirmation(v []byte) (assetID string, at int64, ok bool) {
 	if len(v) <= 8 {
-		return "", false
+		return "", 0, false
 	}
-	return string(v[8:]), true
+	return string(v[8:]), int64(binary.BigEndian.Uint64(v)), true
 }

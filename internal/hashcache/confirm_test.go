@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestConfirmPerServerAndUser(t *testing.T) {
@@ -69,6 +70,27 @@ func TestConfirmPerServerAndUser(t *testing.T) {
 	if err := c.Flush(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestConfirmedSince(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "hashes.db")
+	c := mustOpen(t, db)
+	sum := sha1.Sum([]byte("x"))
+	before := time.Now().Add(-time.Second)
+	c.Confirm("http://127.0.0.1:2283", "u", sum, "a1")
+	for _, flushed := range []bool{false, true} {
+		if flushed {
+			mustClose(t, c)
+			c = mustOpen(t, db)
+		}
+		if id, ok := c.ConfirmedSince("http://127.0.0.1:2283", "u", sum, before); !ok || id != "a1" {
+			t.Fatalf("flushed=%v: confirmation made after since not found", flushed)
+		}
+		if _, ok := c.ConfirmedSince("http://127.0.0.1:2283", "u", sum, time.Now().Add(time.Hour)); ok {
+			t.Fatalf("flushed=%v: confirmation older than since was returned", flushed)
+		}
+	}
+	mustClose(t, c)
 }
 
 func TestConfirmNeverStoresCredentials(t *testing.T) {
