@@ -488,6 +488,7 @@ func TestDownloadNamesAreSafe(t *testing.T) {
 		{plainAsset{name: "x.jpg", disposition: `attachment; filename="../../escape.jpg"`}, DownloadOptions{}, "escape.jpg"},
 		{plainAsset{name: "x.jpg", disposition: `inline; filename*=UTF-8''..%2F..%2Fetc%2Fpasswd`}, DownloadOptions{}, "passwd.jpg"},
 		{plainAsset{name: "x.jpg", disposition: `inline; filename*=UTF-8''%C3%A9t%C3%A9%201.jpg`}, DownloadOptions{}, "été 1.jpg"},
+		{plainAsset{name: "x.jpg", disposition: `inline; filename*=UTF-8''IMG_0001%20(1)%20l'%C3%A9t%C3%A9.jpg`}, DownloadOptions{}, "IMG_0001 (1) l'été.jpg"},
 		{plainAsset{name: "/abs/path/IMG.HEIC"}, DownloadOptions{}, "IMG.HEIC"},
 		{plainAsset{name: "noext", contentType: "image/webp"}, DownloadOptions{}, "noext.webp"},
 		{plainAsset{name: "CON"}, DownloadOptions{}, "_CON.jpg"},

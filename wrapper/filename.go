@@ -2,6 +2,7 @@ package wrapper
 
 import (
 	"mime"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -137,13 +138,69 @@ func filenameFromContentDisposition(header string) string {
 	if header == "" {
 		return ""
 	}
-	_, params, err := mime.ParseMediaType(header)
-	if err != nil && params == nil {
-		return ""
-	}
 	// mime.ParseMediaType decodes filename* (RFC 2231/5987) into "filename",
 	// in preference to a plain filename parameter.
-	return params["filename"]
+	if _, params, err := mime.ParseMediaType(header); err == nil {
+		return params["filename"]
+	}
+	return lenientFilename(header)
+}
+
+// lenientFilename reads the filename* or filename parameter of a header that
+// mime.ParseMediaType refuses. Immich encodes names with JavaScript's
+// encodeURIComponent, which leaves ( ) ' ! * ~ as they are; parentheses are
+// not allowed there by RFC 5987, so "IMG_1 (1).jpg" arrives as below, which
+// the strict parser rejects:
+//
+//	inline; filename*=UTF-8''IMG_1%20(1).jpg
+func lenientFilename(header string) string {
+	parts := strings.Split(header, ";")
+	plain := ""
+	for _, part := range parts[1:] {
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			continue
+		}
+		k, v = strings.ToLower(strings.TrimSpace(k)), strings.TrimSpace(v)
+		switch k {
+		case "filename*":
+			charset, rest, ok := strings.Cut(v, "'")
+			if !ok {
+				continue
+			}
+			_, enc, ok := strings.Cut(rest, "'") // skip the language tag
+			if !ok {
+				continue
+			}
+			if cs := strings.ToLower(charset); cs != "utf-8" && cs != "us-ascii" {
+				continue
+			}
+			if name, err := url.PathUnescape(enc); err == nil && utf8.ValidString(name) {
+				return name
+			}
+		case "filename":
+			if plain == "" {
+				plain = unquote(v)
+			}
+		}
+	}
+	return plain
+}
+
+// unquote removes the quotes and backslash escapes of an RFC 7230
+// quoted-string; other values are returned as they are.
+func unquote(v string) string {
+	if len(v) < 2 || v[0] != '"' || v[len(v)-1] != '"' {
+		return v
+	}
+	var b strings.Builder
+	for i := 1; i < len(v)-1; i++ {
+		if v[i] == '\\' && i+1 < len(v)-1 {
+			i++
+		}
+		b.WriteByte(v[i])
+	}
+	return b.String()
 }
 
 // preferredExt lists the extension to give each content type Immich serves,

@@ -139,6 +139,8 @@ func FuzzContentDisposition(f *testing.F) {
 		`attachment; filename*=UTF-8'en'%E2%82%AC%20rates.jpg; filename="EUR rates.jpg"`,
 		`attachment; filename="..\\..\\x"`,
 		`inline; filename*=UTF-8''%00%0A.jpg`,
+		`inline; filename*=UTF-8''IMG_0001%20(1).jpg`,
+		`attachment; filename="a (1).jpg"; filename*=UTF-8''b%20(2)%2F.jpg`,
 	} {
 		f.Add(s)
 	}
@@ -165,6 +167,16 @@ func TestFilenameFromContentDisposition(t *testing.T) {
 		{`attachment; filename="a\"b.jpg"`, `a"b.jpg`},
 		{`attachment; filename=`, ""},
 		{`;;;`, ""},
+		// Immich's encodeURIComponent leaves ( ) ' ! * ~ unencoded, which the
+		// strict parser refuses.
+		{`inline; filename*=UTF-8''IMG_0001%20(1).jpg`, "IMG_0001 (1).jpg"},
+		{`inline; filename*=UTF-8''Caf%C3%A9%20(2)!.HEIC`, "Café (2)!.HEIC"},
+		{`attachment; filename="a (1).jpg"; filename*=UTF-8''b%20(2).jpg`, "b (2).jpg"},
+		{`attachment; filename="a (1).jpg"; filename*=ISO-8859-1''b%E9(2).jpg`, "a (1).jpg"},
+		{`attachment; filename="q\"x (1).jpg"`, `q"x (1).jpg`},
+		{`inline; filename*=UTF-8''bad%ZZ(1).jpg`, ""},
+		{`inline; filename*=UTF-8''%FF(1).jpg`, ""},
+		{`inline; filename*=UTF-8''..%2F..%2F(x)`, "../../(x)"},
 	}
 	for _, tt := range tests {
 		if got := filenameFromContentDisposition(tt.header); got != tt.want {
