@@ -1297,3 +1297,35 @@ func TestImmichStalledDownloadsResume(t *testing.T) {
 		t.Fatalf("%d requests for 3 files: nothing stalled, the test tested nothing", n)
 	}
 }
+
+// A symlink in the target folder, under the name the download wants or its
+// .part, is never written through.
+func TestDownloadNeverWritesThroughSymlinks(t *testing.T) {
+	s := newPlainServer(t)
+	content := randomBytes(10_000, 95)
+	id := s.add(&plainAsset{name: "IMG.jpg", content: content})
+	top := t.TempDir()
+	dir := filepath.Join(top, "out")
+	os.Mkdir(dir, 0o755)
+	outside := filepath.Join(top, "outside.jpg")
+	inside := filepath.Join(dir, "victim.jpg")
+	os.WriteFile(inside, []byte("keep me"), 0o644)
+	if err := os.Symlink(outside, filepath.Join(dir, "IMG.jpg")); err != nil {
+		t.Skip("no symlinks here:", err)
+	}
+	os.Symlink("victim.jpg", filepath.Join(dir, "IMG.jpg.part"))
+	c := newDownloadClient(t, s.url(), fastRetry())
+	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != filepath.Join(dir, "IMG (1).jpg") || !bytes.Equal(mustRead(t, got), content) {
+		t.Fatalf("got %q", got)
+	}
+	if _, err := os.Lstat(outside); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("wrote outside the folder through a symlink: %v", err)
+	}
+	if !bytes.Equal(mustRead(t, inside), []byte("keep me")) {
+		t.Fatal("wrote through the .part symlink")
+	}
+}
