@@ -70,7 +70,11 @@ func albumName(path string, opts UploadOptions) string {
 // uploaded assets and the duplicates whose asset is not in the trash (or was
 // restored), in batches of 1000. Each failure is reported in its
 // AlbumResult; nothing is claimed that the server did not confirm.
-func (c *Client) updateAlbums(ctx context.Context, st []fileState, opts UploadOptions) []AlbumResult {
+//
+// An existing album is found by exact name among the albums the user can
+// see (GET /albums), preferring one the user owns (userID) over one shared
+// with them; with several of the same name, the first the server lists.
+func (c *Client) updateAlbums(ctx context.Context, st []fileState, opts UploadOptions, userID string) []AlbumResult {
 	want := map[string][]albumAsset{}
 	for i := range st {
 		s := &st[i]
@@ -100,6 +104,7 @@ func (c *Client) updateAlbums(ctx context.Context, st []fileState, opts UploadOp
 	var existing []struct {
 		ID        string `json:"id"`
 		AlbumName string `json:"albumName"`
+		OwnerID   string `json:"ownerId"`
 	}
 	if err := c.callJSON(ctx, "getAllAlbums", http.MethodGet, "/albums", nil, &existing); err != nil {
 		for k, n := range names {
@@ -108,9 +113,12 @@ func (c *Client) updateAlbums(ctx context.Context, st []fileState, opts UploadOp
 		return results
 	}
 	ids := map[string]string{}
+	owned := map[string]bool{}
 	for _, a := range existing {
-		if _, dup := ids[a.AlbumName]; !dup {
+		mine := userID != "" && a.OwnerID == userID
+		if _, dup := ids[a.AlbumName]; !dup || (mine && !owned[a.AlbumName]) {
 			ids[a.AlbumName] = a.ID
+			owned[a.AlbumName] = mine
 		}
 	}
 	for k, name := range names {
