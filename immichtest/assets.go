@@ -352,23 +352,48 @@ func (s *Server) getAsset(c *call) {
 	c.json(http.StatusOK, dto)
 }
 
-// serveFile sends content with Range, ETag and Last-Modified support
-// (http.ServeContent), through the download faults, after validating the
-// status and headers against the spec.
-func (s *Server) serveFile(c *call, content io.ReadSeeker, fileName, contentType, etag string, mod time.Time, disposition bool) {
+// serveFile sends content as Immich does (express res.sendFile): Range and
+// 206, Last-Modified, a weak ETag W/"<size hex>-<mtime ms hex>" honoured by
+// If-None-Match and If-Range, Cache-Control, and for named files
+// "Content-Disposition: inline; filename*=UTF-8''<name>". It goes through the
+// download faults, after the status and headers are validated.
+func (s *Server) serveFile(c *call, content io.ReadSeeker, size int64, fileName, contentType string, mod time.Time) {
 	h := c.w.Header()
 	h.Set("Content-Type", contentType)
 	h.Set("Cache-Control", "private, max-age=86400, no-transform")
-	if etag != "" {
-		h.Set("ETag", etag)
+	etag := fmt.Sprintf(`W/"%x-%x"`, size, mod.UnixMilli())
+	h.Set("ETag", etag)
+	if fileName != "" {
+		h.Set("Content-Disposition", "inline; filename*=UTF-8''"+encodeURIComponent(fileName))
 	}
-	if disposition {
-		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": fileName}))
+	// Express compares If-Range with the (weak) ETag as a string;
+	// http.ServeContent would never match a weak one, so decide here.
+	if ir := c.r.Header.Get("If-Range"); ir != "" && c.r.Header.Get("Range") != "" {
+		c.r.Header.Del("If-Range")
+		if ir != etag {
+			if t, err := http.ParseTime(ir); err != nil || mod.Truncate(time.Second).After(t) {
+				c.r.Header.Del("Range")
+			}
+		}
 	}
 	fw := &faultWriter{w: c.w, c: c}
 	hw := &headCheckWriter{faultWriter: fw, c: c}
 	c.responded = true
-	http.ServeContent(hw, c.r, fileName, mod, content)
+	http.ServeContent(hw, c.r, "", mod, content)
+}
+
+// encodeURIComponent escapes like JavaScript's encodeURIComponent.
+func encodeURIComponent(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if 'a' <= ch && ch <= 'z' || 'A' <= ch && ch <= 'Z' || '0' <= ch && ch <= '9' || strings.IndexByte("-_.!~*'()", ch) >= 0 {
+			b.WriteByte(ch)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", ch)
+		}
+	}
+	return b.String()
 }
 
 // headCheckWriter validates the head of a 200/206 response when it is
@@ -417,8 +442,7 @@ func (s *Server) downloadAsset(c *call) {
 		return
 	}
 	defer f.Close()
-	etag := fmt.Sprintf("%q", fmt.Sprintf("%x", snap.Checksum))
-	s.serveFile(c, f, snap.OriginalFileName, snap.ContentType, etag, snap.FileModifiedAt, true)
+	s.serveFile(c, f, snap.Size, snap.OriginalFileName, snap.ContentType, snap.FileModifiedAt)
 }
 
 // playVideo is GET /assets/{id}/video/playback: the original of a video
@@ -445,7 +469,7 @@ func (s *Server) playVideo(c *call) {
 		return
 	}
 	defer f.Close()
-	s.serveFile(c, f, snap.OriginalFileName, snap.ContentType, "", snap.FileModifiedAt, false)
+	s.serveFile(c, f, snap.Size, "", snap.ContentType, snap.FileModifiedAt)
 }
 
 // deleteAssets is DELETE /assets: to the trash, or for good with force.

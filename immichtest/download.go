@@ -224,7 +224,7 @@ func (s *Server) viewAsset(c *call) {
 		s.mu.Unlock()
 	}
 	name := strings.TrimSuffix(snap.OriginalFileName, path.Ext(snap.OriginalFileName)) + "_" + size + ".jpg"
-	s.serveFile(c, bytes.NewReader(img), name, "image/jpeg", "", snap.FileModifiedAt, false)
+	s.serveFile(c, bytes.NewReader(img), int64(len(img)), name, "image/jpeg", snap.FileModifiedAt)
 }
 
 func renderThumb(seed []byte, w, h int) []byte {

@@ -3,6 +3,7 @@ package immichtest
 import (
 	"archive/zip"
 	"bytes"
+	"cmp"
 	"encoding/hex"
 	"image/jpeg"
 	"io"
@@ -136,13 +137,16 @@ func TestThumbnailAndPlayback(t *testing.T) {
 		if r.status != 200 || r.header.Get("Content-Type") != "image/jpeg" {
 			t.Fatalf("%s: %d %v", path, r.status, r.header)
 		}
+		if want := "inline; filename*=UTF-8''IMG_1_" + cmp.Or(tc.size, "thumbnail") + ".jpg"; r.header.Get("Content-Disposition") != want {
+			t.Fatalf("%s: Content-Disposition %q", path, r.header.Get("Content-Disposition"))
+		}
 		cfg, err := jpeg.DecodeConfig(bytes.NewReader(r.body))
 		if err != nil || cfg.Width != tc.w || cfg.Height != tc.h {
 			t.Fatalf("%s: %v %+v", path, err, cfg)
 		}
 	}
 	r := do(t, s, "GET", "/assets/"+vid.ID.String()+"/video/playback", nil, "Range", "bytes=3-")
-	if r.status != 206 || string(r.body) != "3456789" || r.header.Get("Content-Type") != "video/mp4" {
+	if r.status != 206 || string(r.body) != "3456789" || r.header.Get("Content-Type") != "video/mp4" || r.header.Get("Content-Disposition") != "" {
 		t.Fatalf("playback range: %d %v %q", r.status, r.header, r.body)
 	}
 	r = do(t, s, "GET", "/assets/"+img.ID.String()+"/video/playback", nil)

@@ -343,8 +343,19 @@ func TestDownloadOriginal(t *testing.T) {
 		r.header.Get("Content-Type") != "image/jpeg" || r.header.Get("ETag") == "" {
 		t.Fatalf("%d %v %q", r.status, r.header, r.body)
 	}
-	if cd := r.header.Get("Content-Disposition"); !strings.HasPrefix(cd, "attachment;") || !strings.Contains(cd, "Caf%C3%A9%20photo.jpg") {
+	if cd := r.header.Get("Content-Disposition"); cd != "inline; filename*=UTF-8''Caf%C3%A9%20photo.jpg" {
 		t.Fatalf("Content-Disposition %q", cd)
+	}
+	if et := r.header.Get("ETag"); et != fmt.Sprintf(`W/"10-%x"`, a.FileModifiedAt.UnixMilli()) {
+		t.Fatalf("ETag %q", et)
+	}
+	// If-Range with the current ETag gives the range; with another, the
+	// whole file.
+	if r := do(t, s, "GET", path, nil, "Range", "bytes=10-", "If-Range", r.header.Get("ETag")); r.status != 206 || string(r.body) != "abcdef" {
+		t.Fatalf("If-Range current: %d %q", r.status, r.body)
+	}
+	if r := do(t, s, "GET", path, nil, "Range", "bytes=10-", "If-Range", `W/"10-1"`); r.status != 200 || len(r.body) != 16 {
+		t.Fatalf("If-Range stale: %d %q", r.status, r.body)
 	}
 	r2 := do(t, s, "GET", path, nil, "Range", "bytes=2-5")
 	if r2.status != 206 || string(r2.body) != "2345" || r2.header.Get("Content-Range") != "bytes 2-5/16" {
