@@ -354,9 +354,10 @@ func (s *Server) getAsset(c *call) {
 
 // serveFile sends content as Immich does (express res.sendFile): Range and
 // 206, Last-Modified, a weak ETag W/"<size hex>-<mtime ms hex>" honoured by
-// If-None-Match and If-Range, Cache-Control, and for named files
-// "Content-Disposition: inline; filename*=UTF-8”<name>". It goes through the
-// download faults, after the status and headers are validated.
+// If-None-Match and If-Range, Cache-Control, and for named files an inline
+// Content-Disposition whose filename* is UTF-8, escaped as JavaScript's
+// encodeURIComponent. It goes through the download faults, after the status
+// and headers are validated.
 func (s *Server) serveFile(c *call, content io.ReadSeeker, size int64, fileName, contentType string, mod time.Time) {
 	h := c.w.Header()
 	h.Set("Content-Type", contentType)
