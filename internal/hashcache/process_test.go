@@ -15,6 +15,9 @@ import (
 	"time"
 )
 
+// sep separates the fields of childEnv.
+const sep = "\x1f"
+
 // childResult is what a child process reports on its last stdout line.
 type childResult struct {
 	Persistent bool   `json:"persistent"`
@@ -23,22 +26,29 @@ type childResult struct {
 }
 
 // runChild is the body of a child process started by these tests.
-// HASHCACHE_TEST_CHILD = "mode,db,prefix,n". Modes:
+// HASHCACHE_TEST_CHILD = "mode db prefix n [batch flushInterval]", fields
+// separated by sep (paths may hold commas). Modes:
 //
 //	hold:  open, store n entries, print "opened", wait for stdin EOF, close.
 //	crash: open, store n entries, exit without Close (a killed run).
 //
 // Warnings go to stderr.
 func runChild() int {
-	parts := strings.Split(os.Getenv(childEnv), ",")
-	if len(parts) != 4 {
+	parts := strings.Split(os.Getenv(childEnv), sep)
+	if len(parts) != 4 && len(parts) != 6 {
 		fmt.Fprintln(os.Stderr, "bad", childEnv)
 		return 2
 	}
 	mode, db, prefix := parts[0], parts[1], parts[2]
 	n, _ := strconv.Atoi(parts[3])
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	c, err := Open(db, WithLogger(log), WithLockTimeout(200*time.Millisecond))
+	opts := []Option{WithLogger(log), WithLockTimeout(200 * time.Millisecond)}
+	if len(parts) == 6 {
+		batch, _ := strconv.Atoi(parts[4])
+		interval, _ := time.ParseDuration(parts[5])
+		opts = append(opts, WithBatchSize(batch), WithFlushInterval(interval))
+	}
+	c, err := Open(db, opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -72,14 +82,15 @@ type child struct {
 	stderr strings.Builder
 }
 
-func startChild(t *testing.T, mode, db, prefix string, n int) *child {
+func startChild(t *testing.T, mode, db, prefix string, n int, extra ...string) *child {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	ch := &child{cmd: exec.Command(exe)}
-	ch.cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s,%s,%s,%d", childEnv, mode, db, prefix, n))
+	spec := strings.Join(append([]string{mode, db, prefix, strconv.Itoa(n)}, extra...), sep)
+	ch.cmd.Env = append(os.Environ(), childEnv+"="+spec)
 	ch.cmd.Stderr = &ch.stderr
 	if ch.stdin, err = ch.cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
@@ -165,5 +176,37 @@ func TestKilledRunKeepsCommittedBatches(t *testing.T) {
 	k, _ := synthKey("k", 2100)
 	if _, ok := c.Lookup(k); ok {
 		t.Fatal("an entry of the unflushed last batch is present")
+	}
+}
+
+// TestBatchOptions: the batch size and the flush interval decide what a
+// killed run has committed.
+func TestBatchOptions(t *testing.T) {
+	tests := []struct {
+		name         string
+		n            int
+		batch, every string
+		want         int
+	}{
+		{"batch of 10, 25 stored", 25, "10", "1h", 20},
+		{"flush interval elapsed at every store", 7, "1000", "1ns", 7},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "hashes.db")
+			ch := startChild(t, "crash", db, "k", tt.n, tt.batch, tt.every)
+			_ = ch.stdin.Close()
+			if err := ch.cmd.Wait(); err != nil {
+				t.Fatalf("child: %v; stderr: %s", err, ch.stderr.String())
+			}
+			assertEntries(t, db, map[string]int{"k": tt.want})
+			c := mustOpen(t, db)
+			defer mustClose(t, c)
+			if tt.want < tt.n {
+				if k, _ := synthKey("k", tt.want); func() bool { _, ok := c.Lookup(k); return ok }() {
+					t.Fatal("an entry of the unflushed batch is present")
+				}
+			}
+		})
 	}
 }
