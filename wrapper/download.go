@@ -316,7 +316,7 @@ func (c *Client) downloadAssetInfo(ctx context.Context, id uuid.UUID, what strin
 func (c *Client) decorateDownloadError(err error, what string, shared bool) error {
 	var ae *APIError
 	if !errors.As(err, &ae) {
-		return fmt.Errorf("%s: %w", what, err)
+		return fmt.Errorf("%s: %w", what, redactURLError(err))
 	}
 	switch ae.StatusCode {
 	case http.StatusUnauthorized:
@@ -354,6 +354,30 @@ func notImmich(op string, c *Client, resp *http.Response) error {
 		ct = resp.Header.Get("Content-Type")
 	}
 	return fmt.Errorf("%s: the server answered %q, not Immich's JSON: is %s the Immich server's URL?", op, ct, c.ServerURL())
+}
+
+// redactURLError hides the shared link's key (and slug) in the URL that a
+// *url.Error prints ("Get \"https://...?key=...\": connection refused"): a
+// link key is a secret and never appears in errors.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	u, perr := url.Parse(ue.URL)
+	if perr != nil {
+		ue.URL = "(URL hidden)"
+		return err
+	}
+	q := u.Query()
+	for _, k := range []string{"key", "slug"} {
+		if q.Has(k) {
+			q.Set(k, "REDACTED")
+		}
+	}
+	u.RawQuery = q.Encode()
+	ue.URL = u.String()
+	return err
 }
 
 // sharedLinkQuery adds the shared link's key and slug to q (which may be nil).
@@ -606,6 +630,7 @@ func (t *transfer) attempt(ctx context.Context) error {
 	// waiting for the headers, the stall timeout while the body is read.
 	resp, err := t.c.send(req, req.Body)
 	if err != nil {
+		err = redactURLError(err)
 		if !retryableError(err) || ctx.Err() != nil {
 			return fmt.Errorf("%s: %w", t.spec.what, err)
 		}

@@ -1329,3 +1329,37 @@ func TestDownloadNeverWritesThroughSymlinks(t *testing.T) {
 		t.Fatal("wrote through the .part symlink")
 	}
 }
+
+// A shared link's key is a secret: it never appears in errors, even in the
+// URL that a connection error prints.
+func TestDownloadErrorsHideTheLinkKey(t *testing.T) {
+	const secret = "s3cr3t-link-key"
+	content := []byte("abc")
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/assets/{id}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":%q,"checksum":%q,"originalFileName":"a.jpg","type":"IMAGE"}`, r.PathValue("id"), sha1b64(content))
+	})
+	mux.HandleFunc("GET /api/assets/{id}/original", func(http.ResponseWriter, *http.Request) {
+		panic(http.ErrAbortHandler) // the connection drops before any answer
+	})
+	ts := httptest.NewServer(mux)
+	p := fastRetry()
+	p.MaxAttempts = 2
+	c := newDownloadClient(t, ts.URL, p)
+	dir := t.TempDir()
+	_, err := c.DownloadAssetToFile(context.Background(), uuid.New(), dir, DownloadOptions{Key: secret})
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Fatalf("err = %v: want an error without the key", err)
+	}
+	ts.Close()
+	c.CloseIdleConnections()
+	// Server gone: the asset lookup fails before any download.
+	_, err = c.DownloadAssetToFile(context.Background(), uuid.New(), dir, DownloadOptions{Key: secret})
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Fatalf("server down: err = %v: want an error without the key", err)
+	}
+	if names := listDir(t, dir); len(names) != 0 {
+		t.Fatalf("left %q", names)
+	}
+}
