@@ -1108,10 +1108,11 @@ func TestUploadProxyLimit(t *testing.T) {
 // Uploads that stall on the server side are aborted by the stall (or
 // answer) timer and retried; every file arrives once.
 func TestUploadRecoversFromStalls(t *testing.T) {
-	s := immichtest.NewServer(immichtest.WithFaults(immichtest.Faults{Seed: 7, Operations: []string{"uploadAsset"}, StallRate: 0.3, Stall: time.Second}))
+	s := immichtest.NewServer(immichtest.WithFaults(immichtest.Faults{Seed: 7, Operations: []string{"uploadAsset"}, StallRate: 0.25, Stall: 3 * time.Second}))
 	t.Cleanup(s.Close)
 	p := uploadRetry()
-	p.StallTimeout, p.AnswerTimeout = 200*time.Millisecond, 400*time.Millisecond
+	// Generous enough for a loaded CI machine under -race, far below Stall.
+	p.StallTimeout, p.AnswerTimeout = 500*time.Millisecond, 500*time.Millisecond
 	c, err := New(s.URL(), WithAPIKey(s.APIKey()), WithRetry(p))
 	if err != nil {
 		t.Fatal(err)
@@ -1119,19 +1120,19 @@ func TestUploadRecoversFromStalls(t *testing.T) {
 	t.Cleanup(c.CloseIdleConnections)
 	dir := t.TempDir()
 	files := map[string]string{}
-	for i := range 12 {
+	for i := range 8 {
 		files[fmt.Sprintf("f%02d.jpg", i)] = fmt.Sprintf("%d %s", i, strings.Repeat("z", 1<<20))
 	}
 	writeFiles(t, dir, files)
-	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{})
+	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{Concurrency: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkPartition(t, res, 12)
-	if len(res.Failed) != 0 || len(s.Assets()) != 12 {
+	checkPartition(t, res, 8)
+	if len(res.Failed) != 0 || len(s.Assets()) != 8 {
 		t.Fatalf("failed %+v, %d assets", res.Failed, len(s.Assets()))
 	}
-	if n := s.RequestCount("uploadAsset"); n <= 12 {
+	if n := s.RequestCount("uploadAsset"); n <= 8 {
 		t.Fatalf("%d upload requests: no stall was injected, the test proves nothing", n)
 	}
 }

@@ -38,6 +38,7 @@ type ExitError struct {
 	Err  error
 }
 
+// Error returns Err's message, or the exit status when Err is nil.
 func (e *ExitError) Error() string {
 	if e.Err == nil {
 		return fmt.Sprintf("exit status %d", e.Code)
@@ -45,6 +46,7 @@ func (e *ExitError) Error() string {
 	return e.Err.Error()
 }
 
+// Unwrap returns Err.
 func (e *ExitError) Unwrap() error { return e.Err }
 
 // Factory gives commands what they need without globals. The root command
@@ -221,8 +223,10 @@ func (f *Factory) Redact(s string) string {
 // with a pointer to --help.
 type FlagError struct{ Err error }
 
+// Error returns Err's message.
 func (e *FlagError) Error() string { return e.Err.Error() }
 
+// Unwrap returns Err.
 func (e *FlagError) Unwrap() error { return e.Err }
 
 // FlagErrorf returns a *FlagError formatted as fmt.Errorf.

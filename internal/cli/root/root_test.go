@@ -556,3 +556,30 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// Ctrl-C (the context ending) stops an upload cleanly: exit 2, the partial
+// UploadResult on standard output, every file accounted for.
+func TestUploadInterrupted(t *testing.T) {
+	s, e := fake(t)
+	dir := t.TempDir()
+	photos(t, dir, 20)
+	s.SetFaults(immichtest.Faults{Operations: []string{"uploadAsset"}, Latency: 100 * time.Millisecond})
+	ios, _, out, errOut := iostreams.Test()
+	f := &cmdutil.Factory{IOStreams: ios, Version: "test", Getenv: func(k string) string { return e.vars[k] }}
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	code := Run(ctx, f, []string{"upload", "-r", "-j", "-c", "1", dir})
+	var res wrapper.UploadResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("exit %d, stdout not UploadResult JSON: %v\n%s", code, err, errOut)
+	}
+	if code != 2 || res.Stats.Total != 20 || res.Stats.Failed == 0 || res.Stats.Uploaded+res.Stats.Failed != 20 {
+		t.Fatalf("exit %d, stats %+v; want 2 and a partial result covering all 20 files", code, res.Stats)
+	}
+	if !strings.Contains(errOut.String(), "interrupted") {
+		t.Fatalf("summary does not say it was interrupted: %s", errOut)
+	}
+	if got := len(s.Assets()); got != res.Stats.Uploaded {
+		t.Fatalf("server has %d assets, result says %d uploaded", got, res.Stats.Uploaded)
+	}
+}
