@@ -50,6 +50,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -220,10 +221,12 @@ func DefaultPath() (string, error) {
 //   - corrupt or unreadable (not a bbolt file, bad checksum, wrong schema,
 //     a directory): moved aside to path+".corrupt-<UTC time>" and rebuilt
 //     empty; if it cannot be moved, memory mode;
-//   - directory not creatable: memory mode.
+//   - directory not creatable: memory mode;
+//   - out of file descriptors, space or quota, read-only file system:
+//     memory mode, the file is left as it is.
 //
-// Open costs one file open, one flock and one small write transaction
-// (about a millisecond); the caller must Close the Cache.
+// Open costs one file open, one flock and one small write transaction (a
+// few milliseconds, see BenchmarkOpenClose); the caller must Close the Cache.
 func Open(path string, opts ...Option) (*Cache, error) {
 	cfg := config{
 		logger:        slog.New(slog.DiscardHandler),
@@ -296,6 +299,10 @@ func (c *Cache) openDB() *bolt.DB {
 			"waited", c.cfg.lockTimeout)
 		return nil
 	}
+	if transient(err) {
+		c.warn("cannot open the cache file now; hashes are kept in memory for this run", "error", err)
+		return nil
+	}
 	aside, mvErr := c.moveAside()
 	if mvErr != nil {
 		c.warn("cache file is unreadable and cannot be moved aside; hashes are kept in memory for this run",
@@ -309,6 +316,18 @@ func (c *Cache) openDB() *bolt.DB {
 		return nil
 	}
 	return db
+}
+
+// transient reports errors that say nothing about the file's content (out
+// of space, quota, file descriptors or memory; read-only file system): the
+// file is left where it is.
+func transient(err error) bool {
+	for _, e := range []error{syscall.ENOSPC, syscall.EDQUOT, syscall.EMFILE, syscall.ENFILE, syscall.ENOMEM, syscall.EROFS, syscall.EINTR} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
 }
 
 // tryOpen opens the file and checks or creates the schema. A panic inside

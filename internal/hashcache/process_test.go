@@ -31,6 +31,7 @@ type childResult struct {
 //
 //	hold:  open, store n entries, print "opened", wait for stdin EOF, close.
 //	crash: open, store n entries, exit without Close (a killed run).
+//	emfile: like hold, but Open runs out of file descriptors (linux).
 //
 // Warnings go to stderr.
 func runChild() int {
@@ -48,7 +49,12 @@ func runChild() int {
 		interval, _ := time.ParseDuration(parts[5])
 		opts = append(opts, WithBatchSize(batch), WithFlushInterval(interval))
 	}
+	release := func() {}
+	if mode == "emfile" {
+		release = exhaustFDs()
+	}
 	c, err := Open(db, opts...)
+	release()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -60,7 +66,7 @@ func runChild() int {
 	switch mode {
 	case "crash":
 		os.Exit(0) // no Close, no flush of the last batch
-	case "hold":
+	case "hold", "emfile":
 		fmt.Println("opened", c.Stats().Persistent)
 		_, _ = io.Copy(io.Discard, os.Stdin)
 	}

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package hashcache
+
+func exhaustFDs() func() { panic("exhaustFDs: linux only") }
