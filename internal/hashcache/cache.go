@@ -539,7 +539,9 @@ func (c *Cache) putLocked(k pkey, v []byte) bool {
 		c.dropped.Add(1)
 		return false
 	}
-	if _, ok := c.pending[k]; !ok && c.db == nil && len(c.pending) >= MaxMemoryEntries {
+	// Deletes (Forget) are always kept: dropping one could leave a stale
+	// confirmation on disk.
+	if _, ok := c.pending[k]; !ok && v != nil && c.db == nil && len(c.pending) >= MaxMemoryEntries {
 		c.dropped.Add(1)
 		return false
 	}

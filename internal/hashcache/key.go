@@ -13,10 +13,13 @@ import (
 //
 // Dev, Ino and ChangeTime are filled on Linux, macOS and FreeBSD (from
 // syscall.Stat_t) and are zero elsewhere. ChangeTime (ctime) is set by the
-// kernel on every write, chmod, chown and utimes call and cannot be set by
-// programs, so a file whose bytes changed and whose mtime was then restored
-// (touch -d, cp -p, some photo tools) still misses; without ctime (Windows,
-// other systems) that case is a known limitation: the stale hash is returned.
+// kernel on every write, chmod, chown, rename, xattr and utimes call and
+// cannot be set by programs, so a file whose bytes changed and whose mtime
+// was then restored (touch -d, cp -p, some photo tools) still misses; the
+// price is a re-hash after metadata-only changes. Without ctime (Windows,
+// other systems) that case is a known limitation: the stale hash is
+// returned. A file moved to another disk or restored from a backup misses
+// (other device or inode) and is simply re-hashed.
 type FileKey struct {
 	Path       string // absolute, cleaned path
 	Size       int64  // bytes
