@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -1147,5 +1148,65 @@ func TestUploadShowProgress(t *testing.T) {
 	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{ShowProgress: true, ProgressOutput: &out})
 	if err != nil || len(res.Uploaded) != 1 {
 		t.Fatalf("%v %+v", err, res)
+	}
+}
+
+// On the wire, an upload has an exact Content-Length (no chunked encoding,
+// which proxies often refuse) and the file's SHA-1 in x-immich-checksum.
+func TestUploadWireFormat(t *testing.T) {
+	type seen struct {
+		length, read int64
+		chunked      bool
+		checksum     string
+	}
+	var mu sync.Mutex
+	var uploads []seen
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/api/server/ping":
+			fmt.Fprint(w, `{"res":"pong"}`)
+		case "/api/users/me":
+			fmt.Fprint(w, `{"id":"5d1e4a4c-8a39-4a4b-9a8e-3b1a1c1d1e1f"}`)
+		case "/api/server/media-types":
+			w.WriteHeader(500) // the built-in list is used
+		case "/api/server/version":
+			fmt.Fprint(w, `{"major":3,"minor":0,"patch":3}`)
+		case "/api/assets/bulk-upload-check":
+			var in api.AssetBulkUploadCheckDto
+			json.NewDecoder(r.Body).Decode(&in)
+			out := api.AssetBulkUploadCheckResponseDto{Results: []api.AssetBulkUploadCheckResult{}}
+			for _, a := range in.Assets {
+				out.Results = append(out.Results, api.AssetBulkUploadCheckResult{Id: a.Id, Action: api.Accept})
+			}
+			json.NewEncoder(w).Encode(out)
+		case "/api/assets":
+			n, _ := io.Copy(io.Discard, r.Body)
+			mu.Lock()
+			uploads = append(uploads, seen{length: r.ContentLength, read: n, chunked: len(r.TransferEncoding) > 0, checksum: r.Header.Get("x-immich-checksum")})
+			mu.Unlock()
+			w.WriteHeader(201)
+			fmt.Fprintf(w, `{"id":"%s","status":"created"}`, uuid.New())
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, uploadRetry())
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.jpg": strings.Repeat("a", 100000), "a.jpg.xmp": "<x/>"})
+	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{})
+	if err != nil || len(res.Uploaded) != 1 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if len(uploads) != 1 {
+		t.Fatalf("%d uploads", len(uploads))
+	}
+	u := uploads[0]
+	if u.chunked || u.length <= 100000 || u.length != u.read {
+		t.Fatalf("Content-Length %d, body %d bytes, chunked %v", u.length, u.read, u.chunked)
+	}
+	if want := fmt.Sprintf("%x", sha(strings.Repeat("a", 100000))); u.checksum != want {
+		t.Fatalf("x-immich-checksum %q, want %q", u.checksum, want)
 	}
 }
