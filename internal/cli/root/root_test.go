@@ -583,3 +583,30 @@ func TestUploadInterrupted(t *testing.T) {
 		t.Fatalf("server has %d assets, result says %d uploaded", got, res.Stats.Uploaded)
 	}
 }
+
+// The official CLI's environment variables set upload's flags; -h is help,
+// as in the official CLI 3.2.2.
+func TestUploadOfficialEnvAndHelp(t *testing.T) {
+	s, e := fake(t)
+	dir := t.TempDir()
+	photos(t, dir, 4)
+	e.vars["IMMICH_RECURSIVE"] = "true"
+	e.vars["IMMICH_ALBUM_NAME"] = "From env"
+	e.vars["IMMICH_JSON_OUTPUT"] = "true"
+	r := e.run("", "upload", dir)
+	var res wrapper.UploadResult
+	if err := json.Unmarshal([]byte(r.out), &res); err != nil || r.code != 0 || res.Stats.Uploaded != 4 {
+		t.Fatalf("exit %d, %v, stats %+v: %s", r.code, err, res.Stats, r.errOut)
+	}
+	albums := s.Albums()
+	if len(albums) != 1 || albums[0].Name != "From env" {
+		t.Fatalf("albums %+v, want one named From env", albums)
+	}
+	e.vars["IMMICH_UPLOAD_CONCURRENCY"] = "many"
+	if r = e.run("", "upload", dir); r.code != 1 || !strings.Contains(r.errOut, "IMMICH_UPLOAD_CONCURRENCY") {
+		t.Fatalf("bad env value: exit %d: %s", r.code, r.errOut)
+	}
+	if r = e.run("", "upload", "-h"); r.code != 0 || !strings.Contains(r.out, "--skip-hash") {
+		t.Fatalf("upload -h: exit %d: %s", r.code, r.errOut)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -52,8 +53,14 @@ func NewCmdUpload(f *cmdutil.Factory, runF func(context.Context, *Options) error
 hashed (SHA-1) and checked with the server in batches, so what it already
 has is not sent again, and a re-run only reports duplicates.
 
-Flags have the official Immich CLI's names and meanings. Without
---recursive only the files directly in each folder are taken.
+Flags have the official Immich CLI's names and meanings, and can be set by
+its environment variables too (IMMICH_RECURSIVE, IMMICH_IGNORE_PATHS,
+IMMICH_SKIP_HASH, IMMICH_INCLUDE_HIDDEN, IMMICH_AUTO_CREATE_ALBUM,
+IMMICH_ALBUM_NAME, IMMICH_VISIBILITY, IMMICH_DRY_RUN,
+IMMICH_UPLOAD_CONCURRENCY, IMMICH_JSON_OUTPUT, IMMICH_DELETE_ASSETS,
+IMMICH_DELETE_DUPLICATES, IMMICH_PROGRESS_BAR=false); a flag on the command
+line wins. Without --recursive only the files directly in each folder are
+taken.
 
 Exit codes: 0 every file uploaded or already on the server; 1 the run could
 not start (bad URL, wrong key, server down: the message says which and what
@@ -76,6 +83,9 @@ goes to standard error.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
+			if err := applyEnv(cmd, f.Getenv); err != nil {
+				return err
+			}
 			if opts.Visibility != "" {
 				switch api.AssetVisibility(opts.Visibility) {
 				case api.Archive, api.Hidden, api.Locked, api.Timeline:
@@ -93,11 +103,9 @@ goes to standard error.`,
 		},
 	}
 	fl := cmd.Flags()
-	// -h is --skip-hash, as in the official CLI; help keeps --help only.
-	fl.Bool("help", false, "Help for upload")
 	fl.BoolVarP(&opts.Recursive, "recursive", "r", false, "Walk folders recursively")
 	fl.StringArrayVarP(&opts.Ignore, "ignore", "i", nil, "Glob of paths to skip, doublestar syntax (repeatable)")
-	fl.BoolVarP(&opts.SkipHash, "skip-hash", "h", false, "Don't hash files before upload (the server still refuses duplicates)")
+	fl.BoolVar(&opts.SkipHash, "skip-hash", false, "Don't hash files before upload (the server still refuses duplicates)")
 	fl.BoolVarP(&opts.IncludeHidden, "include-hidden", "H", false, "Include hidden files and folders")
 	fl.BoolVarP(&opts.AlbumPerFolder, "album", "a", false, "Add assets to albums named after their folder, created when missing")
 	fl.StringVarP(&opts.AlbumName, "album-name", "A", "", "Add all assets to this album, created when missing")
@@ -110,6 +118,50 @@ goes to standard error.`,
 	fl.BoolVar(&opts.NoProgress, "no-progress", false, "Don't draw progress bars")
 	fl.BoolVar(&opts.RestoreTrashed, "restore-trashed", false, "Restore from the trash the server's assets that local files duplicate")
 	return cmd
+}
+
+// envFlags maps the official CLI's environment variables to our flags.
+var envFlags = []struct{ env, flag string }{
+	{"IMMICH_RECURSIVE", "recursive"},
+	{"IMMICH_IGNORE_PATHS", "ignore"},
+	{"IMMICH_SKIP_HASH", "skip-hash"},
+	{"IMMICH_INCLUDE_HIDDEN", "include-hidden"},
+	{"IMMICH_AUTO_CREATE_ALBUM", "album"},
+	{"IMMICH_ALBUM_NAME", "album-name"},
+	{"IMMICH_VISIBILITY", "visibility"},
+	{"IMMICH_DRY_RUN", "dry-run"},
+	{"IMMICH_UPLOAD_CONCURRENCY", "concurrency"},
+	{"IMMICH_JSON_OUTPUT", "json-output"},
+	{"IMMICH_DELETE_ASSETS", "delete"},
+	{"IMMICH_DELETE_DUPLICATES", "delete-duplicates"},
+}
+
+// applyEnv sets each flag not given on the command line from the official
+// CLI's environment variable, when set.
+func applyEnv(cmd *cobra.Command, getenv func(string) string) error {
+	if getenv == nil {
+		return nil
+	}
+	for _, ef := range envFlags {
+		v := getenv(ef.env)
+		if v == "" || cmd.Flags().Changed(ef.flag) {
+			continue
+		}
+		if err := cmd.Flags().Set(ef.flag, v); err != nil {
+			return cmdutil.FlagErrorf("%s=%q: %v", ef.env, v, err)
+		}
+	}
+	// The official CLI's --no-progress is IMMICH_PROGRESS_BAR=false.
+	if v := getenv("IMMICH_PROGRESS_BAR"); v != "" && !cmd.Flags().Changed("no-progress") {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return cmdutil.FlagErrorf("IMMICH_PROGRESS_BAR=%q: want true or false", v)
+		}
+		if err := cmd.Flags().Set("no-progress", strconv.FormatBool(!on)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // uploadRun checks the login, uploads, prints the result and returns an
