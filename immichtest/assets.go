@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/google/uuid"
 )
 
@@ -270,9 +271,11 @@ func (s *Server) bodyError(c *call, err error) (*upload, bool) {
 // spec decides what is required and what each field must look like, while
 // the (possibly huge) file never has to be buffered.
 func (s *Server) validateUpload(c *call, up *upload, haveAsset bool) error {
-	schema := c.rt.op.RequestBody.Value.Content["multipart/form-data"].Schema.Value
+	media := c.rt.op.RequestBody.Value.Content["multipart/form-data"]
+	schema := media.Schema.Value
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
+	var emptyArrays []string
 	for _, name := range sortedKeys(up.fields) {
 		prop := schema.Properties[name].Value
 		for _, v := range up.fields[name] {
@@ -280,6 +283,9 @@ func (s *Server) validateUpload(c *call, up *upload, haveAsset bool) error {
 				// Immich parses array fields sent as JSON text.
 				var items []json.RawMessage
 				if json.Unmarshal([]byte(v), &items) == nil {
+					if len(items) == 0 {
+						emptyArrays = append(emptyArrays, name)
+					}
 					for _, it := range items {
 						h := textproto.MIMEHeader{}
 						h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": name}))
@@ -306,7 +312,21 @@ func (s *Server) validateUpload(c *call, up *upload, haveAsset bool) error {
 	r.Body = io.NopCloser(&buf)
 	r.ContentLength = int64(buf.Len())
 	r.Header.Set("Content-Type", mw.FormDataContentType())
-	return s.validateRequest(c, r, false)
+	var op *openapi3.Operation
+	if len(emptyArrays) > 0 {
+		// An empty array is present but has no part in a multipart body;
+		// validate against a copy of the schema that does not require it.
+		sc := *schema
+		sc.Required = slices.DeleteFunc(slices.Clone(schema.Required), func(n string) bool { return slices.Contains(emptyArrays, n) })
+		mt := *media
+		mt.Schema = &openapi3.SchemaRef{Value: &sc}
+		rb := *c.rt.op.RequestBody.Value
+		rb.Content = openapi3.Content{"multipart/form-data": &mt}
+		o := *c.rt.op
+		o.RequestBody = &openapi3.RequestBodyRef{Value: &rb}
+		op = &o
+	}
+	return s.validateRequest(c, r, op)
 }
 
 // bulkUploadCheck is POST /assets/bulk-upload-check.

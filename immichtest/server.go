@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -195,9 +196,13 @@ func parseSpec(path string, data []byte) (*openapi3.T, error) {
 		}
 		return spec, nil
 	}
-	loader := openapi3.NewLoader()
-	spec, err := loader.LoadFromData(data)
-	if err != nil {
+	// Immich publishes JSON; decoding it as JSON and then resolving the
+	// references is several times faster than the loader's YAML path.
+	spec := &openapi3.T{}
+	if err := json.Unmarshal(data, spec); err != nil {
+		return nil, fmt.Errorf("spec file %s: %w", path, err)
+	}
+	if err := openapi3.NewLoader().ResolveRefsIn(spec, nil); err != nil {
 		return nil, fmt.Errorf("spec file %s: %w", path, err)
 	}
 	// Immich's published specs do not pass kin-openapi's strict document
