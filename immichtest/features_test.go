@@ -288,6 +288,17 @@ func TestSharedLinks(t *testing.T) {
 	if r := do(t, s, "GET", "/assets/"+b.ID.String()+"/original?key="+alink.Key, nil, noKey...); r.status != 200 || string(r.body) != "private" {
 		t.Fatalf("album asset by key: %d %s", r.status, r.body)
 	}
+	var found struct {
+		Assets struct{ Items []struct{ ID string } }
+	}
+	r = do(t, s, "POST", "/search/metadata?key="+alink.Key, map[string]any{"albumIds": []string{al.ID}}, noKey...)
+	r.json(t, &found)
+	if r.status != 200 || len(found.Assets.Items) != 1 || found.Assets.Items[0].ID != b.ID.String() {
+		t.Fatalf("search through an album link: %d %s", r.status, r.body)
+	}
+	if r := do(t, s, "POST", "/search/metadata?key="+alink.Key, map[string]any{}, noKey...); r.status != 400 {
+		t.Fatalf("search through a link without albumIds: %d %s", r.status, r.body)
+	}
 	if r := do(t, s, "GET", "/users/me?key="+alink.Key, nil, noKey...); r.status != 403 || r.errBody(t).Message != "Forbidden" {
 		t.Fatalf("users/me by key: %d %s", r.status, r.body)
 	}
