@@ -33,6 +33,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/goimmich/goimmich/api"
@@ -354,6 +355,11 @@ func (p param) check(v string) error {
 	case "boolean":
 		if _, err := strconv.ParseBool(v); err != nil {
 			return fmt.Errorf("%q is not true or false", v)
+		}
+	}
+	if p.Format == "uuid" {
+		if _, err := uuid.Parse(v); err != nil {
+			return fmt.Errorf("%q is not a UUID", v)
 		}
 	}
 	if len(p.Enum) > 0 {

@@ -112,6 +112,7 @@ func TestLocalMistakes(t *testing.T) {
 		args []string
 		want string
 	}{
+		{"not a uuid", []string{"getAlbumInfo", "nope"}, `"nope" is not a UUID`},
 		{"missing path parameter", []string{"getAlbumInfo"}, "missing required path parameter --id"},
 		{"bad enum", []string{"getActivities", "--album-id", id, "--type", "dislike"}, `"dislike" is not one of: comment, like`},
 		{"bad integer", []string{"getQueueJobs", "--name", "thumbnailGeneration", "--status", "x", "--name", "y"}, ""},

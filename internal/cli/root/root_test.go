@@ -479,6 +479,27 @@ func TestDownloadCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.out), &items); err != nil || r.code != 0 || len(items) != 2 {
 		t.Fatalf("download --album: exit %d, %v, %s %s", r.code, err, r.out, r.errOut)
 	}
+	// A rendition, a search and an archive.
+	out3 := t.TempDir()
+	if r = e.run("", "download", id, "--size", "thumbnail", "-o", out3); r.code != 0 {
+		t.Fatalf("download --size thumbnail: exit %d: %s", r.code, r.errOut)
+	}
+	if entries, _ := os.ReadDir(out3); len(entries) != 1 || entries[0].Name() == filepath.Base(src[0]) {
+		t.Fatalf("thumbnail download wrote %v", entries)
+	}
+	out4 := t.TempDir()
+	r = e.run(`{"originalFileName":"`+filepath.Base(src[1])+`"}`, "download", "--search", "-", "-o", out4, "-j")
+	items = nil
+	if err := json.Unmarshal([]byte(r.out), &items); err != nil || r.code != 0 || len(items) != 1 || filepath.Base(items[0].Path) != filepath.Base(src[1]) {
+		t.Fatalf("download --search: exit %d, %v, %s %s", r.code, err, r.out, r.errOut)
+	}
+	out5 := t.TempDir()
+	if r = e.run("", "download", "--album", albumID, "--archive", "-o", out5); r.code != 0 {
+		t.Fatalf("download --archive: exit %d: %s", r.code, r.errOut)
+	}
+	if entries, _ := os.ReadDir(out5); len(entries) != 1 || filepath.Ext(entries[0].Name()) != ".zip" {
+		t.Fatalf("archive download wrote %v", entries)
+	}
 	if r = e.run("", "download", "4f1b8c2e-6a1d-4c3b-9f0e-2d7a5b6c8e90", "-o", out2); r.code != 2 {
 		t.Fatalf("download of a missing asset: exit %d, want 2: %s", r.code, r.errOut)
 	}
