@@ -14,6 +14,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -96,6 +97,7 @@ func newPlainServer(t *testing.T) *plainServer {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/assets/{id}", s.info)
 	mux.HandleFunc("GET /api/assets/{id}/original", s.original)
+	mux.HandleFunc("GET /api/assets/{id}/thumbnail", s.thumbnail)
 	s.ts = httptest.NewServer(mux)
 	t.Cleanup(s.ts.Close)
 	return s
@@ -213,6 +215,35 @@ func (s *plainServer) original(w http.ResponseWriter, r *http.Request) {
 		ww = &cutWriter{ResponseWriter: w, n: stall, stall: true, ctx: r.Context()}
 	}
 	http.ServeContent(ww, r, "", time.Time{}, bytes.NewReader(content))
+}
+
+// thumbnail answers as Immich does: WebP thumbnails and previews named
+// STEM_SIZE.webp in Content-Disposition; "fullsize" is a JPEG sent without
+// a name, to exercise the fallback.
+func (s *plainServer) thumbnail(w http.ResponseWriter, r *http.Request) {
+	a := s.get(r)
+	if a == nil {
+		w.WriteHeader(http.StatusNotFound)
+		return
+	}
+	size := r.URL.Query().Get("size")
+	s.mu.Lock()
+	s.requests = append(s.requests, r.Clone(context.Background()))
+	s.mu.Unlock()
+	if size == "" {
+		size = "thumbnail"
+	}
+	body := []byte("RIFF....WEBPVP8 " + size)
+	switch size {
+	case "fullsize":
+		w.Header().Set("Content-Type", "image/jpeg")
+		body = []byte("\xff\xd8\xff\xe0 fullsize")
+	case "thumbnail", "preview":
+		w.Header().Set("Content-Type", "image/webp")
+		stem := strings.TrimSuffix(a.name, filepath.Ext(a.name))
+		w.Header().Set("Content-Disposition", "inline; filename*=UTF-8''"+url.PathEscape(stem+"_"+size+".webp"))
+	}
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
 }
 
 func (s *plainServer) originalRequests() []*http.Request {
@@ -663,7 +694,7 @@ func TestImmichDownloadHelpers(t *testing.T) {
 	for _, tt := range []struct {
 		size api.AssetMediaSize
 		w, h int
-	}{{api.Thumbnail, 250, 250}, {api.Preview, 1440, 1080}} {
+	}{{api.Thumbnail, 250, 250}} { // larger sizes: TestViewAssetToFileSizes (rendering them is slow under -race)
 		got, err := c.ViewAssetToFile(ctx, p.ID, dir, tt.size, DownloadOptions{})
 		want := filepath.Join(dir, "IMG_0001_"+string(tt.size)+".jpg")
 		if err != nil || got != want {
@@ -680,7 +711,7 @@ func TestImmichDownloadHelpers(t *testing.T) {
 		t.Fatal("ViewAssetToFile accepted size huge")
 	}
 	names := listDir(t, dir)
-	want := []string{"IMG_0001.jpg", "IMG_0001_preview.jpg", "IMG_0001_thumbnail.jpg", "clip.mov"}
+	want := []string{"IMG_0001.jpg", "IMG_0001_thumbnail.jpg", "clip.mov"}
 	if !slices.Equal(names, want) {
 		t.Fatalf("folder holds %q, want %q", names, want)
 	}
@@ -1361,5 +1392,34 @@ func TestDownloadErrorsHideTheLinkKey(t *testing.T) {
 	}
 	if names := listDir(t, dir); len(names) != 0 {
 		t.Fatalf("left %q", names)
+	}
+}
+
+func TestViewAssetToFileSizes(t *testing.T) {
+	s := newPlainServer(t)
+	id := s.add(&plainAsset{name: "IMG_1.HEIC", content: []byte("heic")})
+	c := newDownloadClient(t, s.url(), fastRetry())
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		size      api.AssetMediaSize
+		wantQuery string
+		want      string
+	}{
+		{api.Preview, "size=preview", "IMG_1_preview.webp"},
+		{api.Thumbnail, "size=thumbnail", "IMG_1_thumbnail.webp"},
+		{"", "", "IMG_1_thumbnail.webp"},                      // the server's default size; same bytes, same file
+		{api.Fullsize, "size=fullsize", "IMG_1_fullsize.jpg"}, // no name from the server: STEM_SIZE + type's extension
+	} {
+		got, err := c.ViewAssetToFile(context.Background(), id, dir, tt.size, DownloadOptions{})
+		if err != nil || got != filepath.Join(dir, tt.want) {
+			t.Fatalf("%q: %q, %v; want %q", tt.size, got, err, tt.want)
+		}
+		reqs := s.originalRequests()
+		if q := reqs[len(reqs)-1].URL.RawQuery; q != tt.wantQuery {
+			t.Fatalf("%q: query %q, want %q", tt.size, q, tt.wantQuery)
+		}
+	}
+	if names := listDir(t, dir); !slices.Equal(names, []string{"IMG_1_fullsize.jpg", "IMG_1_preview.webp", "IMG_1_thumbnail.webp"}) {
+		t.Fatalf("folder holds %q", names)
 	}
 }
