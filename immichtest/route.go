@@ -52,7 +52,7 @@ type routeEntry struct {
 	segs []string // "" marks a parameter
 }
 
-func (s *Server) buildMux() (http.Handler, error) {
+func (s *Server) buildMux() http.Handler {
 	handlers := s.handlers()
 	s.routes = map[string]*route{}
 	rtr := &router{s: s}
@@ -95,7 +95,7 @@ func (s *Server) buildMux() (http.Handler, error) {
 			rtr.routes = append(rtr.routes, e)
 		}
 	}
-	return rtr, nil
+	return rtr
 }
 
 func (rtr *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -102,21 +102,37 @@ func WithFaults(f Faults) Option { return func(c *config) { c.faults = f } }
 
 // NewServer starts a fake Immich server on a loopback address with one admin
 // user (DefaultEmail, DefaultPassword) and one API key of that user with all
-// permissions (APIKey). It panics when the spec cannot be loaded or the
-// address cannot be listened on, like httptest.NewServer. Call Close when
-// done.
+// permissions (APIKey). It panics when Start would fail (spec not loadable,
+// address not free, data dir not creatable), like httptest.NewServer. Call
+// Close when done.
 func NewServer(opts ...Option) *Server {
+	s, err := Start(opts...)
+	if err != nil {
+		panic(err.Error())
+	}
+	return s
+}
+
+// Start is NewServer returning an error instead of panicking, for programs
+// (such as a standalone fake server) that take the options from users.
+func Start(opts ...Option) (*Server, error) {
 	var cfg config
 	for _, o := range opts {
 		o(&cfg)
 	}
 	spec, err := loadSpec(cfg.specFile)
 	if err != nil {
-		panic(fmt.Sprintf("immichtest: %v", err))
+		return nil, fmt.Errorf("immichtest: %w", err)
 	}
 	if cfg.dataDir != "" {
 		if err := os.MkdirAll(cfg.dataDir, 0o700); err != nil {
-			panic(fmt.Sprintf("immichtest: data dir: %v", err))
+			return nil, fmt.Errorf("immichtest: data dir: %w", err)
+		}
+	}
+	var ln net.Listener
+	if cfg.addr != "" {
+		if ln, err = net.Listen("tcp", cfg.addr); err != nil {
+			return nil, fmt.Errorf("immichtest: %w", err)
 		}
 	}
 	s := &Server{
@@ -144,21 +160,13 @@ func NewServer(opts ...Option) *Server {
 		s.keys[k.secret] = k
 	}
 
-	mux, err := s.buildMux()
-	if err != nil {
-		panic(fmt.Sprintf("immichtest: %v", err))
-	}
-	s.ts = httptest.NewUnstartedServer(mux)
-	if cfg.addr != "" {
-		ln, err := net.Listen("tcp", cfg.addr)
-		if err != nil {
-			panic(fmt.Sprintf("immichtest: listen on %s: %v", cfg.addr, err))
-		}
+	s.ts = httptest.NewUnstartedServer(s.buildMux())
+	if ln != nil {
 		s.ts.Listener.Close()
 		s.ts.Listener = ln
 	}
 	s.ts.Start()
-	return s
+	return s, nil
 }
 
 // specCache holds parsed specs by the SHA-256 of their JSON ("" for the

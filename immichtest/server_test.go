@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"mime/multipart"
+	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -551,5 +554,36 @@ func TestAddAssetsToAlbums(t *testing.T) {
 		if !slices.Equal(al.AssetIDs, []uuid.UUID{a.ID, b.ID}) {
 			t.Fatalf("album %s holds %v", al.Name, al.AssetIDs)
 		}
+	}
+}
+
+func TestStartErrorsAndAddr(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if _, err := Start(WithAddr(addr)); err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Fatalf("busy address: %v", err)
+	}
+	ln.Close()
+	s, err := Start(WithAddr(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if s.URL() != "http://"+addr+"/api" {
+		t.Fatalf("URL %s, want on %s", s.URL(), addr)
+	}
+	if r := do(t, s, "GET", "/server/ping", nil); r.status != 200 {
+		t.Fatalf("ping on fixed address: %d", r.status)
+	}
+	if _, err := Start(WithSpecFile(filepath.Join(t.TempDir(), "missing.json"))); err == nil {
+		t.Fatal("missing spec file accepted")
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	os.WriteFile(bad, []byte("{not json"), 0o600)
+	if _, err := Start(WithSpecFile(bad)); err == nil {
+		t.Fatal("malformed spec file accepted")
 	}
 }

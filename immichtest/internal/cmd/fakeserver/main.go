@@ -48,7 +48,11 @@ func main() {
 	if *dataDir != "" {
 		opts = append(opts, immichtest.WithDataDir(*dataDir))
 	}
-	s := immichtest.NewServer(opts...)
+	s, err := immichtest.Start(opts...)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fakeserver:", err)
+		os.Exit(1)
+	}
 	fmt.Printf("URL=%s\nKEY=%s\n", s.URL(), s.APIKey())
 	os.Stdout.Sync()
 
