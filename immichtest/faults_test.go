@@ -189,3 +189,35 @@ func TestCloseEndsStall(t *testing.T) {
 	s.Close() // idempotent
 	<-done
 }
+
+func TestFaultStallUpload(t *testing.T) {
+	s := start(t, WithFaults(Faults{StallRate: 1, Stall: 300 * time.Millisecond, Operations: []string{"uploadAsset"}}))
+	t0 := time.Now()
+	r := do(t, s, "POST", "/assets", form("a.jpg", bytes.Repeat([]byte("x"), 256<<10), dates...))
+	if r.status != 201 {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	if d := time.Since(t0); d < 300*time.Millisecond {
+		t.Fatalf("upload not stalled: %v", d)
+	}
+}
+
+// TestResponseViolationIsLoud: a response of the fake that breaks the spec
+// is answered 500 and recorded, never sent.
+func TestResponseViolationIsLoud(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	for _, e := range s.ts.Config.Handler.(*router).routes {
+		if e.rt.opID == "getMyUser" {
+			e.h = func(c *call) { c.json(http.StatusOK, map[string]any{"id": 5}) }
+		}
+	}
+	r := do(t, s, "GET", "/users/me", nil)
+	if r.status != 500 || !strings.Contains(r.errBody(t).Message, "bug of the fake") {
+		t.Fatalf("%d %s", r.status, r.body)
+	}
+	f := s.ValidationFailures()
+	if len(f) != 1 || !f[0].Response || f[0].OperationID != "getMyUser" {
+		t.Fatalf("failures %+v", f)
+	}
+}

@@ -19,16 +19,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // anything that violates the spec.
 func start(t *testing.T, opts ...Option) *Server {
 	t.Helper()
-	s := NewServer(opts...)
-	t.Cleanup(func() {
-		s.Close()
-		for _, f := range s.ValidationFailures() {
-			if f.Response {
-				t.Errorf("response of the fake violates the spec: %+v", f)
-			}
-		}
-	})
-	return s
+	return NewTestServer(t, opts...)
 }
 
 type resp struct {
