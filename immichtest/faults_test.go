@@ -3,6 +3,7 @@ package immichtest
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -219,5 +220,38 @@ func TestResponseViolationIsLoud(t *testing.T) {
 	f := s.ValidationFailures()
 	if len(f) != 1 || !f[0].Response || f[0].OperationID != "getMyUser" {
 		t.Fatalf("failures %+v", f)
+	}
+}
+
+// recTB records what NewTestServer reports to its test.
+type recTB struct {
+	testing.TB
+	cleanups []func()
+	errs     []string
+}
+
+func (r *recTB) Helper()                   {}
+func (r *recTB) Cleanup(f func())          { r.cleanups = append(r.cleanups, f) }
+func (r *recTB) Errorf(f string, a ...any) { r.errs = append(r.errs, fmt.Sprintf(f, a...)) }
+
+func TestNewTestServerReportsViolations(t *testing.T) {
+	rt := &recTB{TB: t}
+	s := NewTestServer(rt)
+	for _, e := range s.ts.Config.Handler.(*router).routes {
+		if e.rt.opID == "pingServer" {
+			e.h = func(c *call) { c.json(http.StatusOK, map[string]any{"res": 1}) }
+		}
+	}
+	do(t, s, "GET", "/server/ping", nil)
+	do(t, s, "GET", "/no/such/path", nil) // a bad request is not the fake's fault
+	for _, f := range rt.cleanups {
+		f()
+	}
+	if len(rt.errs) != 1 || !strings.Contains(rt.errs[0], "pingServer") {
+		t.Fatalf("reported %q", rt.errs)
+	}
+	if r, err := http.Get(s.URL() + "/server/ping"); err == nil {
+		r.Body.Close()
+		t.Fatal("server still running after cleanup")
 	}
 }
