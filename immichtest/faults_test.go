@@ -2,6 +2,7 @@ package immichtest
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -253,5 +254,25 @@ func TestNewTestServerReportsViolations(t *testing.T) {
 	if r, err := http.Get(s.URL() + "/server/ping"); err == nil {
 		r.Body.Close()
 		t.Fatal("server still running after cleanup")
+	}
+}
+
+func TestFaultMaxBodySizeJSON(t *testing.T) {
+	s := start(t, WithFaults(Faults{MaxBodySize: 100}))
+	items := make([]map[string]string, 20)
+	for i := range items {
+		items[i] = map[string]string{"id": fmt.Sprint(i), "checksum": strings.Repeat("0", 40)}
+	}
+	body, _ := json.Marshal(map[string]any{"assets": items})
+	req, _ := http.NewRequest("POST", s.URL()+"/assets/bulk-upload-check", io.MultiReader(bytes.NewReader(body)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-api-key", s.APIKey())
+	res, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 413 || len(s.ValidationFailures()) != 0 {
+		t.Fatalf("%d, failures %+v", res.StatusCode, s.ValidationFailures())
 	}
 }

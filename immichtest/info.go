@@ -1,9 +1,6 @@
 package immichtest
 
-import (
-	"fmt"
-	"net/http"
-)
+import "net/http"
 
 // handlers maps operationIds to their implementation. Operations of the spec
 // missing here answer 501.
@@ -177,5 +174,3 @@ func (s *Server) myAPIKey(c *call) {
 		"createdAt": ts(k.createdAt), "updatedAt": ts(k.createdAt),
 	})
 }
-
-var _ = fmt.Sprint

@@ -188,6 +188,10 @@ func (s *Server) serve(rt *route, h handlerFunc, w http.ResponseWriter, r *http.
 	c.auth = a
 	if !rt.multipart {
 		if err := s.validateRequest(c, r, nil); err != nil {
+			if errors.Is(err, errTooLarge) {
+				proxyError(w, http.StatusRequestEntityTooLarge)
+				return
+			}
 			s.recordFailure(ValidationFailure{OperationID: rt.opID, Method: r.Method, Path: r.URL.Path, Err: err.Error()})
 			c.error(http.StatusBadRequest, validationMessage(err))
 			return
