@@ -9,15 +9,18 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 
 	"github.com/goimmich/goimmich/immichtest"
 	"github.com/goimmich/goimmich/internal/cli/cmdutil"
@@ -629,5 +632,71 @@ func TestUploadOfficialEnvAndHelp(t *testing.T) {
 	}
 	if r = e.run("", "upload", "-h"); r.code != 0 || !strings.Contains(r.out, "--skip-hash") {
 		t.Fatalf("upload -h: exit %d: %s", r.code, r.errOut)
+	}
+}
+
+// openPTY opens a pseudo-terminal and returns its master and slave ends.
+func openPTY(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("opening a pseudo-terminal: %v", err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatalf("unlockpt: %v", err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatalf("ptsname: %v", err)
+	}
+	sl, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatalf("opening the pty slave: %v", err)
+	}
+	// A new pty is 0×0; a terminal window is not.
+	if err := unix.IoctlSetWinsize(int(sl.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 100}); err != nil {
+		t.Fatalf("setting the pty size: %v", err)
+	}
+	return m, sl
+}
+
+// On a terminal the mpb bars go to standard error; standard output still
+// holds only the JSON. The terminal is a real pseudo-terminal.
+func TestUploadProgressOnTerminal(t *testing.T) {
+	_, e := fake(t)
+	dir := t.TempDir()
+	photos(t, dir, 3)
+	for _, noProgress := range []bool{false, true} {
+		master, slave := openPTY(t)
+		var drawn syncBuffer
+		copied := make(chan struct{})
+		go func() { io.Copy(&drawn, master); close(copied) }()
+
+		ios, _, out, _ := iostreams.Test()
+		ios.ErrOut = slave
+		ios.SetStderrTTY(true)
+		f := &cmdutil.Factory{IOStreams: ios, Version: "test", Getenv: func(k string) string { return e.vars[k] }}
+		args := []string{"upload", "-r", "-j", dir}
+		if noProgress {
+			args = append(args, "--no-progress")
+		}
+		code := Run(context.Background(), f, args)
+		slave.Close()
+		<-copied // the master reads EIO once the slave is closed
+		master.Close()
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, drawn.String())
+		}
+		var res wrapper.UploadResult
+		if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+			t.Fatalf("stdout is not only JSON: %v", err)
+		}
+		bars := strings.Contains(drawn.String(), "files ") && strings.Contains(drawn.String(), "bytes ")
+		if bars == noProgress {
+			t.Fatalf("--no-progress=%v, bars drawn=%v:\n%q", noProgress, bars, drawn.String())
+		}
+		if !strings.Contains(drawn.String(), "3 files: ") {
+			t.Fatalf("no summary after the bars: %q", drawn.String())
+		}
 	}
 }
