@@ -1210,3 +1210,80 @@ func TestUploadWireFormat(t *testing.T) {
 		t.Fatalf("x-immich-checksum %q, want %q", u.checksum, want)
 	}
 }
+
+// naiveUpload is the baseline of BenchmarkUploadSpeedup: what a simple
+// uploader does, one file after the other (hash, then one streamed
+// multipart POST), with none of Upload's pipelining or concurrency.
+func naiveUpload(ctx context.Context, c *Client, files []string) error {
+	for _, p := range files {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		sum, _, err := hashFile(ctx, p, nil)
+		if err != nil {
+			return err
+		}
+		s := &fileState{f: scannedFile{path: p, size: fi.Size(), modTime: fi.ModTime()}, sum: sum, hashed: true, accepted: true}
+		if _, err := c.uploadFile(ctx, s, UploadOptions{}, serverInfo{}, nopProgress{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// BenchmarkUploadSpeedup uploads the same 500 small files with Upload
+// (default options: 5 uploads at once) and with naiveUpload, each to a fresh
+// fake server, in the same run, and reports the ratio of their times
+// (speedup-x > 1 means Upload is faster). With latency=0 the in-process
+// fake server is the bottleneck: it shares the client's CPU and serialises
+// requests on one lock, so concurrency cannot pay off. latency=10ms adds
+// 10 ms before each request is handled, as a real server behind a network
+// does.
+func BenchmarkUploadSpeedup(b *testing.B) {
+	const n = 500
+	dir := b.TempDir()
+	var paths []string
+	for k := range n {
+		p := filepath.Join(dir, fmt.Sprintf("f%05d.jpg", k))
+		if err := os.WriteFile(p, []byte(fmt.Sprintf("file %d %s", k, strings.Repeat("y", 2048+k%2048))), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	for _, latency := range []time.Duration{0, 10 * time.Millisecond} {
+		b.Run(fmt.Sprint("latency=", latency), func(b *testing.B) {
+			faults := immichtest.WithFaults(immichtest.Faults{Latency: latency})
+			var naive, ours time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				s1, c1 := newUploadEnv(b, faults)
+				t0 := time.Now()
+				if err := naiveUpload(context.Background(), c1, paths); err != nil {
+					b.Fatal(err)
+				}
+				naive += time.Since(t0)
+				if len(s1.Assets()) != n {
+					b.Fatalf("naive: %d assets", len(s1.Assets()))
+				}
+				s2, c2 := newUploadEnv(b, faults)
+				b.StartTimer()
+				t1 := time.Now()
+				res, err := c2.Upload(context.Background(), []string{dir}, UploadOptions{})
+				ours += time.Since(t1)
+				b.StopTimer()
+				if err != nil || len(res.Uploaded) != n || len(s2.Assets()) != n {
+					b.Fatalf("Upload: %v %+v", err, res.Stats)
+				}
+				c1.CloseIdleConnections()
+				c2.CloseIdleConnections()
+				s1.Close()
+				s2.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(n)/ours.Seconds()*float64(b.N), "files/s")
+			b.ReportMetric(float64(n)/naive.Seconds()*float64(b.N), "naive-files/s")
+			b.ReportMetric(naive.Seconds()/ours.Seconds(), "speedup-x")
+		})
+	}
+}
