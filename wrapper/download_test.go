@@ -88,6 +88,7 @@ type plainServer struct {
 	cuts     []int64 // for each original request in turn: bytes to send before cutting; -1 none
 	stalls   []int64 // for each original request in turn: bytes to send before stalling; -1 none
 	noRange  bool    // ignore Range headers
+	badRange bool    // answer a Range request with a 206 of the wrong range
 	onRanged func()  // called before serving a ranged request of an original
 	requests []*http.Request
 }
@@ -199,6 +200,15 @@ func (s *plainServer) original(w http.ResponseWriter, r *http.Request) {
 	}
 	if noRange {
 		r.Header.Del("Range")
+	}
+	s.mu.Lock()
+	badRange := s.badRange
+	s.mu.Unlock()
+	if badRange && r.Header.Get("Range") != "" {
+		w.Header().Set("Content-Range", fmt.Sprintf("bytes 0-%d/%d", len(content)-1, len(content)))
+		w.WriteHeader(http.StatusPartialContent)
+		w.Write(content)
+		return
 	}
 	w.Header().Set("Content-Type", a.contentType)
 	if etag != "" {
@@ -1421,5 +1431,84 @@ func TestViewAssetToFileSizes(t *testing.T) {
 	}
 	if names := listDir(t, dir); !slices.Equal(names, []string{"IMG_1_fullsize.jpg", "IMG_1_preview.webp", "IMG_1_thumbnail.webp"}) {
 		t.Fatalf("folder holds %q", names)
+	}
+}
+
+// A server whose file changed without a new ETag makes a resume join two
+// versions; the checksum catches it and the download starts over once.
+func TestDownloadStartsOverWhenAResumeJoinedTwoVersions(t *testing.T) {
+	s := newPlainServer(t)
+	v1 := randomBytes(600_000, 110)
+	v2 := randomBytes(600_000, 111)
+	a := &plainAsset{name: "same-etag.jpg", content: v1, etag: `"same"`, checksum: sha1b64(v2)}
+	id := s.add(a)
+	s.cuts = []int64{250_000}
+	s.onRanged = func() {
+		s.mu.Lock()
+		a.content = v2 // the ETag stays "same"
+		s.mu.Unlock()
+	}
+	dir := t.TempDir()
+	c := newDownloadClient(t, s.url(), fastRetry())
+	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(mustRead(t, got), v2) {
+		t.Fatal("the file is not the server's current version")
+	}
+	reqs := s.originalRequests()
+	if len(reqs) != 3 || reqs[1].Header.Get("Range") == "" || reqs[2].Header.Get("Range") != "" {
+		t.Fatalf("want a cut, a resume, then a full download; got %d requests", len(reqs))
+	}
+	checkOnly(t, dir, map[string][]byte{"same-etag.jpg": v2})
+}
+
+// A 206 for another range than asked is not appended: the download starts
+// over.
+func TestDownloadRefusesTheWrongRange(t *testing.T) {
+	s := newPlainServer(t)
+	content := randomBytes(400_000, 112)
+	id := s.add(&plainAsset{name: "r.jpg", content: content, etag: `"r"`})
+	s.cuts = []int64{100_000}
+	s.badRange = true
+	dir := t.TempDir()
+	c := newDownloadClient(t, s.url(), fastRetry())
+	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{SkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(mustRead(t, got), content) {
+		t.Fatal("bytes differ: a wrong range was appended")
+	}
+	checkOnly(t, dir, map[string][]byte{"r.jpg": content})
+}
+
+// An archive body that is not a zip is refused, and nothing is kept.
+func TestDownloadArchiveMustBeAZip(t *testing.T) {
+	id := uuid.New()
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/download/info", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintf(w, `{"totalSize":10,"archives":[{"size":10,"assetIds":[%q]}]}`, id)
+	})
+	mux.HandleFunc("POST /api/download/archive", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/octet-stream")
+		fmt.Fprint(w, "PK\x03\x04 but not really a zip")
+	})
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	c := newDownloadClient(t, ts.URL, fastRetry())
+	defer c.CloseIdleConnections()
+	dir := t.TempDir()
+	_, err := c.DownloadArchiveToDir(context.Background(), []uuid.UUID{id}, dir, DownloadOptions{})
+	if err == nil || !strings.Contains(err.Error(), "not a zip archive") {
+		t.Fatalf("err = %v, want not a zip archive", err)
+	}
+	checkOnly(t, dir, nil)
+	paths, err := c.DownloadArchiveToDir(context.Background(), []uuid.UUID{id}, dir, DownloadOptions{SkipVerify: true})
+	if err != nil || len(paths) != 1 || filepath.Base(paths[0]) != "immich-archive.zip" {
+		t.Fatalf("SkipVerify: %q, %v", paths, err)
 	}
 }
