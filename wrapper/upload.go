@@ -388,9 +388,12 @@ func (c *Client) preflight(ctx context.Context) (serverInfo, error) {
 		case errors.Is(err, ErrUnauthorized):
 			return info, fmt.Errorf("wrapper: the server rejected the credentials: %w", err)
 		case errors.Is(err, ErrForbidden):
-			return info, fmt.Errorf("wrapper: the credentials lack a permission: %w; the API key needs at least user.read, asset.upload, asset.read (and album.*, asset.delete for those options)", err)
+			// A valid key without user.read (e.g. one made for uploads
+			// only): go on; operations it may not do fail per file.
+			c.logger.Debug("credentials lack user.read", "error", err)
+		default:
+			return info, fmt.Errorf("wrapper: checking the credentials: %w", err)
 		}
-		return info, fmt.Errorf("wrapper: checking the credentials: %w", err)
 	}
 	info.userID = me.ID
 	var mt struct {

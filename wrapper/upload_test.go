@@ -1287,3 +1287,39 @@ func BenchmarkUploadSpeedup(b *testing.B) {
 		})
 	}
 }
+
+// A key limited to uploads (no user.read) still uploads; odd but legal
+// file names arrive intact.
+func TestUploadLimitedKeyAndOddNames(t *testing.T) {
+	s, _ := newUploadEnv(t)
+	key := s.NewAPIKey("uploads only", "asset.upload")
+	c, err := New(s.URL(), WithAPIKey(key), WithRetry(uploadRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	dir := t.TempDir()
+	names := []string{"Été 2024 (1).jpg", "日本 旅行.png", "it's #1 & 100%.jpg"}
+	files := map[string]string{}
+	for i, n := range names {
+		files[n] = fmt.Sprint("photo ", i)
+	}
+	writeFiles(t, dir, files)
+	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPartition(t, res, 3)
+	if len(res.Uploaded) != 3 {
+		t.Fatalf("%+v", res)
+	}
+	var got []string
+	for _, a := range s.Assets() {
+		got = append(got, a.OriginalFileName)
+	}
+	slices.Sort(got)
+	slices.Sort(names)
+	if !slices.Equal(got, names) {
+		t.Fatalf("server names %q, want %q", got, names)
+	}
+}
