@@ -130,6 +130,14 @@ func (s *Server) replaceAsset(c *call) {
 		c.error(http.StatusBadRequest, noAccess("asset.update"))
 		return
 	}
+	if dup, found := s.findByChecksumLocked(a.OwnerID, up.sum); found && dup.ID != a.ID {
+		// The new content is another asset's: Immich's checksum constraint
+		// turns the replace into a duplicate answer.
+		s.mu.Unlock()
+		up.content.remove()
+		c.json(http.StatusOK, map[string]any{"id": dup.ID.String(), "status": "duplicate"})
+		return
+	}
 	old := *a
 	oldCopy := s.addAssetLocked(old.Asset, old.content, old.Checksum)
 	oldCopy.IsTrashed, oldCopy.deletedAt = true, now()

@@ -83,6 +83,16 @@ func TestSpec2x(t *testing.T) {
 	if !bytes.Equal(now.Checksum, sha(newContent)) || !bytes.Equal(old.Checksum, sha(content)) || !old.IsTrashed || now.IsTrashed {
 		t.Fatalf("after replace: %+v / %+v", now, old)
 	}
+	// Replacing with content another asset has is a duplicate.
+	other := s.AddAsset("other.jpg", []byte("other content"))
+	r = do(t, s, "PUT", "/assets/"+out.ID+"/original", form("a.jpg", []byte("other content"), dates[0], dates[1], dates[2], dates[3], "deviceAssetId", "x", "deviceId", "goimmich"))
+	r.json(t, &rep)
+	if r.status != 200 || rep.Status != "duplicate" || rep.ID != other.ID.String() {
+		t.Fatalf("replace with a duplicate: %d %s", r.status, r.body)
+	}
+	if a, _ := s.Asset(uuid.MustParse(out.ID)); !bytes.Equal(a.Checksum, sha(newContent)) {
+		t.Fatal("asset changed by a refused replace")
+	}
 	if len(s.ValidationFailures()) != 1 {
 		t.Fatalf("failures %+v", s.ValidationFailures())
 	}
