@@ -111,8 +111,14 @@ func (w *stallWatch) fire() {
 func (w *stallWatch) kick() { w.last.Store(time.Now().UnixNano()) }
 
 func (w *stallWatch) setPhase(p int32) {
-	if w.phase.Load() == phaseStopped || w.phase.Swap(p) == p {
-		return
+	for {
+		old := w.phase.Load()
+		if old == phaseStopped || old == p {
+			return
+		}
+		if w.phase.CompareAndSwap(old, p) {
+			break
+		}
 	}
 	w.kick()
 	w.arm()
