@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"mime/multipart"
 	"net/http"
+	"os"
 
 	"github.com/goimmich/goimmich/api"
 	"github.com/goimmich/goimmich/immichtest"
@@ -52,4 +54,54 @@ func ExampleNewServer() {
 	// 201 created
 	// IMG_0001.jpg IMAGE uFgHomPJjXS8gu9rLnB1KfoE2Rs=
 	// 1 asset stored, 0 validation failures
+}
+
+// Make the server fail on purpose: here about half of the pings are answered
+// 500, 502 or 503, the same ones on every run since the seed is fixed.
+func ExampleServer_SetFaults() {
+	s := immichtest.NewServer()
+	defer s.Close()
+	s.SetFaults(immichtest.Faults{Seed: 1, ErrorRate: 0.5, Operations: []string{"pingServer"}})
+
+	var statuses []int
+	for range 6 {
+		res, err := s.Client().Get(s.URL() + "/server/ping")
+		if err != nil {
+			panic(err)
+		}
+		res.Body.Close()
+		statuses = append(statuses, res.StatusCode)
+	}
+	fmt.Println(statuses)
+	fmt.Println(s.RequestCount("pingServer"), "pings seen")
+	// Output:
+	// [200 500 502 503 500 502]
+	// 6 pings seen
+}
+
+// Seed a server with an asset and download it, as a test of download code
+// would.
+func ExampleServer_AddAsset() {
+	dir, err := os.MkdirTemp("", "immichtest-example")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	s := immichtest.NewServer(immichtest.WithDataDir(dir)) // bodies on disk
+	defer s.Close()
+	a := s.AddAsset("IMG_0002.jpg", []byte("seeded bytes"))
+
+	req, _ := http.NewRequest("GET", s.URL()+"/assets/"+a.ID.String()+"/original", nil)
+	req.Header.Set("x-api-key", s.APIKey())
+	res, err := s.Client().Do(req)
+	if err != nil {
+		panic(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	fmt.Println(res.StatusCode, res.Header.Get("Content-Type"), res.Header.Get("Content-Disposition"))
+	fmt.Println(string(body))
+	// Output:
+	// 200 image/jpeg inline; filename*=UTF-8''IMG_0002.jpg
+	// seeded bytes
 }
