@@ -85,8 +85,11 @@ type DownloadOptions struct {
 // and Overwrite for the rules); nothing is ever written outside outDir.
 // The body is streamed through a fixed 256 KiB buffer into "NAME.part", whose
 // SHA1 is compared with the asset's checksum (unless SkipVerify); only a
-// complete, verified file is synced to disk and renamed to its final name, so
-// a failure leaves no file under a final name and removes the .part. A cut or
+// complete, verified file is synced to disk and given its final name
+// atomically (a hard link that fails if the name is taken, or a rename with
+// Overwrite), so a failure leaves no file under a final name and removes the
+// .part. A .part that another download is writing is never touched
+// ("NAME.1.part" is used then). A cut or
 // stalled connection is resumed with a Range request (If-Range on the ETag,
 // so a file changed on the server starts over), within the Client's
 // RetryPolicy: MaxAttempts counts attempts in a row that moved no bytes, and
