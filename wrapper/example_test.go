@@ -76,3 +76,28 @@ func ExampleClient_Upload() {
 	// album Holiday: created true, 2 added
 	// {"failed":0,"rejected":1,"total":2,"uploaded":1}
 }
+
+func ExampleNewBarProgress() {
+	srv := immichtest.NewServer()
+	defer srv.Close()
+	c, err := wrapper.New(srv.URL(), wrapper.WithAPIKey(srv.APIKey()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	dir, _ := os.MkdirTemp("", "photos")
+	defer os.RemoveAll(dir)
+	os.WriteFile(filepath.Join(dir, "a.jpg"), []byte("a photo"), 0o644)
+
+	// Bars on stderr when it is a terminal (nothing is drawn otherwise).
+	// UploadOptions{ShowProgress: true} does the same.
+	bars := wrapper.NewBarProgress(os.Stderr)
+	res, err := c.Upload(context.Background(), []string{dir}, wrapper.UploadOptions{Progress: bars})
+	bars.Wait() // draw the final state before printing anything else
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(res.Stats.Uploaded, "uploaded")
+	// Output:
+	// 1 uploaded
+}
