@@ -1,7 +1,13 @@
 // Package immichtest is a fake Immich server for tests: it runs on a
-// loopback httptest.Server, behaves like Immich for what a client does with
-// assets, checks every request and response against Immich's OpenAPI spec,
-// and can misbehave on purpose.
+// loopback httptest.Server, behaves like Immich (as its server source
+// defines it) for what a client does with assets, checks every request and
+// response against Immich's OpenAPI spec, and can misbehave on purpose.
+//
+// Start one with NewServer (or Start, which returns errors instead of
+// panicking, or NewTestServer, which also closes it and fails the test on a
+// bug of the fake), point a client at URL with the x-api-key APIKey, and
+// assert what the server holds with Assets, Albums and the other inspection
+// methods.
 //
 // # Validation
 //
@@ -11,45 +17,68 @@
 // 2.x (which requires deviceAssetId and deviceId on upload) and 3.x. A
 // request that violates the spec is answered 400 with Immich's error body
 // ({"message","error","statusCode","correlationId"}) and recorded (see
-// ValidationFailures). Unknown multipart fields are dropped, as Immich does.
-// Uploads are validated without buffering the file: the body is streamed,
-// and an equivalent multipart body with the same fields and an empty file is
-// validated. Each JSON response of the fake is validated too; one that
-// violates the spec is a bug of the fake, answered 500 and recorded with
-// Response set. Binary responses have their status and headers validated.
+// ValidationFailures); so is a path no operation of the spec has (404,
+// "Cannot GET /api/..."). Unknown multipart text fields are dropped, as
+// Immich does; unknown file parts are refused ("Unexpected field"). Uploads
+// are validated without buffering the file: the body is streamed, then an
+// equivalent multipart body with the same fields and an empty file is
+// validated. Every JSON response of the fake is validated before it is sent;
+// one that violates the spec is a bug of the fake, answered 500 and recorded
+// with Response set (NewTestServer fails the test then). Binary responses
+// have their status and headers validated.
 //
 // # What it implements
 //
-// Authentication by x-api-key, by "Authorization: Bearer" (or the
-// immich_access_token cookie) from POST /auth/login, and by share-link key
-// or slug where the operation accepts them; API key permissions are honoured
-// where the spec names one (x-immich-permission).
-// Server info (ping, version, about, features, config, media-types with
-// Immich's extension lists, statistics), users/me, api-keys/me.
-// Upload (POST /assets: SHA-1 computed while streaming, x-immich-checksum
-// pre-check, 201 created or 200 duplicate, sidecar stored, file type checked
-// by extension as Immich does), replace (PUT /assets/{id}/original, in
-// releases that have it), bulk-upload-check (hex or base64 checksums), asset
-// info, original download (Content-Disposition, Content-Length, Range/206,
-// ETag), thumbnails (real JPEG images), video playback (Range), delete
-// (trash or force), trash restore and empty, asset statistics, metadata
-// search (id, checksum, originalFileName, device ids, type, albums, paging),
-// albums (list, create with assets, get, delete, add and remove assets with
-// per-asset results), downloads (archive info grouped by size, zip archive
-// stream) and shared links. Other operations of the spec answer 501.
+// Authentication in Immich's order: share key (x-immich-share-key or ?key=),
+// share slug, session token (Authorization: Bearer from POST /auth/login,
+// the immich_access_token cookie, x-immich-user-token), API key (x-api-key
+// or ?apiKey=); 401 with Immich's messages otherwise. Admin-only operations
+// refuse other users, share links work only where the spec takes a key
+// parameter, and an API key needs the operation's x-immich-permission
+// (AddUser and NewAPIKey make other users and limited keys).
 //
-// Assets of different users (AddUser) are invisible to each other; asking
-// for one answers 400 "Not found or no asset.read access" as Immich does.
+// Server info (ping, version and about from the spec's release, features,
+// config, media-types with Immich's extension lists, statistics),
+// /.well-known/immich, users/me, api-keys/me.
+//
+// Assets: upload (POST /assets: SHA-1 computed while streaming,
+// x-immich-checksum pre-check before the body is read, 201 created or 200
+// duplicate with the existing id even when it is trashed, sidecar stored,
+// file types checked by extension when each file arrives as Immich does),
+// replace (PUT /assets/{id}/original in the 2.x releases that have it),
+// bulk-upload-check (hex or base64 checksums, duplicates with assetId and
+// isTrashed), asset info (a full AssetResponseDto of the spec's release),
+// original download and video playback (Range/206, a weak ETag honoured by
+// If-None-Match and If-Range, Content-Length, Content-Disposition),
+// thumbnails (real JPEG images of 250×250 or 1440×1080; Immich sends WebP
+// thumbnails, which the standard library cannot encode, and the fake says
+// image/jpeg), delete (trash, or force), trash restore and empty, asset
+// statistics, and metadata search (id, checksum, originalFileName, device
+// ids, type, visibility, albums, paging with nextPage).
+//
+// Albums: list, create with assets, get, delete, add and remove assets with
+// Immich's per-asset results ("duplicate", "no_permission", "not_found"),
+// and PUT /albums/assets. Downloads: POST /download/info (archives split by
+// archiveSize as Immich does) and POST /download/archive (a zip stream with
+// sanitised, de-duplicated names). Shared links: create (album or
+// individual, with Immich's defaults), list, shared-links/me, and reading
+// or uploading through them. Other operations of the spec answer 501.
+//
+// Assets of different users are invisible to each other; asking for one
+// answers 400 "Not found or no asset.read access" as Immich does.
 //
 // # Faults and inspection
 //
 // Faults (WithFaults, SetFaults) injects 5xx answers, cut connections,
 // truncated downloads, latency, stalls, 413 and 429, deterministically from
-// a seed. Assets, Albums, AssetContent, RequestCount, ValidationFailures and
-// BytesReceived show what the server really holds and saw.
+// a seed. Assets, Asset, AssetContent, Albums, RequestCount, RequestCounts,
+// ValidationFailures and BytesReceived show what the server really holds
+// and saw, so a test asserts that rather than what a client reports.
 //
 // # Storage and memory
 //
 // Bodies are kept in memory unless WithDataDir is given; then they are
-// streamed to files, and an upload's heap cost does not depend on its size.
+// streamed to files (named <asset id><ext>), and an upload's heap cost does
+// not depend on its size: BenchmarkUploadDataDir1GiB measures the peak heap
+// growth of a 1 GiB upload.
 package immichtest
