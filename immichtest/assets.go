@@ -590,6 +590,15 @@ func (s *Server) restoreAssets(c *call) {
 	if body.IDs == nil {
 		body.IDs = []uuid.UUID{}
 	}
+	s.mu.Lock()
+	for _, id := range body.IDs {
+		if _, ok := c.accessLocked(id, "asset.delete"); !ok {
+			s.mu.Unlock()
+			c.error(http.StatusBadRequest, noAccess("asset.delete"))
+			return
+		}
+	}
+	s.mu.Unlock()
 	s.restore(c, body.IDs)
 }
 

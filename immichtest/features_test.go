@@ -189,6 +189,9 @@ func TestTrashAndStatistics(t *testing.T) {
 	if got, _ := s.Asset(a.ID); got.IsTrashed {
 		t.Fatal("a still trashed")
 	}
+	if r := do(t, s, "POST", "/trash/restore/assets", map[string]any{"ids": []uuid.UUID{uuid.New()}}); r.status != 400 {
+		t.Fatalf("restore of an unknown asset: %d", r.status)
+	}
 	do(t, s, "POST", "/trash/empty", nil).json(t, &n)
 	if n.Count != 2 {
 		t.Fatalf("empty count %d", n.Count)
