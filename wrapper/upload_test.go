@@ -899,7 +899,9 @@ const heapLimitMB = 32
 // BenchmarkUpload1GiB uploads one 1 GiB file (a sparse file: reads cost no
 // disk) to a fake server that streams it to its data dir. It reports the
 // peak heap in use of the whole process (client and fake server) and its
-// growth during the upload, and fails if the growth passes 32 MB.
+// growth during the upload, and fails if the growth passes 32 MB; and, in
+// the same run, the ratio of naiveUpload's time (hash, then one POST) to
+// Upload's for the same file (speed-vs-naive-x, 1 means no overhead).
 func BenchmarkUpload1GiB(b *testing.B) {
 	const size = 1 << 30
 	dir := b.TempDir()
@@ -914,6 +916,7 @@ func BenchmarkUpload1GiB(b *testing.B) {
 	f.Close()
 	b.SetBytes(size)
 	var worstPeak, worstGrowth float64
+	var ours, naive time.Duration
 	for i := 0; b.Loop(); i++ {
 		b.StopTimer()
 		// A different first byte per round: each round uploads new content.
@@ -922,6 +925,7 @@ func BenchmarkUpload1GiB(b *testing.B) {
 		f.Close()
 		s, c := newUploadEnv(b, immichtest.WithDataDir(b.TempDir()))
 		h := startHeapSampler()
+		before := b.Elapsed()
 		b.StartTimer()
 		res, err := c.Upload(context.Background(), []string{p}, UploadOptions{})
 		b.StopTimer()
@@ -930,12 +934,27 @@ func BenchmarkUpload1GiB(b *testing.B) {
 			b.Fatalf("upload: %v %+v", err, res)
 		}
 		worstPeak, worstGrowth = max(worstPeak, peak), max(worstGrowth, growth)
+		ours += b.Elapsed() - before
 		c.CloseIdleConnections()
 		s.Close()
+
+		// Baseline in the same run: hash, then one streamed POST.
+		f, _ = os.OpenFile(p, os.O_WRONLY, 0)
+		f.WriteAt([]byte{byte(i + 101)}, 0)
+		f.Close()
+		s2, c2 := newUploadEnv(b, immichtest.WithDataDir(b.TempDir()))
+		t0 := time.Now()
+		if err := naiveUpload(context.Background(), c2, []string{p}); err != nil {
+			b.Fatal(err)
+		}
+		naive += time.Since(t0)
+		c2.CloseIdleConnections()
+		s2.Close()
 		b.StartTimer()
 	}
 	b.ReportMetric(worstPeak, "peak-heap-MB")
 	b.ReportMetric(worstGrowth, "heap-growth-MB")
+	b.ReportMetric(naive.Seconds()/ours.Seconds(), "speed-vs-naive-x")
 	if worstGrowth > heapLimitMB {
 		b.Fatalf("heap grew by %.1f MB uploading 1 GiB, limit %d MB", worstGrowth, heapLimitMB)
 	}
