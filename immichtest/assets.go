@@ -725,3 +725,68 @@ func (s *Server) searchAssets(c *call) {
 		"assets": map[string]any{"total": len(items), "count": len(items), "items": items, "facets": []any{}, "nextPage": next},
 	})
 }
+
+// assetUpdate is the part of UpdateAssetDto and AssetBulkUpdateDto the fake
+// keeps: favourite, visibility and description.
+type assetUpdate struct {
+	IDs         []uuid.UUID `json:"ids"`
+	IsFavorite  *bool       `json:"isFavorite"`
+	Visibility  *string     `json:"visibility"`
+	Description *string     `json:"description"`
+}
+
+func (u assetUpdate) applyLocked(a *assetRec) {
+	if u.IsFavorite != nil {
+		a.IsFavorite = *u.IsFavorite
+	}
+	if u.Visibility != nil {
+		a.Visibility = *u.Visibility
+	}
+	if u.Description != nil {
+		a.description = *u.Description
+	}
+	a.updatedAt = now()
+}
+
+// updateAssets is PUT /assets: the same change to several assets, all of
+// which the caller must own.
+func (s *Server) updateAssets(c *call) {
+	var u assetUpdate
+	if !c.decode(&u) {
+		return
+	}
+	s.mu.Lock()
+	for _, id := range u.IDs {
+		if _, ok := c.accessLocked(id, "asset.update"); !ok {
+			s.mu.Unlock()
+			c.error(http.StatusBadRequest, noAccess("asset.update"))
+			return
+		}
+	}
+	for _, id := range u.IDs {
+		u.applyLocked(s.assets[id])
+	}
+	s.mu.Unlock()
+	c.noContent()
+}
+
+// updateAsset is PUT /assets/{id}; it answers the updated asset.
+func (s *Server) updateAsset(c *call) {
+	var u assetUpdate
+	if !c.decode(&u) {
+		return
+	}
+	s.mu.Lock()
+	a, ok := c.accessLocked(c.pathID("id"), "asset.update")
+	var dto map[string]any
+	if ok {
+		u.applyLocked(a)
+		dto = s.assetDTOLocked(a)
+	}
+	s.mu.Unlock()
+	if !ok {
+		c.error(http.StatusBadRequest, noAccess("asset.update"))
+		return
+	}
+	c.json(http.StatusOK, dto)
+}

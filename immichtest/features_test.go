@@ -452,3 +452,29 @@ func TestArchiveNamesSanitized(t *testing.T) {
 		t.Fatalf("names %q, want %q", names, want)
 	}
 }
+
+func TestUpdateAssets(t *testing.T) {
+	s := start(t)
+	a := s.AddAsset("a.jpg", []byte("a"))
+	b := s.AddAsset("b.jpg", []byte("b"))
+	if r := do(t, s, "PUT", "/assets", map[string]any{"ids": []uuid.UUID{a.ID, b.ID}, "isFavorite": true, "visibility": "archive"}); r.status != 204 {
+		t.Fatalf("bulk update: %d %s", r.status, r.body)
+	}
+	for _, x := range s.Assets() {
+		if !x.IsFavorite || x.Visibility != "archive" {
+			t.Fatalf("after bulk update %+v", x)
+		}
+	}
+	var got map[string]any
+	r := do(t, s, "PUT", "/assets/"+a.ID.String(), map[string]any{"description": "beach", "isFavorite": false})
+	r.json(t, &got)
+	if exif, _ := got["exifInfo"].(map[string]any); r.status != 200 || got["isFavorite"] != false || got["isArchived"] != true || exif["description"] != "beach" {
+		t.Fatalf("update: %d %s", r.status, r.body)
+	}
+	if r := do(t, s, "PUT", "/assets", map[string]any{"ids": []uuid.UUID{uuid.New()}, "isFavorite": true}); r.status != 400 {
+		t.Fatalf("update of an unknown asset: %d", r.status)
+	}
+	if r := do(t, s, "PUT", "/assets", map[string]any{"ids": []uuid.UUID{a.ID}, "visibility": "nope"}); r.status != 400 {
+		t.Fatalf("invalid visibility: %d", r.status)
+	}
+}

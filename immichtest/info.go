@@ -24,6 +24,8 @@ func (s *Server) handlers() map[string]handlerFunc {
 		"viewAsset":              s.viewAsset,
 		"playAssetVideo":         s.playVideo,
 		"deleteAssets":           s.deleteAssets,
+		"updateAsset":            s.updateAsset,
+		"updateAssets":           s.updateAssets,
 		"getAssetStatistics":     s.assetStatistics,
 		"restoreTrash":           s.restoreTrash,
 		"restoreAssets":          s.restoreAssets,

@@ -71,6 +71,8 @@ func tour(t *testing.T, s *Server) {
 		{"id": "1", "checksum": "0000000000000000000000000000000000000000"},
 		{"id": "2", "checksum": fmt.Sprintf("%x", sha([]byte("content 0")))}}}, 200)
 	ok("GET", "/assets/"+ids[1], nil, 200)
+	ok("PUT", "/assets/"+ids[1], map[string]any{"isFavorite": true}, 200)
+	ok("PUT", "/assets", map[string]any{"ids": ids[:1], "visibility": "archive"}, 204)
 	ok("GET", "/assets/"+ids[0]+"/original", nil, 200)
 	ok("GET", "/assets/"+ids[2]+"/thumbnail", nil, 200)
 	ok("GET", "/assets/"+ids[0]+"/original", nil, 206, "Range", "bytes=0-1")

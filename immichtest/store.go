@@ -95,6 +95,8 @@ type assetRec struct {
 	updatedAt time.Time
 	deletedAt time.Time
 	duration  string // as sent ("" when none)
+	// description is the user's description (exifInfo.description).
+	description string
 }
 
 func (a *assetRec) snapshot() Asset {
@@ -344,6 +346,7 @@ func (s *Server) assetDTOLocked(a *assetRec) map[string]any {
 		"stack":            nil,
 		"exifInfo": map[string]any{
 			"fileSizeInByte":   a.Size,
+			"description":      a.description,
 			"dateTimeOriginal": ts(a.FileCreatedAt),
 			"modifyDate":       ts(a.FileModifiedAt),
 		},
