@@ -55,7 +55,6 @@ func (s *Server) albumDTOLocked(al *albumRec, withAssets bool) map[string]any {
 		"description":                al.description,
 		"albumThumbnailAssetId":      thumb,
 		"albumUsers":                 users,
-		"assetCount":                 len(al.assetIDs),
 		"createdAt":                  ts(al.createdAt),
 		"updatedAt":                  ts(al.updatedAt),
 		"hasSharedLink":              hasLink,
@@ -68,11 +67,13 @@ func (s *Server) albumDTOLocked(al *albumRec, withAssets bool) map[string]any {
 	}
 	var first, last time.Time
 	assets := []any{}
+	count := 0
 	for _, id := range al.assetIDs {
 		a := s.assets[id]
-		if a == nil {
-			continue
+		if a == nil || a.IsTrashed {
+			continue // Immich counts and lists only assets not in the trash
 		}
+		count++
 		if first.IsZero() || a.FileCreatedAt.Before(first) {
 			first = a.FileCreatedAt
 		}
@@ -83,6 +84,7 @@ func (s *Server) albumDTOLocked(al *albumRec, withAssets bool) map[string]any {
 			assets = append(assets, s.assetDTOLocked(a))
 		}
 	}
+	m["assetCount"] = count
 	if !first.IsZero() {
 		m["startDate"], m["endDate"] = ts(first), ts(last)
 	}

@@ -450,6 +450,11 @@ func TestAlbums(t *testing.T) {
 	if r.status != 200 || al.AssetCount != 2 {
 		t.Fatalf("get: %d %s", r.status, r.body)
 	}
+	do(t, s, "DELETE", "/assets", map[string]any{"ids": []uuid.UUID{c.ID}})
+	do(t, s, "GET", "/albums/"+al.ID, nil).json(t, &al)
+	if al.AssetCount != 1 || len(s.Albums()[0].AssetIDs) != 2 {
+		t.Fatalf("trashed asset counted: %d", al.AssetCount)
+	}
 	var list []struct{ ID string }
 	do(t, s, "GET", "/albums", nil).json(t, &list)
 	if len(list) != 1 || list[0].ID != al.ID {
