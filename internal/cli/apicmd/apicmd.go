@@ -49,6 +49,8 @@ type operation struct {
 	Deprecated            bool
 	Body                  string // "", "json", "multipart" or "form"
 	BodyRequired          bool
+	BodySchema            string   // the body's schema (component name)
+	BodyFields            []string // its top-level fields, "*" after required ones
 	ResponseType          string
 	Binary                bool // a 2xx answer is not JSON
 	Params                []param
@@ -201,9 +203,16 @@ func newCmdOperation(f *cmdutil.Factory, op *operation, runF func(*Options) erro
 	}
 	switch op.Body {
 	case "json":
-		long += "\n\nRequest body: JSON, from --data."
+		long += "\n\nRequest body: JSON"
+		if op.BodySchema != "" {
+			long += " (" + op.BodySchema + ")"
+		}
+		long += ", from --data."
 	case "multipart", "form":
 		long += "\n\nRequest body: " + op.Body + " fields, from --field name=value or --field name=@FILE."
+	}
+	if len(op.BodyFields) > 0 {
+		long += "\nFields (* required): " + strings.Join(op.BodyFields, ", ") + "."
 	}
 	if op.Binary {
 		long += "\n\nThe answer is binary (" + op.ResponseType + "): give --output FILE, or --output - for standard output."

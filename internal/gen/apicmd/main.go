@@ -53,6 +53,8 @@ type op struct {
 	Params                                      []param
 	BodyKind                                    string // "", "json", "multipart", "form"
 	BodyRequired                                bool
+	BodySchema                                  string   // component name of the body's schema
+	BodyFields                                  []string // "name", or "name*" when required
 	Binary                                      bool
 	ResponseType                                string
 }
@@ -105,6 +107,10 @@ func Generate(doc *openapi3.T) ([]byte, error) {
 			}
 			if rb := o.RequestBody; rb != nil && rb.Value != nil {
 				g.BodyRequired = rb.Value.Required
+				for _, ct := range contentTypes(rb.Value.Content) {
+					g.BodySchema, g.BodyFields = bodyFields(rb.Value.Content.Get(ct))
+					break
+				}
 				switch {
 				case rb.Value.Content.Get("application/json") != nil:
 					g.BodyKind = "json"
@@ -167,6 +173,12 @@ func Generate(doc *openapi3.T) ([]byte, error) {
 		}
 		if o.BodyKind != "" {
 			fmt.Fprintf(&b, "Body: %q, BodyRequired: %v,\n", o.BodyKind, o.BodyRequired)
+			if o.BodySchema != "" {
+				fmt.Fprintf(&b, "BodySchema: %q,\n", o.BodySchema)
+			}
+			if len(o.BodyFields) > 0 {
+				fmt.Fprintf(&b, "BodyFields: %#v,\n", o.BodyFields)
+			}
 		}
 		if o.ResponseType != "" {
 			fmt.Fprintf(&b, "ResponseType: %q,\n", o.ResponseType)
@@ -208,6 +220,30 @@ func Generate(doc *openapi3.T) ([]byte, error) {
 		return nil, fmt.Errorf("formatting generated code: %w", err)
 	}
 	return src, nil
+}
+
+// bodyFields returns the component name of a request body's schema and its
+// top-level properties, sorted, with "*" after required ones.
+func bodyFields(mt *openapi3.MediaType) (string, []string) {
+	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
+		return "", nil
+	}
+	name := ""
+	if ref := mt.Schema.Ref; ref != "" {
+		name = ref[strings.LastIndex(ref, "/")+1:]
+	}
+	req := map[string]bool{}
+	for _, r := range mt.Schema.Value.Required {
+		req[r] = true
+	}
+	var fields []string
+	for _, p := range sortedKeys(mt.Schema.Value.Properties) {
+		if req[p] {
+			p += "*"
+		}
+		fields = append(fields, p)
+	}
+	return name, fields
 }
 
 func contentTypes(c openapi3.Content) []string {
