@@ -700,3 +700,24 @@ func TestUploadProgressOnTerminal(t *testing.T) {
 		}
 	}
 }
+
+// --dry-run changes nothing; --delete removes local files only once the
+// server has them.
+func TestUploadDryRunAndDelete(t *testing.T) {
+	s, e := fake(t)
+	dir := t.TempDir()
+	paths := photos(t, dir, 2)
+	r := e.run("", "upload", "-r", "-n", dir)
+	if r.code != 0 || len(s.Assets()) != 0 || !strings.Contains(r.errOut, "would upload 2") {
+		t.Fatalf("dry run: exit %d, server has %d assets: %s", r.code, len(s.Assets()), r.errOut)
+	}
+	r = e.run("", "upload", "-r", "--delete", dir)
+	if r.code != 0 || len(s.Assets()) != 2 {
+		t.Fatalf("--delete: exit %d, server has %d assets: %s", r.code, len(s.Assets()), r.errOut)
+	}
+	for _, p := range paths {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Fatalf("%s still there after --delete", p)
+		}
+	}
+}
