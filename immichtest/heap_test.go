@@ -125,3 +125,32 @@ func BenchmarkUploadDataDir1GiB(b *testing.B) {
 	b.ReportMetric(float64(worst)/1e6, "peak-heap-growth-MB")
 	b.ReportMetric(float64(worst)/size, "heap-growth/body")
 }
+
+// BenchmarkUploadHeap64MiB compares the peak heap growth of a 64 MiB
+// upload kept in memory with one streamed to a data dir, in one run:
+//
+//	go test -run '^$' -bench UploadHeap64MiB -benchtime 1x ./immichtest/
+func BenchmarkUploadHeap64MiB(b *testing.B) {
+	const size = 64 << 20
+	for _, mode := range []string{"memory", "datadir"} {
+		b.Run(mode, func(b *testing.B) {
+			var opts []Option
+			if mode == "datadir" {
+				opts = append(opts, WithDataDir(b.TempDir()))
+			}
+			s := NewServer(opts...)
+			defer s.Close()
+			var worst uint64
+			b.SetBytes(size)
+			for i := 0; i < b.N; i++ {
+				var status int
+				g := peakHeapGrowth(func() { status = streamUpload(b, s, uint64(i), size) })
+				if status != 201 {
+					b.Fatalf("status %d", status)
+				}
+				worst = max(worst, g)
+			}
+			b.ReportMetric(float64(worst)/1e6, "peak-heap-growth-MB")
+		})
+	}
+}
