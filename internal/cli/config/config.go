@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -117,9 +118,14 @@ func DefaultPaths(getenv func(string) string) (Paths, error) {
 	return p, nil
 }
 
-// userConfigDir is os.UserConfigDir with the lookup of getenv, so tests can
-// point it elsewhere.
+// userConfigDir is os.UserConfigDir; on Unix systems other than macOS it
+// reads XDG_CONFIG_HOME and HOME through getenv, so tests can point it
+// elsewhere.
 func userConfigDir(getenv func(string) string) (string, error) {
+	switch runtime.GOOS {
+	case "darwin", "ios", "windows", "plan9":
+		return os.UserConfigDir()
+	}
 	if x := getenv("XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
 		return x, nil
 	}
