@@ -169,16 +169,14 @@ func (u *upload) first(name string) string {
 // receiveUpload streams the multipart body and validates it against the
 // spec. It answers the request itself when it reports false.
 func (s *Server) receiveUpload(c *call) (*upload, bool) {
-	fail := func(status int, msg string, record bool) (*upload, bool) {
-		if record {
-			s.recordFailure(ValidationFailure{OperationID: c.rt.opID, Method: c.r.Method, Path: c.r.URL.Path, Err: msg})
-		}
-		c.error(status, msg)
+	fail := func(msg string) (*upload, bool) {
+		s.recordFailure(ValidationFailure{OperationID: c.rt.opID, Method: c.r.Method, Path: c.r.URL.Path, Err: msg})
+		c.invalid(msg)
 		return nil, false
 	}
 	mt, params := mediaType(c.r.Header.Get("Content-Type"))
 	if mt != "multipart/form-data" || params["boundary"] == "" {
-		return fail(http.StatusBadRequest, "request body must be multipart/form-data", true)
+		return fail("request body must be multipart/form-data")
 	}
 	schema := c.rt.op.RequestBody.Value.Content["multipart/form-data"].Schema.Value
 	up := &upload{fields: map[string][]string{}}
@@ -257,7 +255,7 @@ func (s *Server) receiveUpload(c *call) (*upload, bool) {
 	}
 	if err := s.validateUpload(c, up, haveAsset); err != nil {
 		cleanup()
-		return fail(http.StatusBadRequest, validationMessage(err), true)
+		return fail(validationMessage(err))
 	}
 	return up, true
 }

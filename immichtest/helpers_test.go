@@ -35,14 +35,37 @@ func (r resp) json(t *testing.T, v any) {
 	}
 }
 
-func (r resp) errBody(t *testing.T) errorBody {
+// apiError is Immich's error body with the message as text (a list of
+// validation messages joined by "; ").
+type apiError struct {
+	Message       string
+	Error         string
+	StatusCode    int
+	CorrelationID string
+	List          bool // message was a list
+}
+
+func (r resp) errBody(t *testing.T) apiError {
 	t.Helper()
-	var e errorBody
+	var e struct {
+		Message       json.RawMessage
+		Error         string
+		StatusCode    int
+		CorrelationID string
+	}
 	r.json(t, &e)
-	if e.StatusCode != r.status || e.Error == "" || e.Message == "" || e.CorrelationID == "" {
+	out := apiError{Error: e.Error, StatusCode: e.StatusCode, CorrelationID: e.CorrelationID}
+	var list []string
+	if json.Unmarshal(e.Message, &out.Message) != nil {
+		if err := json.Unmarshal(e.Message, &list); err != nil || len(list) == 0 {
+			t.Fatalf("message neither text nor list: %s", r.body)
+		}
+		out.Message, out.List = strings.Join(list, "; "), true
+	}
+	if out.StatusCode != r.status || out.Error == "" || out.Message == "" || out.CorrelationID == "" {
 		t.Fatalf("not Immich's error shape for %d: %s", r.status, r.body)
 	}
-	return e
+	return out
 }
 
 // call sends a request with the default API key (unless header sets

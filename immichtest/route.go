@@ -193,7 +193,7 @@ func (s *Server) serve(rt *route, h handlerFunc, w http.ResponseWriter, r *http.
 				return
 			}
 			s.recordFailure(ValidationFailure{OperationID: rt.opID, Method: r.Method, Path: r.URL.Path, Err: err.Error()})
-			c.error(http.StatusBadRequest, validationMessage(err))
+			c.invalid(validationMessage(err))
 			return
 		}
 	}
@@ -260,15 +260,17 @@ func validationMessage(err error) string {
 	return err.Error()
 }
 
-// errorBody is Immich's error response shape.
+// errorBody is Immich's error response shape. Message is a string, or for
+// request validation failures a list of strings (class-validator in 2.x,
+// nestjs-zod issues in 3.x).
 type errorBody struct {
-	Message       string `json:"message"`
+	Message       any    `json:"message"`
 	Error         string `json:"error"`
 	StatusCode    int    `json:"statusCode"`
 	CorrelationID string `json:"correlationId"`
 }
 
-func writeError(w http.ResponseWriter, status int, msg, corr string) {
+func writeError(w http.ResponseWriter, status int, msg any, corr string) {
 	b, _ := json.Marshal(errorBody{Message: msg, Error: http.StatusText(status), StatusCode: status, CorrelationID: corr})
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Length", fmt.Sprint(len(b)))
@@ -283,6 +285,16 @@ func (c *call) error(status int, msg string) {
 	}
 	c.responded = true
 	writeError(c.w, status, msg, c.corr)
+}
+
+// invalid answers 400 for a request the spec rejects, with the reasons as a
+// list as Immich's validation pipes do.
+func (c *call) invalid(reasons ...string) {
+	if c.responded {
+		return
+	}
+	c.responded = true
+	writeError(c.w, http.StatusBadRequest, reasons, c.corr)
 }
 
 // json answers with v as JSON after validating the response against the

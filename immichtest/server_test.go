@@ -127,7 +127,9 @@ func TestRequestValidation(t *testing.T) {
 	if r.status != 400 {
 		t.Fatalf("bulk check without assets: %d %s", r.status, r.body)
 	}
-	r.errBody(t)
+	if e := r.errBody(t); !e.List || !contains(e.Message, "assets") {
+		t.Fatalf("validation message %+v", e)
+	}
 	r = do(t, s, "GET", "/assets/not-a-uuid", nil)
 	if r.status != 400 {
 		t.Fatalf("bad uuid: %d %s", r.status, r.body)
@@ -262,8 +264,14 @@ func TestUploadRejected(t *testing.T) {
 				body = formWithFiles(tc.fields, tc.files...)
 			}
 			r := do(t, s, "POST", "/assets", body)
-			if r.status != tc.status || !contains(r.errBody(t).Message, tc.msg) {
+			e := r.errBody(t)
+			if r.status != tc.status || !contains(e.Message, tc.msg) {
 				t.Fatalf("%d %s", r.status, r.body)
+			}
+			// Spec violations come as a list of messages, service
+			// refusals as one message, as in Immich.
+			if e.List != tc.recorded {
+				t.Fatalf("message list %v: %s", e.List, r.body)
 			}
 			if got := len(s.ValidationFailures()) - before; (got == 1) != tc.recorded {
 				t.Fatalf("recorded %d failures", got)
