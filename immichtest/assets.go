@@ -788,3 +788,25 @@ func (s *Server) updateAsset(c *call) {
 	}
 	c.json(http.StatusOK, dto)
 }
+
+// checkExistingAssets is POST /assets/exist (Immich 2.x): the
+// deviceAssetIds of deviceId the caller has uploaded already.
+func (s *Server) checkExistingAssets(c *call) {
+	var body struct {
+		DeviceID       string   `json:"deviceId"`
+		DeviceAssetIDs []string `json:"deviceAssetIds"`
+	}
+	if !c.decode(&body) {
+		return
+	}
+	existing := []string{}
+	s.mu.Lock()
+	for _, id := range s.order {
+		a := s.assets[id]
+		if a.OwnerID == c.auth.userID && a.DeviceID == body.DeviceID && slices.Contains(body.DeviceAssetIDs, a.DeviceAssetID) {
+			existing = append(existing, a.DeviceAssetID)
+		}
+	}
+	s.mu.Unlock()
+	c.json(http.StatusOK, map[string]any{"existingIds": existing})
+}

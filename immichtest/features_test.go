@@ -54,6 +54,11 @@ func TestSpec2x(t *testing.T) {
 	if r.status != 201 || out.Status != "created" {
 		t.Fatalf("2.x upload with deviceAssetId: %d %s", r.status, r.body)
 	}
+	var ex struct{ ExistingIds []string }
+	do(t, s, "POST", "/assets/exist", map[string]any{"deviceId": "goimmich", "deviceAssetIds": []string{"a.jpg-11", "b.jpg-3"}}).json(t, &ex)
+	if !slices.Equal(ex.ExistingIds, []string{"a.jpg-11"}) {
+		t.Fatalf("existing %v", ex.ExistingIds)
+	}
 	var a map[string]any
 	do(t, s, "GET", "/assets/"+out.ID, nil).json(t, &a)
 	if a["deviceAssetId"] != "a.jpg-11" || a["deviceId"] != "goimmich" || a["duration"] != "0:00:00.00000" {

@@ -19,6 +19,7 @@ func (s *Server) handlers() map[string]handlerFunc {
 		"uploadAsset":            s.uploadAsset,
 		"replaceAsset":           s.replaceAsset,
 		"checkBulkUpload":        s.bulkUploadCheck,
+		"checkExistingAssets":    s.checkExistingAssets,
 		"getAssetInfo":           s.getAsset,
 		"downloadAsset":          s.downloadAsset,
 		"viewAsset":              s.viewAsset,
