@@ -110,8 +110,12 @@ func (rtr *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var bestVals []string
 	if rest, ok := strings.CutPrefix(r.URL.Path, "/api/"); ok {
 		segs := strings.Split(strings.TrimSuffix(rest, "/"), "/")
+		method := r.Method
+		if method == http.MethodHead {
+			method = http.MethodGet // Express answers HEAD on GET routes
+		}
 		for _, e := range rtr.routes {
-			if e.rt.method != r.Method || len(e.segs) != len(segs) {
+			if e.rt.method != method || len(e.segs) != len(segs) {
 				continue
 			}
 			var vals []string

@@ -600,3 +600,15 @@ func TestStartErrorsAndAddr(t *testing.T) {
 		t.Fatal("malformed spec file accepted")
 	}
 }
+
+func TestHead(t *testing.T) {
+	s := start(t)
+	a := s.AddAsset("a.jpg", []byte("0123456789"))
+	r := do(t, s, "HEAD", "/assets/"+a.ID.String()+"/original", nil)
+	if r.status != 200 || r.header.Get("Content-Length") != "10" || len(r.body) != 0 {
+		t.Fatalf("HEAD: %d %v %q", r.status, r.header, r.body)
+	}
+	if len(s.ValidationFailures()) != 0 {
+		t.Fatalf("failures %+v", s.ValidationFailures())
+	}
+}
