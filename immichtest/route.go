@@ -38,9 +38,10 @@ type handlerFunc func(c *call)
 var pathParamRE = regexp.MustCompile(`\{([^}]+)\}`)
 
 // router dispatches requests to the operations of the spec. Paths are
-// matched segment by segment; where several templates match (Immich 2.x has
-// /assets/device/{deviceId} next to /assets/{id}/metadata), the one with a
-// literal segment earliest wins, as in Immich's router order for such pairs.
+// matched segment by segment; where several templates match a path (Immich
+// 2.x has /assets/device/{deviceId} next to /assets/{id}/metadata, which
+// http.ServeMux refuses to hold together), the one with a literal segment
+// earliest wins. Real requests are not ambiguous: an {id} is a UUID.
 type router struct {
 	s      *Server
 	routes []*routeEntry
@@ -54,7 +55,6 @@ type routeEntry struct {
 
 func (s *Server) buildMux() http.Handler {
 	handlers := s.handlers()
-	s.routes = map[string]*route{}
 	rtr := &router{s: s}
 	for path, item := range s.spec.Paths.Map() {
 		for method, op := range item.Operations() {
@@ -84,7 +84,6 @@ func (s *Server) buildMux() http.Handler {
 			if op.RequestBody != nil && op.RequestBody.Value != nil {
 				_, rt.multipart = op.RequestBody.Value.Content["multipart/form-data"]
 			}
-			s.routes[rt.opID] = rt
 			e := &routeEntry{rt: rt, h: handlers[rt.opID]}
 			for _, seg := range strings.Split(strings.Trim(path, "/"), "/") {
 				if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {

@@ -41,8 +41,7 @@ type Server struct {
 	ts      *httptest.Server
 	spec    *openapi3.T
 	version [3]int
-	routes  map[string]*route // by operationId
-	done    chan struct{}     // closed by Close; ends stalls and latency waits
+	done    chan struct{} // closed by Close; ends stalls and latency waits
 
 	closeOnce sync.Once
 	bytesIn   atomic.Int64
