@@ -8,8 +8,9 @@
 # media files (nested folders, odd names, and a .txt the CLI must skip), and
 # runs "immich upload --recursive --album-name ... --concurrency 4" twice.
 # Asserts: the first run uploads all N files as new, the second finds N
-# duplicates and uploads nothing, the album holds all N assets, and the fake
-# recorded zero validation failures.
+# duplicates and uploads nothing, the album holds all N assets, every local
+# file is on the server under its name with the SHA-1 the server computed,
+# and the fake recorded zero validation failures.
 #
 # Usage: bash scripts/official-cli-compat.sh      (N=24 files by default)
 set -euo pipefail
@@ -83,8 +84,11 @@ kill -TERM "$pid"
 wait "$pid" || true
 pid=""
 summary="$(tail -n 1 "$work/fake.out")"
-echo "$summary"
-N="$N" ALBUM="$ALBUM" "$node" -e '
+echo "$summary" | cut -c1-400
+# SHA-1 and base name of every local media file, to compare with what the
+# server computed while receiving.
+find "$photos" -type f ! -name '*.txt' -exec sha1sum {} + | sed 's|  .*/|  |' >"$work/local.sha1"
+LOCAL="$work/local.sha1" N="$N" ALBUM="$ALBUM" "$node" -e '
 const s = JSON.parse(process.argv[1]);
 const n = Number(process.env.N);
 const album = s.albums.find((a) => a.name === process.env.ALBUM);
@@ -93,6 +97,10 @@ if (s.assets !== n) problems.push(`server holds ${s.assets} assets, want ${n}`);
 if (!album || album.assets !== n) problems.push(`album holds ${album ? album.assets : "no album"}, want ${n}`);
 if (s.requestCounts.uploadAsset !== n) problems.push(`uploadAsset called ${s.requestCounts.uploadAsset} times, want ${n}`);
 if (s.validationFailures.length !== 0) problems.push(`validation failures: ${JSON.stringify(s.validationFailures)}`);
+const server = new Set(s.files.map((f) => `${f.sha1}  ${f.name}`));
+const local = require("fs").readFileSync(process.env.LOCAL, "utf8").trim().split("\n");
+const missing = local.filter((l) => !server.has(l));
+if (local.length !== n || missing.length) problems.push(`${missing.length} of ${local.length} local files not on the server with the same name and SHA-1: ${missing.slice(0, 3)}`);
 if (problems.length) { console.error("FAIL: " + problems.join("; ")); process.exit(1); }
-console.log(`OK: ${n} new, then ${n} duplicates; album "${album.name}" holds ${album.assets}; 0 validation failures`);
+console.log(`OK: ${n} new, then ${n} duplicates; album "${album.name}" holds ${album.assets}; every file on the server with its name and SHA-1; 0 validation failures`);
 ' "$summary"

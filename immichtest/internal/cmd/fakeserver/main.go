@@ -2,12 +2,14 @@
 // SIGINT or SIGTERM, for scripts (scripts/official-cli-compat.sh) that drive
 // it with other clients. It prints "URL=<api base>" and "KEY=<api key>" when
 // ready and, when stopped, one JSON summary line of what the server holds:
-// assets, albums, request counts and validation failures.
+// assets (name, SHA-1, size), albums, request counts and validation
+// failures.
 //
 //	go run ./immichtest/internal/cmd/fakeserver -addr 127.0.0.1:0 -key secret
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -23,8 +25,15 @@ type albumSummary struct {
 	Assets int    `json:"assets"`
 }
 
+type assetSummary struct {
+	Name string `json:"name"`
+	SHA1 string `json:"sha1"`
+	Size int64  `json:"size"`
+}
+
 type summary struct {
 	Assets             int                            `json:"assets"`
+	Files              []assetSummary                 `json:"files"`
 	Trashed            int                            `json:"trashed"`
 	Albums             []albumSummary                 `json:"albums"`
 	RequestCounts      map[string]int                 `json:"requestCounts"`
@@ -61,9 +70,10 @@ func main() {
 	<-sig
 	s.Close()
 
-	sum := summary{RequestCounts: s.RequestCounts(), ValidationFailures: s.ValidationFailures(), Albums: []albumSummary{}}
+	sum := summary{RequestCounts: s.RequestCounts(), ValidationFailures: s.ValidationFailures(), Albums: []albumSummary{}, Files: []assetSummary{}}
 	for _, a := range s.Assets() {
 		sum.Assets++
+		sum.Files = append(sum.Files, assetSummary{Name: a.OriginalFileName, SHA1: hex.EncodeToString(a.Checksum), Size: a.Size})
 		if a.IsTrashed {
 			sum.Trashed++
 		}
