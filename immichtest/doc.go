@@ -50,7 +50,8 @@
 // isTrashed), asset info (a full AssetResponseDto of the spec's release),
 // original download and video playback (Range/206, a weak ETag honoured by
 // If-None-Match and If-Range, Content-Length, Content-Disposition),
-// thumbnails (real JPEG images of 250×250 or 1440×1080; Immich sends WebP
+// thumbnails (JPEG images, 250 or 1440 pixels on the short side, scaled
+// from the original when it is a JPEG, PNG or GIF; Immich sends WebP
 // thumbnails, which the standard library cannot encode, and the fake says
 // image/jpeg), delete (trash, or force), trash restore and empty, asset
 // statistics, and metadata search (id, checksum, originalFileName, device

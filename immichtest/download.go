@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	_ "image/gif"
 	"image/jpeg"
+	_ "image/png" // thumbnails of PNG originals
 	"io"
 	"net/http"
 	"path"
@@ -188,11 +190,14 @@ type thumbKey struct {
 	size string
 }
 
-// viewAsset is GET /assets/{id}/thumbnail: a real JPEG image (250×250 for
-// "thumbnail", 1440×1080 for "preview" and larger sizes), whose colours come
-// from the asset's checksum. Immich sends WebP thumbnails; the Go standard
-// library has no WebP encoder, so the fake sends JPEG and says so in
-// Content-Type and file name.
+// viewAsset is GET /assets/{id}/thumbnail: a real JPEG image. Sizes follow
+// Immich's defaults: "thumbnail" has 250 pixels on its short side, "preview"
+// (and the larger sizes, which the fake does not distinguish) 1440, never
+// enlarged. An uploaded JPEG, PNG or GIF (up to 32 MiB) is scaled down from
+// its own pixels; anything else gets a 4:3 picture coloured by its
+// checksum. Immich sends WebP thumbnails; the Go standard library has no
+// WebP encoder, so the fake sends JPEG and says so in Content-Type and file
+// name.
 func (s *Server) viewAsset(c *call) {
 	size := c.r.URL.Query().Get("size")
 	if size == "" {
@@ -212,11 +217,11 @@ func (s *Server) viewAsset(c *call) {
 		return
 	}
 	if img == nil {
-		w, h := 250, 250
-		if size != "thumbnail" {
-			w, h = 1440, 1080
+		short := 1440
+		if size == "thumbnail" {
+			short = 250
 		}
-		img = renderThumb(snap.Checksum, w, h)
+		img = renderThumb(snap.content, snap.Checksum, short)
 		s.mu.Lock()
 		if _, still := s.assets[snap.ID]; still {
 			s.thumbs[thumbKey{snap.ID, size}] = img
@@ -227,21 +232,65 @@ func (s *Server) viewAsset(c *call) {
 	s.serveFile(c, bytes.NewReader(img), int64(len(img)), name, "image/jpeg", snap.FileModifiedAt)
 }
 
-func renderThumb(seed []byte, w, h int) []byte {
-	if len(seed) < 6 {
-		seed = append(seed, make([]byte, 6)...)
-	}
-	img := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			img.SetRGBA(x, y, color.RGBA{
-				R: seed[0] + uint8(x*255/w), G: seed[1] + uint8(y*255/h), B: seed[2], A: 255,
-			})
+// maxThumbSource bounds the originals the fake decodes for thumbnails.
+const maxThumbSource = 32 << 20
+
+// renderThumb encodes a JPEG whose short side is short pixels (no
+// enlargement, like sharp's fit "outside"): the original scaled down when it
+// decodes as an image, else a checksum-coloured 4:3 picture.
+func renderThumb(content blob, seed []byte, short int) []byte {
+	var src image.Image
+	if content.size <= maxThumbSource {
+		if f, err := content.open(); err == nil {
+			// Refuse pixel bombs before decoding: at most 50 megapixels.
+			if cfg, _, err := image.DecodeConfig(f); err == nil && cfg.Width*cfg.Height <= 50e6 {
+				if _, err := f.Seek(0, io.SeekStart); err == nil {
+					src, _, _ = image.Decode(f)
+				}
+			}
+			f.Close()
 		}
+	}
+	var img image.Image
+	if src != nil {
+		img = scaleOutside(src, short)
+	} else {
+		if len(seed) < 3 {
+			seed = append(seed, 0, 0, 0)
+		}
+		w, h := short*4/3, short
+		rgba := image.NewRGBA(image.Rect(0, 0, w, h))
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				rgba.SetRGBA(x, y, color.RGBA{R: seed[0] + uint8(x*255/w), G: seed[1] + uint8(y*255/h), B: seed[2], A: 255})
+			}
+		}
+		img = rgba
 	}
 	var b bytes.Buffer
 	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 80}); err != nil {
 		panic(err)
 	}
 	return b.Bytes()
+}
+
+// scaleOutside scales src down (nearest neighbour) so that its short side
+// is short pixels; smaller images are kept as they are.
+func scaleOutside(src image.Image, short int) image.Image {
+	sb := src.Bounds()
+	sw, sh := sb.Dx(), sb.Dy()
+	if min(sw, sh) <= short || sw == 0 || sh == 0 {
+		return src
+	}
+	w, h := sw*short/sh, short
+	if sw < sh {
+		w, h = short, sh*short/sw
+	}
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			dst.Set(x, y, src.At(sb.Min.X+x*sw/w, sb.Min.Y+y*sh/h))
+		}
+	}
+	return dst
 }

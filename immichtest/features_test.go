@@ -5,7 +5,11 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/hex"
+	"image"
+	"image/color"
+	"image/draw"
 	"image/jpeg"
+	"image/png"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -143,7 +147,7 @@ func TestThumbnailAndPlayback(t *testing.T) {
 	for _, tc := range []struct {
 		size string
 		w, h int
-	}{{"", 250, 250}, {"thumbnail", 250, 250}, {"preview", 1440, 1080}} {
+	}{{"", 333, 250}, {"thumbnail", 333, 250}, {"preview", 1920, 1440}} {
 		path := "/assets/" + img.ID.String() + "/thumbnail"
 		if tc.size != "" {
 			path += "?size=" + tc.size
@@ -158,6 +162,26 @@ func TestThumbnailAndPlayback(t *testing.T) {
 		cfg, err := jpeg.DecodeConfig(bytes.NewReader(r.body))
 		if err != nil || cfg.Width != tc.w || cfg.Height != tc.h {
 			t.Fatalf("%s: %v %+v", path, err, cfg)
+		}
+	}
+	// A real image is scaled down from its own pixels, short side 250 for
+	// the thumbnail, never enlarged for the preview.
+	src := image.NewRGBA(image.Rect(0, 0, 600, 400))
+	draw.Draw(src, src.Bounds(), &image.Uniform{color.RGBA{R: 200, A: 255}}, image.Point{}, draw.Src)
+	var pngData bytes.Buffer
+	png.Encode(&pngData, src)
+	photo := s.AddAsset("real.png", pngData.Bytes())
+	for _, tc := range []struct {
+		size string
+		w, h int
+	}{{"thumbnail", 375, 250}, {"preview", 600, 400}} {
+		r := do(t, s, "GET", "/assets/"+photo.ID.String()+"/thumbnail?size="+tc.size, nil)
+		got, err := jpeg.Decode(bytes.NewReader(r.body))
+		if err != nil || got.Bounds().Dx() != tc.w || got.Bounds().Dy() != tc.h {
+			t.Fatalf("%s of a 600x400 PNG: %v %v", tc.size, err, got.Bounds())
+		}
+		if r, g, b, _ := got.At(tc.w/2, tc.h/2).RGBA(); r>>8 < 150 || g>>8 > 60 || b>>8 > 60 {
+			t.Fatalf("%s is not the original's red: %d %d %d", tc.size, r>>8, g>>8, b>>8)
 		}
 	}
 	r := do(t, s, "GET", "/assets/"+vid.ID.String()+"/video/playback", nil, "Range", "bytes=3-")
