@@ -62,6 +62,9 @@ type Factory struct {
 	// FlagURL, FlagKey and Profile are the global --url, --key and
 	// --profile flags.
 	FlagURL, FlagKey, Profile string
+	// ConfigDirectory is the global --config-directory flag: the official
+	// CLI's folder of auth.yml (IMMICH_CONFIG_DIR otherwise).
+	ConfigDirectory string
 
 	// HTTPClient, when set, is used by every Client (tests).
 	HTTPClient *http.Client
@@ -77,7 +80,12 @@ func New(version string) *Factory {
 // ConfigPaths returns where the config files are for this Factory's
 // environment.
 func (f *Factory) ConfigPaths() (config.Paths, error) {
-	return config.DefaultPaths(f.getenv)
+	return config.DefaultPaths(func(k string) string {
+		if k == config.EnvConfigDir && f.ConfigDirectory != "" {
+			return f.ConfigDirectory
+		}
+		return f.getenv(k)
+	})
 }
 
 func (f *Factory) getenv(k string) string {

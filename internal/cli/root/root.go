@@ -53,6 +53,7 @@ auth.yml.`,
 	pf.StringVarP(&f.FlagURL, "url", "u", "", "Immich server URL (env IMMICH_INSTANCE_URL)")
 	pf.StringVarP(&f.FlagKey, "key", "k", "", "Immich API key (env IMMICH_API_KEY)")
 	pf.StringVar(&f.Profile, "profile", "", "Saved profile to use (env GOIMMICH_PROFILE; default: the current one)")
+	pf.StringVar(&f.ConfigDirectory, "config-directory", "", "Folder of the official CLI's auth.yml (env IMMICH_CONFIG_DIR; default ~/.config/immich)")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &cmdutil.FlagError{Err: err}
 	})

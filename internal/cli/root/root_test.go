@@ -432,6 +432,14 @@ func TestOfficialAuthYmlIsPickedUp(t *testing.T) {
 			t.Fatalf("IMMICH_CONFIG_DIR=%v: exit %d: %q %s", viaEnv, r.code, r.out, r.errOut)
 		}
 	}
+	// The official CLI's --config-directory flag.
+	e := newEnv(t, nil)
+	dir := filepath.Join(e.home, "cfg")
+	os.MkdirAll(dir, 0o700)
+	os.WriteFile(filepath.Join(dir, "auth.yml"), []byte("instanceUrl: "+s.URL()+"\napiKey: "+s.APIKey()+"\n"), 0o600)
+	if r := e.run("", "--config-directory", dir, "whoami"); r.code != 0 || !strings.Contains(r.out, immichtest.DefaultEmail) {
+		t.Fatalf("--config-directory: exit %d: %q %s", r.code, r.out, r.errOut)
+	}
 }
 
 func TestServerCommand(t *testing.T) {
