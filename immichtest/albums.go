@@ -306,3 +306,53 @@ func (s *Server) addAssetsToAlbums(c *call) {
 	s.mu.Unlock()
 	c.json(http.StatusOK, result)
 }
+
+// albumStatistics is GET /albums/statistics (albums with a share link count
+// as shared).
+func (s *Server) albumStatistics(c *call) {
+	s.mu.Lock()
+	var owned, shared, notShared int
+	for _, al := range s.albums {
+		if al.ownerID != c.auth.userID {
+			continue
+		}
+		owned++
+		if s.albumDTOLocked(al, false)["shared"] == true {
+			shared++
+		} else {
+			notShared++
+		}
+	}
+	s.mu.Unlock()
+	c.json(http.StatusOK, map[string]any{"owned": owned, "shared": shared, "notShared": notShared})
+}
+
+// updateAlbum is PATCH /albums/{id}: name, description.
+func (s *Server) updateAlbum(c *call) {
+	var body struct {
+		AlbumName   *string `json:"albumName"`
+		Description *string `json:"description"`
+	}
+	if !c.decode(&body) {
+		return
+	}
+	s.mu.Lock()
+	al, ok := c.albumAccessLocked(c.pathID("id"), true)
+	var dto map[string]any
+	if ok {
+		if body.AlbumName != nil {
+			al.name = *body.AlbumName
+		}
+		if body.Description != nil {
+			al.description = *body.Description
+		}
+		al.updatedAt = now()
+		dto = s.albumDTOLocked(al, false)
+	}
+	s.mu.Unlock()
+	if !ok {
+		c.error(http.StatusBadRequest, noAccess("album.update"))
+		return
+	}
+	c.json(http.StatusOK, dto)
+}

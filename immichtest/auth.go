@@ -148,3 +148,27 @@ func (s *Server) login(c *call) {
 		"isOnboarded":          true,
 	})
 }
+
+// logout is POST /auth/logout: a session token stops working.
+func (s *Server) logout(c *call) {
+	if _, tok, ok := cutBearer(c.r); ok {
+		s.mu.Lock()
+		delete(s.tokens, tok)
+		s.mu.Unlock()
+	}
+	c.json(http.StatusOK, map[string]any{"successful": true, "redirectUri": "/auth/login?autoLaunch=0"})
+}
+
+func cutBearer(r *http.Request) (string, string, bool) {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && (h[:7] == "Bearer " || h[:7] == "bearer ") {
+		return "Bearer", h[7:], true
+	}
+	return "", "", false
+}
+
+// validateAccessToken is POST /auth/validateToken: the guard has accepted
+// the credentials already.
+func (s *Server) validateAccessToken(c *call) {
+	c.json(http.StatusOK, map[string]any{"authStatus": true})
+}

@@ -38,8 +38,9 @@
 // (AddUser and NewAPIKey make other users and limited keys).
 //
 // Server info (ping, version and about from the spec's release, features,
-// config, media-types with Immich's extension lists, statistics),
-// /.well-known/immich, users/me, api-keys/me.
+// config, media-types with Immich's extension lists, statistics, storage),
+// /.well-known/immich, users/me, api-keys/me, login, logout and
+// validateToken.
 //
 // Assets: upload (POST /assets: SHA-1 computed while streaming,
 // x-immich-checksum pre-check before the body is read, 201 created or 200
@@ -57,13 +58,14 @@
 // statistics, and metadata search (id, checksum, originalFileName, device
 // ids, type, visibility, albums, paging with nextPage).
 //
-// Albums: list, create with assets, get, delete, add and remove assets with
+// Albums: list, create with assets, get, rename, delete, statistics, add
+// and remove assets with
 // Immich's per-asset results ("duplicate", "no_permission", "not_found"),
 // and PUT /albums/assets. Downloads: POST /download/info (archives split by
 // archiveSize as Immich does) and POST /download/archive (a zip stream with
 // sanitised, de-duplicated names). Shared links: create (album or
-// individual, with Immich's defaults), list, shared-links/me, and reading
-// or uploading through them. Other operations of the spec answer 501.
+// individual, with Immich's defaults), list, get, remove, shared-links/me,
+// and reading or uploading through them. Other operations of the spec answer 501.
 //
 // Assets of different users are invisible to each other; asking for one
 // answers 400 "Not found or no asset.read access" as Immich does.

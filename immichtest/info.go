@@ -1,6 +1,9 @@
 package immichtest
 
-import "net/http"
+import (
+	"fmt"
+	"net/http"
+)
 
 // handlers maps operationIds to their implementation. Operations of the spec
 // missing here answer 501.
@@ -44,6 +47,13 @@ func (s *Server) handlers() map[string]handlerFunc {
 		"createSharedLink":       s.createSharedLink,
 		"getAllSharedLinks":      s.listSharedLinks,
 		"getMySharedLink":        s.mySharedLink,
+		"getSharedLinkById":      s.getSharedLink,
+		"removeSharedLink":       s.removeSharedLink,
+		"updateAlbumInfo":        s.updateAlbum,
+		"getAlbumStatistics":     s.albumStatistics,
+		"getStorage":             s.storage,
+		"logout":                 s.logout,
+		"validateAccessToken":    s.validateAccessToken,
 	}
 }
 
@@ -175,5 +185,23 @@ func (s *Server) myAPIKey(c *call) {
 	c.json(http.StatusOK, map[string]any{
 		"id": k.id.String(), "name": k.name, "permissions": k.permissions,
 		"createdAt": ts(k.createdAt), "updatedAt": ts(k.createdAt),
+	})
+}
+
+// storage is GET /server/storage: a fixed 1 TiB disk whose use is the size
+// of the stored assets.
+func (s *Server) storage(c *call) {
+	const size = int64(1) << 40
+	s.mu.Lock()
+	var used int64
+	for _, a := range s.assets {
+		used += a.Size
+	}
+	s.mu.Unlock()
+	human := func(n int64) string { return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30)) }
+	c.json(http.StatusOK, map[string]any{
+		"diskSize": human(size), "diskSizeRaw": size, "diskUse": human(used), "diskUseRaw": used,
+		"diskAvailable": human(size - used), "diskAvailableRaw": size - used,
+		"diskUsagePercentage": float64(used) * 100 / float64(size),
 	})
 }

@@ -153,3 +153,42 @@ func (s *Server) mySharedLink(c *call) {
 	s.mu.Unlock()
 	c.json(http.StatusOK, dto)
 }
+
+// ownLinkLocked returns the caller's link with id ("Shared link not found"
+// otherwise, as Immich).
+func (c *call) ownLinkLocked(id uuid.UUID) (*linkRec, bool) {
+	l, ok := c.s.links[id]
+	return l, ok && l.userID == c.auth.userID && c.auth.link == nil
+}
+
+// getSharedLink is GET /shared-links/{id}.
+func (s *Server) getSharedLink(c *call) {
+	s.mu.Lock()
+	l, ok := c.ownLinkLocked(c.pathID("id"))
+	var dto map[string]any
+	if ok {
+		dto = s.linkDTOLocked(l)
+	}
+	s.mu.Unlock()
+	if !ok {
+		c.error(http.StatusBadRequest, "Shared link not found")
+		return
+	}
+	c.json(http.StatusOK, dto)
+}
+
+// removeSharedLink is DELETE /shared-links/{id}.
+func (s *Server) removeSharedLink(c *call) {
+	id := c.pathID("id")
+	s.mu.Lock()
+	_, ok := c.ownLinkLocked(id)
+	if ok {
+		delete(s.links, id)
+	}
+	s.mu.Unlock()
+	if !ok {
+		c.error(http.StatusBadRequest, "Shared link not found")
+		return
+	}
+	c.noContent()
+}

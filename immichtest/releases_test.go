@@ -91,15 +91,26 @@ func tour(t *testing.T, s *Server) {
 	var link struct{ Key string }
 	ok("POST", "/shared-links", map[string]any{"type": "ALBUM", "albumId": al.ID}, 201).json(t, &link)
 	ok("GET", "/shared-links", nil, 200)
+	var links []struct{ ID string }
+	ok("GET", "/shared-links", nil, 200).json(t, &links)
+	ok("GET", "/shared-links/"+links[0].ID, nil, 200)
+	ok("PATCH", "/albums/"+al.ID, map[string]any{"albumName": "renamed"}, 200)
+	ok("GET", "/albums/statistics", nil, 200)
+	ok("GET", "/server/storage", nil, 200)
+	ok("POST", "/auth/validateToken", nil, 200)
 	ok("GET", "/shared-links/me?key="+link.Key, nil, 200, "x-api-key", "")
 	ok("GET", "/assets/"+ids[0]+"?key="+link.Key, nil, 200, "x-api-key", "")
-	ok("POST", "/auth/login", map[string]string{"email": DefaultEmail, "password": DefaultPassword}, 201, "x-api-key", "")
+	var login struct{ AccessToken string }
+	ok("POST", "/auth/login", map[string]string{"email": DefaultEmail, "password": DefaultPassword}, 201, "x-api-key", "").json(t, &login)
+	ok("POST", "/auth/logout", nil, 200, "x-api-key", "", "Authorization", "Bearer "+login.AccessToken)
+	ok("GET", "/users/me", nil, 401, "x-api-key", "", "Authorization", "Bearer "+login.AccessToken)
 	ok("DELETE", "/assets", map[string]any{"ids": ids[2:]}, 204)
 	ok("POST", "/trash/restore/assets", map[string]any{"ids": ids[2:]}, 200)
 	ok("DELETE", "/assets", map[string]any{"ids": ids[2:]}, 204)
 	ok("POST", "/trash/restore", nil, 200)
 	ok("DELETE", "/assets", map[string]any{"ids": ids[2:]}, 204)
 	ok("POST", "/trash/empty", nil, 200)
+	ok("DELETE", "/shared-links/"+links[0].ID, nil, 204)
 	ok("DELETE", "/albums/"+al.ID, nil, 204)
 	if _, still := s.Asset(uuid.MustParse(ids[2])); still {
 		t.Fatal("emptied asset still there")
