@@ -612,3 +612,19 @@ func TestHead(t *testing.T) {
 		t.Fatalf("failures %+v", s.ValidationFailures())
 	}
 }
+
+func TestWithAPIKeyAndRequestCounts(t *testing.T) {
+	s := start(t, WithAPIKey("fixed-secret"))
+	if s.APIKey() != "fixed-secret" {
+		t.Fatalf("APIKey %q", s.APIKey())
+	}
+	if r := do(t, s, "GET", "/users/me", nil, "x-api-key", "fixed-secret"); r.status != 200 {
+		t.Fatalf("fixed key: %d", r.status)
+	}
+	do(t, s, "GET", "/server/ping", nil)
+	do(t, s, "GET", "/server/ping", nil)
+	got := s.RequestCounts()
+	if len(got) != 2 || got["getMyUser"] != 1 || got["pingServer"] != 2 {
+		t.Fatalf("counts %v", got)
+	}
+}
