@@ -274,6 +274,9 @@ func newCmdOperation(f *cmdutil.Factory, op *operation, runF func(*Options) erro
 		default:
 			fl.String(p.flagName(), "", usage)
 		}
+		if len(p.Enum) > 0 {
+			_ = cmd.RegisterFlagCompletionFunc(p.flagName(), cobra.FixedCompletions(p.Enum, cobra.ShellCompDirectiveNoFileComp))
+		}
 	}
 	if op.Body == "json" {
 		fl.StringVarP(&opts.Data, "data", "d", "", "Request body: JSON text, @FILE, or - for standard input")

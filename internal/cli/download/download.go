@@ -115,6 +115,7 @@ Exit codes: 0 all downloaded, 1 could not start, 2 some failed.`,
 	fl.StringVar(&opts.Search, "search", "", "Download the assets a metadata search finds: JSON, @FILE or -")
 	fl.StringVarP(&opts.Output, "output", "o", ".", "Folder to write into (created if missing)")
 	fl.StringVar(&opts.Size, "size", "", "Download a rendition instead of the original: thumbnail, preview or fullsize")
+	_ = cmd.RegisterFlagCompletionFunc("size", cobra.FixedCompletions([]string{"thumbnail", "preview", "fullsize"}, cobra.ShellCompDirectiveNoFileComp))
 	fl.BoolVar(&opts.Video, "video", false, "Download the encoded video (video/playback) instead of the original")
 	fl.BoolVar(&opts.Archive, "archive", false, "Download one zip archive of all the assets")
 	fl.BoolVar(&opts.Overwrite, "overwrite", false, "Replace existing files of the same name")

@@ -166,6 +166,16 @@ func TestCompletion(t *testing.T) {
 			t.Fatalf("completion %s: exit %d, %d bytes", sh, r.code, len(r.out))
 		}
 	}
+	// Dynamic completion of operation names and of enum values.
+	if r := e.run("", "__complete", "api", "getServerVer"); !strings.Contains(r.out, "getServerVersion") {
+		t.Fatalf("completing an operation: %q", r.out)
+	}
+	if r := e.run("", "__complete", "api", "getActivities", "--type", ""); !strings.Contains(r.out, "comment\nlike\n") {
+		t.Fatalf("completing an enum flag: %q", r.out)
+	}
+	if r := e.run("", "__complete", "upload", "--visibility", "ar"); !strings.Contains(r.out, "archive") {
+		t.Fatalf("completing --visibility: %q", r.out)
+	}
 	if r := e.run("", "completion", "tcsh"); r.code != 1 {
 		t.Fatalf("completion tcsh: exit %d, want 1", r.code)
 	}

@@ -110,6 +110,7 @@ goes to standard error.`,
 	fl.BoolVarP(&opts.AlbumPerFolder, "album", "a", false, "Add assets to albums named after their folder, created when missing")
 	fl.StringVarP(&opts.AlbumName, "album-name", "A", "", "Add all assets to this album, created when missing")
 	fl.StringVar(&opts.Visibility, "visibility", "", "Visibility of new assets: timeline, archive, hidden or locked")
+	_ = cmd.RegisterFlagCompletionFunc("visibility", cobra.FixedCompletions([]string{"archive", "timeline", "hidden", "locked"}, cobra.ShellCompDirectiveNoFileComp))
 	fl.BoolVarP(&opts.DryRun, "dry-run", "n", false, "Ask the server what would happen; upload, create and delete nothing")
 	fl.IntVarP(&opts.Concurrency, "concurrency", "c", wrapper.DefaultUploadConcurrency, "Number of files uploaded at once")
 	fl.BoolVarP(&opts.JSON, "json-output", "j", false, "Print only the UploadResult JSON on standard output")
