@@ -108,7 +108,7 @@ func (c *Client) updateAlbums(ctx context.Context, st []fileState, opts UploadOp
 	}
 	if err := c.callJSON(ctx, "getAllAlbums", http.MethodGet, "/albums", nil, &existing); err != nil {
 		for k, n := range names {
-			results[k] = AlbumResult{Name: n, Failed: albumFailures(want[n], "", err), Error: err.Error()}
+			results[k] = AlbumResult{Name: n, Failed: albumFailures(want[n], err), Error: err.Error()}
 		}
 		return results
 	}
@@ -141,7 +141,7 @@ func (c *Client) updateAlbums(ctx context.Context, st []fileState, opts UploadOp
 			}
 			if err != nil {
 				r.Error = err.Error()
-				r.Failed = albumFailures(assets, "", err)
+				r.Failed = albumFailures(assets, err)
 				continue
 			}
 			r.ID, r.Created = created.ID, true
@@ -151,7 +151,7 @@ func (c *Client) updateAlbums(ctx context.Context, st []fileState, opts UploadOp
 	return results
 }
 
-func albumFailures(assets []albumAsset, _ string, err error) []AlbumFailure {
+func albumFailures(assets []albumAsset, err error) []AlbumFailure {
 	out := make([]AlbumFailure, len(assets))
 	for i, a := range assets {
 		out[i] = AlbumFailure{AssetID: a.id, Filepath: a.path, Error: err.Error()}
@@ -180,7 +180,7 @@ func (c *Client) addToAlbum(ctx context.Context, r *AlbumResult, assets []albumA
 		var ans []api.BulkIdResponseDto
 		err := c.callJSON(ctx, "addAssetsToAlbum", http.MethodPut, "/albums/"+url.PathEscape(r.ID)+"/assets", api.BulkIdsDto{Ids: uids}, &ans)
 		if err != nil {
-			r.Failed = append(r.Failed, albumFailures(batch, "", err)...)
+			r.Failed = append(r.Failed, albumFailures(batch, err)...)
 			continue
 		}
 		answered := map[string]bool{}

@@ -78,10 +78,10 @@ type scanResult struct {
 // scanner walks the input paths. It follows symbolic links to folders and
 // files but visits every real folder once, so link loops end.
 type scanner struct {
-	media, sidecars extSet
-	ignore          []string
-	includeHidden   bool
-	withSidecars    bool
+	media         extSet
+	ignore        []string
+	includeHidden bool
+	withSidecars  bool
 
 	visitedDirs map[string]bool // real paths of walked folders
 	seenFiles   map[string]bool // real paths of selected files
