@@ -102,7 +102,7 @@ func demoRun(ctx context.Context, opts *Options) error {
 	var bars *wrapper.BarProgress
 	if opts.IO.CanShowProgress() {
 		bars = wrapper.NewBarProgress(opts.IO.ErrOut)
-		uo.Progress = bars
+		uo.Progress = cmdutil.SerialProgress(bars)
 	}
 	res, err := c.Upload(ctx, []string{dir}, uo)
 	if bars != nil {

@@ -156,7 +156,7 @@ func downloadRun(ctx context.Context, opts *Options) error {
 		if opts.Archive {
 			files = 1
 		}
-		dopts.Progress = &growingTotal{BarProgress: bars, files: files}
+		dopts.Progress = cmdutil.SerialProgress(&growingTotal{BarProgress: bars, files: files})
 	}
 	var items []Item
 	if opts.Archive {

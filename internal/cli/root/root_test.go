@@ -683,7 +683,7 @@ func openPTY(t *testing.T) (master, slave *os.File) {
 func TestUploadProgressOnTerminal(t *testing.T) {
 	_, e := fake(t)
 	dir := t.TempDir()
-	photos(t, dir, 3)
+	photos(t, dir, 8)
 	for _, noProgress := range []bool{false, true} {
 		master, slave := openPTY(t)
 		var drawn syncBuffer
@@ -713,7 +713,7 @@ func TestUploadProgressOnTerminal(t *testing.T) {
 		if bars == noProgress {
 			t.Fatalf("--no-progress=%v, bars drawn=%v:\n%q", noProgress, bars, drawn.String())
 		}
-		if !strings.Contains(drawn.String(), "3 files: ") {
+		if !strings.Contains(drawn.String(), "8 files: ") {
 			t.Fatalf("no summary after the bars: %q", drawn.String())
 		}
 	}

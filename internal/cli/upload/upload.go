@@ -193,7 +193,7 @@ func uploadRun(ctx context.Context, opts *Options) error {
 	var bars *wrapper.BarProgress
 	if opts.IO.CanShowProgress() && !opts.NoProgress {
 		bars = wrapper.NewBarProgress(opts.IO.ErrOut)
-		uo.Progress = bars
+		uo.Progress = cmdutil.SerialProgress(bars)
 	}
 	res, err := c.Upload(ctx, opts.Paths, uo)
 	if bars != nil {
