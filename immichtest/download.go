@@ -194,7 +194,7 @@ type thumbKey struct {
 // Immich's defaults: "thumbnail" has 250 pixels on its short side, "preview"
 // (and the larger sizes, which the fake does not distinguish) 1440, never
 // enlarged. An uploaded JPEG, PNG or GIF (up to 32 MiB) is scaled down from
-// its own pixels; anything else gets a 4:3 picture coloured by its
+// its own pixels; anything else gets a square picture coloured by its
 // checksum. Immich sends WebP thumbnails; the Go standard library has no
 // WebP encoder, so the fake sends JPEG and says so in Content-Type and file
 // name.
@@ -237,7 +237,7 @@ const maxThumbSource = 32 << 20
 
 // renderThumb encodes a JPEG whose short side is short pixels (no
 // enlargement, like sharp's fit "outside"): the original scaled down when it
-// decodes as an image, else a checksum-coloured 4:3 picture.
+// decodes as an image, else a checksum-coloured square.
 func renderThumb(content blob, seed []byte, short int) []byte {
 	var src image.Image
 	if content.size <= maxThumbSource {
@@ -258,7 +258,7 @@ func renderThumb(content blob, seed []byte, short int) []byte {
 		if len(seed) < 3 {
 			seed = append(seed, 0, 0, 0)
 		}
-		w, h := short*4/3, short
+		w, h := short, short
 		rgba := image.NewRGBA(image.Rect(0, 0, w, h))
 		for y := 0; y < h; y++ {
 			for x := 0; x < w; x++ {

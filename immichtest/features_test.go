@@ -147,7 +147,7 @@ func TestThumbnailAndPlayback(t *testing.T) {
 	for _, tc := range []struct {
 		size string
 		w, h int
-	}{{"", 333, 250}, {"thumbnail", 333, 250}, {"preview", 1920, 1440}} {
+	}{{"", 250, 250}, {"thumbnail", 250, 250}, {"preview", 1440, 1440}} {
 		path := "/assets/" + img.ID.String() + "/thumbnail"
 		if tc.size != "" {
 			path += "?size=" + tc.size

@@ -2,6 +2,7 @@ package immichtest
 
 import (
 	"bytes"
+	"io"
 	"mime/multipart"
 	"strings"
 	"testing"
@@ -82,6 +83,30 @@ func FuzzUploadForm(f *testing.F) {
 		for _, v := range s.ValidationFailures() {
 			if v.Response {
 				t.Fatalf("response violates the spec: %+v", v)
+			}
+		}
+	})
+}
+
+// FuzzChunks writes data in pieces and reads it back at any offset.
+func FuzzChunks(f *testing.F) {
+	f.Add(bytes.Repeat([]byte("ab"), 700000), uint16(1000), int64(123456))
+	f.Add([]byte("short"), uint16(1), int64(0))
+	f.Fuzz(func(t *testing.T, data []byte, piece uint16, off int64) {
+		var c chunks
+		step := int(piece)%70000 + 1
+		for i := 0; i < len(data); i += step {
+			c.Write(data[i:min(i+step, len(data))])
+		}
+		got, _ := io.ReadAll(io.NewSectionReader(c, 0, int64(len(data))))
+		if !bytes.Equal(got, data) {
+			t.Fatalf("read back %d bytes of %d", len(got), len(data))
+		}
+		if len(data) > 0 {
+			off = (off%int64(len(data)) + int64(len(data))) % int64(len(data))
+			buf := make([]byte, len(data)-int(off))
+			if n, err := c.ReadAt(buf, off); n != len(buf) || (err != nil && err != io.EOF) || !bytes.Equal(buf, data[off:]) {
+				t.Fatalf("ReadAt(%d): %d %v", off, n, err)
 			}
 		}
 	})

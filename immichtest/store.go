@@ -33,9 +33,10 @@ type Asset struct {
 	IsFavorite       bool
 }
 
-// blob is stored content: in memory, or a file under the data dir.
+// blob is stored content: in memory (in chunks, so a body of unknown size
+// never needs a doubled buffer), or a file under the data dir.
 type blob struct {
-	mem  []byte
+	mem  chunks
 	path string
 	size int64
 }
@@ -44,12 +45,52 @@ func (b blob) open() (io.ReadSeekCloser, error) {
 	if b.path != "" {
 		return os.Open(b.path)
 	}
-	return nopSeekCloser{bytes.NewReader(b.mem)}, nil
+	return nopSeekCloser{io.NewSectionReader(b.mem, 0, b.size)}, nil
 }
 
-type nopSeekCloser struct{ *bytes.Reader }
+type nopSeekCloser struct{ *io.SectionReader }
 
 func (nopSeekCloser) Close() error { return nil }
+
+// chunkSize is the size of the in-memory chunks of a body.
+const chunkSize = 1 << 20
+
+// chunks is content held in memory as chunkSize pieces (the last shorter).
+type chunks [][]byte
+
+// ReadAt implements io.ReaderAt.
+func (c chunks) ReadAt(p []byte, off int64) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		i, o := int(off/chunkSize), int(off%chunkSize)
+		if i >= len(c) || o >= len(c[i]) {
+			return n, io.EOF
+		}
+		k := copy(p, c[i][o:])
+		n, off, p = n+k, off+int64(k), p[k:]
+	}
+	return n, nil
+}
+
+// Write implements io.Writer, appending.
+func (c *chunks) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		if len(*c) == 0 || len((*c)[len(*c)-1]) == chunkSize {
+			*c = append(*c, make([]byte, 0, min(chunkSize, max(len(p), 64<<10))))
+		}
+		last := &(*c)[len(*c)-1]
+		if cap(*last) < chunkSize && len(*last)+len(p) > cap(*last) {
+			grown := make([]byte, len(*last), min(chunkSize, 2*(len(*last)+len(p))))
+			copy(grown, *last)
+			*last = grown
+		}
+		k := min(len(p), cap(*last)-len(*last))
+		*last = append(*last, p[:k]...)
+		p = p[k:]
+	}
+	return n, nil
+}
 
 // storeBody streams r into a new blob, computing its SHA-1 on the way. With
 // a data dir the bytes go to a file (memory stays bounded by the copy
@@ -72,12 +113,12 @@ func (s *Server) storeBody(r io.Reader) (blob, []byte, error) {
 		}
 		return blob{path: f.Name(), size: n}, h.Sum(nil), nil
 	}
-	var b bytes.Buffer
-	n, err := io.Copy(io.MultiWriter(&b, h), r)
+	var c chunks
+	n, err := io.Copy(io.MultiWriter(&c, h), r)
 	if err != nil {
 		return blob{}, nil, err
 	}
-	return blob{mem: b.Bytes(), size: n}, h.Sum(nil), nil
+	return blob{mem: c, size: n}, h.Sum(nil), nil
 }
 
 func (b blob) remove() {
