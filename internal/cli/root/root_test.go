@@ -608,9 +608,21 @@ func TestUploadInterrupted(t *testing.T) {
 	s.SetFaults(immichtest.Faults{Operations: []string{"uploadAsset"}, Latency: 100 * time.Millisecond})
 	ios, _, out, errOut := iostreams.Test()
 	f := &cmdutil.Factory{IOStreams: ios, Version: "test", Getenv: func(k string) string { return e.vars[k] }}
-	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	// Press Ctrl-C once the server has seen two uploads, however loaded the
+	// machine is.
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		for ctx.Err() == nil && s.RequestCount("uploadAsset") < 2 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
 	code := Run(ctx, f, []string{"upload", "-r", "-j", "-c", "1", dir})
+	cancel()
+	<-watched
 	var res wrapper.UploadResult
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		t.Fatalf("exit %d, stdout not UploadResult JSON: %v\n%s", code, err, errOut)
