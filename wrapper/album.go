@@ -2,6 +2,7 @@ package wrapper
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -101,25 +102,12 @@ func (c *Client) updateAlbums(ctx context.Context, st []fileState, opts UploadOp
 	}
 	results := make([]AlbumResult, len(names))
 
-	var existing []struct {
-		ID        string `json:"id"`
-		AlbumName string `json:"albumName"`
-		OwnerID   string `json:"ownerId"`
-	}
-	if err := c.callJSON(ctx, "getAllAlbums", http.MethodGet, "/albums", nil, &existing); err != nil {
+	ids, err := c.albumIDs(ctx, userID)
+	if err != nil {
 		for k, n := range names {
 			results[k] = AlbumResult{Name: n, Failed: albumFailures(want[n], err), Error: err.Error()}
 		}
 		return results
-	}
-	ids := map[string]string{}
-	owned := map[string]bool{}
-	for _, a := range existing {
-		mine := userID != "" && a.OwnerID == userID
-		if _, dup := ids[a.AlbumName]; !dup || (mine && !owned[a.AlbumName]) {
-			ids[a.AlbumName] = a.ID
-			owned[a.AlbumName] = mine
-		}
 	}
 	for k, name := range names {
 		r := &results[k]
@@ -132,23 +120,71 @@ func (c *Client) updateAlbums(ctx context.Context, st []fileState, opts UploadOp
 			continue
 		}
 		if r.ID == "" {
-			var created struct {
-				ID string `json:"id"`
-			}
-			err := c.callJSON(ctx, "createAlbum", http.MethodPost, "/albums", api.CreateAlbumDto{AlbumName: name}, &created)
-			if err == nil && created.ID == "" {
-				err = fmt.Errorf("createAlbum: the answer has no album id")
-			}
+			id, err := c.createAlbum(ctx, name, userID)
 			if err != nil {
 				r.Error = err.Error()
 				r.Failed = albumFailures(assets, err)
 				continue
 			}
-			r.ID, r.Created = created.ID, true
+			r.ID, r.Created = id, true
 		}
 		c.addToAlbum(ctx, r, assets)
 	}
 	return results
+}
+
+// albumIDs maps album names to ids (see updateAlbums for the choice among
+// albums of the same name).
+func (c *Client) albumIDs(ctx context.Context, userID string) (map[string]string, error) {
+	var existing []struct {
+		ID        string `json:"id"`
+		AlbumName string `json:"albumName"`
+		OwnerID   string `json:"ownerId"`
+	}
+	if err := c.callJSON(ctx, "getAllAlbums", http.MethodGet, "/albums", nil, &existing); err != nil {
+		return nil, err
+	}
+	ids := map[string]string{}
+	owned := map[string]bool{}
+	for _, a := range existing {
+		mine := userID != "" && a.OwnerID == userID
+		if _, dup := ids[a.AlbumName]; !dup || (mine && !owned[a.AlbumName]) {
+			ids[a.AlbumName] = a.ID
+			owned[a.AlbumName] = mine
+		}
+	}
+	return ids, nil
+}
+
+// createAlbum creates the album name. POST /albums is not repeated blindly
+// (a lost answer would make a second album): after a failure that may be
+// transient (connection error, 5xx, 429) it lists the albums, takes the
+// album if the failed call created it after all, and tries again otherwise,
+// under the Client's RetryPolicy.
+func (c *Client) createAlbum(ctx context.Context, name, userID string) (string, error) {
+	p := c.retry
+	for n := 1; ; n++ {
+		var created struct {
+			ID string `json:"id"`
+		}
+		err := c.callJSON(ctx, "createAlbum", http.MethodPost, "/albums", api.CreateAlbumDto{AlbumName: name}, &created)
+		if err == nil && created.ID == "" {
+			return "", fmt.Errorf("createAlbum: the answer has no album id")
+		}
+		if err == nil {
+			return created.ID, nil
+		}
+		var ae *APIError
+		if (errors.As(err, &ae) && !retryableStatus(ae.StatusCode)) || n >= p.attempts() || ctx.Err() != nil {
+			return "", err
+		}
+		if ids, lerr := c.albumIDs(ctx, userID); lerr == nil && ids[name] != "" {
+			return ids[name], nil
+		}
+		if serr := sleep(ctx, p.backoff(n, nil)); serr != nil {
+			return "", err
+		}
+	}
 }
 
 func albumFailures(assets []albumAsset, err error) []AlbumFailure {

@@ -413,8 +413,10 @@ func TestUploadAlbums(t *testing.T) {
 		if len(s.Albums()) != 0 {
 			t.Fatal("the server has an album")
 		}
-		if n := s.RequestCount("createAlbum"); n != 1 {
-			t.Fatalf("createAlbum sent %d times: a POST that creates must not be repeated", n)
+		// Each failed create is followed by a look at the album list before
+		// the next try, so a create whose answer was lost is never repeated.
+		if n, l := s.RequestCount("createAlbum"), s.RequestCount("getAllAlbums"); n != uploadRetry().MaxAttempts || l != n {
+			t.Fatalf("createAlbum sent %d times, albums listed %d times", n, l)
 		}
 	})
 	t.Run("add fails", func(t *testing.T) {
@@ -612,7 +614,8 @@ func TestUpload2xServer(t *testing.T) {
 
 // 1,000 small files through 5% 5xx answers and 2% cut connections, on
 // every operation: every file ends on the server exactly once, nothing
-// fails, and every deleted local file is content the server holds.
+// fails, every deleted local file is content the server holds, and the
+// album holds them all, once.
 func TestUploadUnderFaults(t *testing.T) {
 	for _, seed := range []int64{1, 2, 3} {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
@@ -624,13 +627,17 @@ func TestUploadUnderFaults(t *testing.T) {
 				files[fmt.Sprintf("d%d/f%04d.jpg", i%10, i)] = fmt.Sprintf("seed %d file %d", seed, i)
 			}
 			writeFiles(t, dir, files)
-			res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{Concurrency: 8, DeleteUploaded: true})
+			res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{Concurrency: 8, DeleteUploaded: true, AlbumName: "Faulty"})
 			if err != nil {
 				t.Fatal(err)
 			}
 			checkPartition(t, res, 1000)
 			if len(res.Failed) != 0 {
 				t.Fatalf("%d failed, first: %+v", len(res.Failed), res.Failed[0])
+			}
+			if al := s.Albums(); len(al) != 1 || len(al[0].AssetIDs) != 1000 || len(res.Albums) != 1 ||
+				res.Albums[0].Added+res.Albums[0].AlreadyIn != 1000 || len(res.Albums[0].Failed) != 0 {
+				t.Fatalf("album: server %d albums, result %+v", len(al), res.Albums)
 			}
 			byBlob := assetsByChecksum(s)
 			if len(s.Assets()) != 1000 {
@@ -1354,5 +1361,42 @@ func TestUploadLimitedKeyAndOddNames(t *testing.T) {
 	slices.Sort(names)
 	if !slices.Equal(got, names) {
 		t.Fatalf("server names %q, want %q", got, names)
+	}
+}
+
+// A create whose answer is lost (the server made the album, then the
+// connection broke) is not repeated: the album list shows it, and it is
+// used.
+func TestCreateAlbumLostAnswer(t *testing.T) {
+	const id = "0b3f5c2e-1d4a-4f6b-8c9d-0e1f2a3b4c5d"
+	var mu sync.Mutex
+	var posts int
+	made := false
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch {
+		case r.Method == http.MethodPost && r.URL.Path == "/api/albums":
+			posts++
+			made = true
+			cut(w) // created, but the answer never arrives
+		case r.Method == http.MethodGet && r.URL.Path == "/api/albums":
+			if made {
+				fmt.Fprintf(w, `[{"id":%q,"albumName":"Trip","ownerId":"me"}]`, id)
+				return
+			}
+			fmt.Fprint(w, `[]`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, uploadRetry())
+	got, err := c.createAlbum(context.Background(), "Trip", "me")
+	if err != nil || got != id {
+		t.Fatalf("createAlbum = %q, %v; want %s", got, err, id)
+	}
+	if posts != 1 {
+		t.Fatalf("%d POST /albums, want 1", posts)
 	}
 }
