@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/goimmich/goimmich/api"
+	"github.com/goimmich/goimmich/internal/hashcache"
 )
 
 // DefaultUploadConcurrency is the number of files uploaded at once when
@@ -98,6 +99,13 @@ type UploadOptions struct {
 	Visibility api.AssetVisibility
 	// Sidecars says whether XMP sidecars are sent (default SidecarsOn).
 	Sidecars SidecarPolicy
+	// HashCachePath, when not empty, is a cache file (bbolt, created 0600
+	// when missing) remembering the SHA-1 of files across runs, keyed by
+	// path, size, mtime, ctime, device and inode: an unchanged file is not
+	// read again. A cache that cannot be opened or is corrupt is never fatal
+	// (it is rebuilt, or the run goes on without it, with a warning in the
+	// log). Empty: no cache, nothing is written.
+	HashCachePath string
 	// Progress observes the run; nil means none.
 	Progress Progress
 	// ShowProgress, when Progress is nil, draws mpb progress bars
@@ -167,6 +175,9 @@ type UploadStats struct {
 	BytesUploaded int64 `json:"bytes_uploaded"`
 	// DurationMS is the wall time of the run.
 	DurationMS int64 `json:"duration_ms"`
+	// HashCacheHits counts files whose checksum came from the hash cache
+	// instead of reading them (UploadOptions.HashCachePath).
+	HashCacheHits int `json:"hash_cache_hits,omitempty"`
 }
 
 // UploadResult tells what happened to every input file: each is in exactly
@@ -201,6 +212,7 @@ type fileState struct {
 	f        scannedFile
 	sum      Checksum
 	hashed   bool
+	cacheHit bool // the checksum came from the hash cache
 	accepted bool // bulk-upload-check said accept
 	leader   int  // index of an earlier file with the same checksum, or -1
 
@@ -309,7 +321,21 @@ func (c *Client) Upload(ctx context.Context, paths []string, opts UploadOptions)
 		prog.Done(f.Filepath, "failed", f.Err)
 	}
 
-	c.pipeline(ctx, st, opts, info, prog)
+	var cache *hashcache.Cache
+	if opts.HashCachePath != "" && !opts.SkipDuplicateCheck {
+		hc, err := hashcache.Open(opts.HashCachePath, hashcache.WithLogger(c.logger))
+		if err != nil {
+			c.logger.Warn("hash cache unavailable, hashing every file", "path", opts.HashCachePath, "error", err)
+		} else {
+			cache = hc
+			defer func() {
+				if err := hc.Close(); err != nil {
+					c.logger.Warn("closing the hash cache", "path", opts.HashCachePath, "error", err)
+				}
+			}()
+		}
+	}
+	c.pipeline(ctx, st, opts, info, prog, cache)
 	c.resolveLeftovers(ctx, st, prog)
 
 	res := &UploadResult{Uploaded: []UploadedFile{}, Rejected: []RejectedFile{}, Failed: []FailedFile{}, DryRun: opts.DryRun}
@@ -341,6 +367,11 @@ func (c *Client) Upload(ctx context.Context, paths []string, opts UploadOptions)
 				Trashed: s.trashed != nil && *s.trashed, Restored: s.restored, Deleted: s.deleted})
 		default:
 			res.Failed = append(res.Failed, FailedFile{Filepath: s.f.path, Error: s.err.Error(), Err: s.err})
+		}
+	}
+	for i := range st {
+		if st[i].cacheHit {
+			res.Stats.HashCacheHits++
 		}
 	}
 	res.Stats.Uploaded, res.Stats.Rejected, res.Stats.Failed = len(res.Uploaded), len(res.Rejected), len(res.Failed)
@@ -428,7 +459,7 @@ func (c *Client) preflight(ctx context.Context) (serverInfo, error) {
 
 // pipeline hashes, checks and uploads st. It returns when all its
 // goroutines have ended.
-func (c *Client) pipeline(ctx context.Context, st []fileState, opts UploadOptions, info serverInfo, prog Progress) {
+func (c *Client) pipeline(ctx context.Context, st []fileState, opts UploadOptions, info serverInfo, prog Progress, cache *hashcache.Cache) {
 	conc := opts.Concurrency
 	if conc <= 0 {
 		conc = DefaultUploadConcurrency
@@ -449,7 +480,7 @@ func (c *Client) pipeline(ctx context.Context, st []fileState, opts UploadOption
 		})
 	} else {
 		hashed := make(chan int, 2*checkBatchSize)
-		g.Go(func() error { c.hashStage(ctx, st, hashed, prog); return nil })
+		g.Go(func() error { c.hashStage(ctx, st, hashed, prog, cache); return nil })
 		g.Go(func() error { c.checkStage(ctx, st, hashed, toUpload, prog); return nil })
 	}
 	for range conc {
@@ -470,9 +501,10 @@ func (c *Client) pipeline(ctx context.Context, st []fileState, opts UploadOption
 	_ = g.Wait()
 }
 
-// hashStage hashes every file on GOMAXPROCS goroutines and sends the index
-// of each hashed file to out, which it closes at the end.
-func (c *Client) hashStage(ctx context.Context, st []fileState, out chan<- int, prog Progress) {
+// hashStage hashes every file on GOMAXPROCS goroutines (or takes its
+// checksum from cache, when the file is unchanged) and sends the index of
+// each hashed file to out, which it closes at the end.
+func (c *Client) hashStage(ctx context.Context, st []fileState, out chan<- int, prog Progress, cache *hashcache.Cache) {
 	defer close(out)
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -482,12 +514,32 @@ func (c *Client) hashStage(ctx context.Context, st []fileState, out chan<- int, 
 		}
 		g.Go(func() error {
 			prog.Start(st[i].f.path, st[i].f.size)
+			var key hashcache.FileKey
+			keyed := false
+			if cache != nil {
+				// Stat before reading, as the cache requires; a file that
+				// changed since the scan is hashed, not looked up.
+				if fi, err := os.Stat(st[i].f.path); err == nil && fi.Size() == st[i].f.size && fi.ModTime().Equal(st[i].f.modTime) {
+					key, keyed = hashcache.KeyFor(st[i].f.path, fi), true
+					if sum, ok := cache.Lookup(key); ok {
+						st[i].sum, st[i].hashed, st[i].cacheHit = sum, true, true
+						select {
+						case out <- i:
+						case <-ctx.Done():
+						}
+						return nil
+					}
+				}
+			}
 			sum, _, err := hashFile(ctx, st[i].f.path, nil)
 			if err != nil {
 				if ctx.Err() == nil {
 					st[i].fail(fmt.Errorf("hashing: %w", err))
 				}
 				return nil
+			}
+			if keyed {
+				cache.Store(key, sum)
 			}
 			st[i].sum, st[i].hashed = sum, true
 			select {

@@ -1400,3 +1400,47 @@ func TestCreateAlbumLostAnswer(t *testing.T) {
 		t.Fatalf("%d POST /albums, want 1", posts)
 	}
 }
+
+// With HashCachePath, a re-run takes the checksums of unchanged files from
+// the cache, hashes changed ones, and still gets every answer right; a
+// cache that cannot be opened only costs the speed-up.
+func TestUploadHashCache(t *testing.T) {
+	s, c := newUploadEnv(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.jpg": "a", "b.jpg": "b", "c.jpg": "c"})
+	old := time.Now().Add(-time.Hour) // outside the cache's racy window
+	for _, n := range []string{"a.jpg", "b.jpg", "c.jpg"} {
+		os.Chtimes(filepath.Join(dir, n), old, old)
+	}
+	cachePath := filepath.Join(t.TempDir(), "cache", "hashes.db")
+	opts := UploadOptions{HashCachePath: cachePath}
+
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || len(res.Uploaded) != 3 || res.Stats.HashCacheHits != 0 {
+		t.Fatalf("first run: %v %+v", err, res.Stats)
+	}
+	if fi, err := os.Stat(cachePath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("cache file: %v %v", fi, err)
+	}
+	res, err = c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || len(res.Rejected) != 3 || res.Stats.HashCacheHits != 3 {
+		t.Fatalf("second run: %v %+v", err, res.Stats)
+	}
+	// A changed file is hashed again and uploaded.
+	os.WriteFile(filepath.Join(dir, "b.jpg"), []byte("b, edited"), 0o644)
+	os.Chtimes(filepath.Join(dir, "b.jpg"), old, old)
+	res, err = c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || len(res.Uploaded) != 1 || filepath.Base(res.Uploaded[0].Filepath) != "b.jpg" || res.Stats.HashCacheHits != 2 {
+		t.Fatalf("after an edit: %v %+v", err, res)
+	}
+	if len(s.Assets()) != 4 {
+		t.Fatalf("%d assets", len(s.Assets()))
+	}
+	// A cache path that cannot be a file: the run goes on without it.
+	blocker := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(blocker, nil, 0o644)
+	res, err = c.Upload(context.Background(), []string{dir}, UploadOptions{HashCachePath: filepath.Join(blocker, "hashes.db")})
+	if err != nil || len(res.Rejected) != 3 || res.Stats.HashCacheHits != 0 {
+		t.Fatalf("unusable cache: %v %+v", err, res.Stats)
+	}
+}
