@@ -104,7 +104,8 @@ type UploadOptions struct {
 	// path, size, mtime, ctime, device and inode: an unchanged file is not
 	// read again. A cache that cannot be opened or is corrupt is never fatal
 	// (it is rebuilt, or the run goes on without it, with a warning in the
-	// log). Empty: no cache, nothing is written.
+	// log). Empty: no cache, nothing is written. Unused with
+	// SkipDuplicateCheck (nothing is hashed then).
 	HashCachePath string
 	// Progress observes the run; nil means none.
 	Progress Progress
