@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -96,6 +97,20 @@ func (f *Factory) getenv(k string) string {
 	return f.Getenv(k)
 }
 
+// warnings is a logger printing the library's warnings (never secrets) on
+// standard error, without timestamps.
+func (f *Factory) warnings() *slog.Logger {
+	return slog.New(slog.NewTextHandler(f.IOStreams.ErrOut, &slog.HandlerOptions{
+		Level: slog.LevelWarn,
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.TimeKey {
+				return slog.Attr{}
+			}
+			return a
+		},
+	}))
+}
+
 // Credentials resolves the server URL and API key (see package config for
 // the order).
 func (f *Factory) Credentials() (config.Credentials, error) {
@@ -109,7 +124,8 @@ func (f *Factory) Credentials() (config.Credentials, error) {
 // NewClient returns a client for url and key with this Factory's HTTP
 // client and retry policy.
 func (f *Factory) NewClient(url, key string, opts ...wrapper.Option) (*wrapper.Client, error) {
-	all := []wrapper.Option{wrapper.WithAPIKey(key), wrapper.WithUserAgent("goimmich-cli/" + f.Version)}
+	all := []wrapper.Option{wrapper.WithAPIKey(key), wrapper.WithUserAgent("goimmich-cli/" + f.Version),
+		wrapper.WithLogger(f.warnings())}
 	if f.HTTPClient != nil {
 		all = append(all, wrapper.WithHTTPClient(f.HTTPClient))
 	}

@@ -81,6 +81,9 @@ type Paths struct {
 	Ours string
 	// Official is the official CLI's auth.yml.
 	Official string
+	// HashCache is upload's cache of file checksums
+	// (os.UserCacheDir()/goimmich/hashes.db).
+	HashCache string
 }
 
 // DefaultPaths returns the config file locations for the given environment
@@ -115,7 +118,26 @@ func DefaultPaths(getenv func(string) string) (Paths, error) {
 	if official != "" {
 		p.Official = filepath.Join(official, "auth.yml")
 	}
+	if cache, err := userCacheDir(getenv); err == nil {
+		p.HashCache = filepath.Join(cache, "goimmich", "hashes.db")
+	}
 	return p, nil
+}
+
+// userCacheDir is os.UserCacheDir, reading XDG_CACHE_HOME and HOME through
+// getenv on Unix systems other than macOS.
+func userCacheDir(getenv func(string) string) (string, error) {
+	switch runtime.GOOS {
+	case "darwin", "ios", "windows", "plan9":
+		return os.UserCacheDir()
+	}
+	if x := getenv("XDG_CACHE_HOME"); x != "" && filepath.IsAbs(x) {
+		return x, nil
+	}
+	if h := getenv("HOME"); h != "" {
+		return filepath.Join(h, ".cache"), nil
+	}
+	return os.UserCacheDir()
 }
 
 // userConfigDir is os.UserConfigDir; on Unix systems other than macOS it

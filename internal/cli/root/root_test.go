@@ -104,6 +104,12 @@ func photos(t *testing.T, dir string, n int) []string {
 		if err := os.WriteFile(p, b.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		// Taken in the past, as photos are (a file modified in the last
+		// seconds is not trusted to the hash cache).
+		taken := time.Date(2024, 6, 1+i, 12, 0, 0, 0, time.UTC)
+		if err := os.Chtimes(p, taken, taken); err != nil {
+			t.Fatal(err)
+		}
 		paths = append(paths, p)
 	}
 	return paths
@@ -297,6 +303,20 @@ func TestUploadJSONAndRerun(t *testing.T) {
 		if rj.Reason != wrapper.RejectDuplicate || rj.AssetID == nil {
 			t.Fatalf("re-run rejected %+v, want duplicate with asset id", rj)
 		}
+	}
+	// The re-run took every checksum from the hash cache in the user's cache
+	// folder; --no-cache reads the files again.
+	if res.Stats.HashCacheHits != 4 {
+		t.Fatalf("re-run had %d hash cache hits, want 4", res.Stats.HashCacheHits)
+	}
+	st, err := os.Stat(filepath.Join(e.home, ".cache", "goimmich", "hashes.db"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("hash cache file: %v %v", err, st)
+	}
+	r = e.run("", "upload", "-r", "-j", "--no-cache", dir)
+	res = wrapper.UploadResult{}
+	if err := json.Unmarshal([]byte(r.out), &res); err != nil || r.code != 0 || res.Stats.HashCacheHits != 0 || res.Stats.Rejected != 4 {
+		t.Fatalf("--no-cache: exit %d, %v, stats %+v", r.code, err, res.Stats)
 	}
 }
 

@@ -40,6 +40,7 @@ type Options struct {
 	DeleteDuplicates bool
 	NoProgress       bool
 	RestoreTrashed   bool
+	NoCache          bool
 }
 
 // NewCmdUpload returns the "upload" command. runF, when set, replaces
@@ -118,6 +119,7 @@ goes to standard error.`,
 	fl.BoolVar(&opts.DeleteDuplicates, "delete-duplicates", false, "Delete local files the server confirmed it already has")
 	fl.BoolVar(&opts.NoProgress, "no-progress", false, "Don't draw progress bars")
 	fl.BoolVar(&opts.RestoreTrashed, "restore-trashed", false, "Restore from the trash the server's assets that local files duplicate")
+	fl.BoolVar(&opts.NoCache, "no-cache", false, "Don't use the local cache of file checksums: read and hash every file")
 	return cmd
 }
 
@@ -184,6 +186,11 @@ func uploadRun(ctx context.Context, opts *Options) error {
 		RestoreTrashed:     opts.RestoreTrashed,
 		DryRun:             opts.DryRun,
 		Visibility:         api.AssetVisibility(opts.Visibility),
+	}
+	if !opts.NoCache && !opts.SkipHash {
+		if paths, err := opts.Factory.ConfigPaths(); err == nil {
+			uo.HashCachePath = paths.HashCache
+		}
 	}
 	if !opts.Recursive {
 		// The official CLI takes only the files directly in a folder
