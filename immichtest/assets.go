@@ -272,6 +272,10 @@ func (s *Server) bodyError(c *call, err error) (*upload, bool) {
 	return nil, false
 }
 
+// optionalInImmich names upload fields that some specs require but Immich
+// treats as optional.
+var optionalInImmich = []string{"metadata"}
+
 // validateUpload runs openapi3filter on an equivalent multipart body holding
 // the received fields (unknown ones dropped) and empty file parts, so the
 // spec decides what is required and what each field must look like, while
@@ -305,6 +309,14 @@ func (s *Server) validateUpload(c *call, up *upload, haveAsset bool) error {
 			mw.WriteField(name, v)
 		}
 	}
+	// Fields the spec lists as required but Immich's DTO marks @Optional()
+	// (2.x's "metadata": the "!" of "metadata!:" made the generator require
+	// it): the real server accepts a body without them.
+	for _, name := range optionalInImmich {
+		if _, sent := up.fields[name]; !sent && slices.Contains(schema.Required, name) {
+			emptyArrays = append(emptyArrays, name)
+		}
+	}
 	if haveAsset {
 		pw, _ := mw.CreateFormFile("assetData", up.fileName)
 		pw.Write([]byte{})
@@ -320,8 +332,9 @@ func (s *Server) validateUpload(c *call, up *upload, haveAsset bool) error {
 	r.Header.Set("Content-Type", mw.FormDataContentType())
 	var op *openapi3.Operation
 	if len(emptyArrays) > 0 {
-		// An empty array is present but has no part in a multipart body;
-		// validate against a copy of the schema that does not require it.
+		// An empty array is present but has no part in a multipart body,
+		// and an optional-in-Immich field may be absent; validate against
+		// a copy of the schema that does not require them.
 		sc := *schema
 		sc.Required = slices.DeleteFunc(slices.Clone(schema.Required), func(n string) bool { return slices.Contains(emptyArrays, n) })
 		mt := *media

@@ -58,6 +58,13 @@ func TestSpec2x(t *testing.T) {
 	if r.status != 201 || out.Status != "created" {
 		t.Fatalf("2.x upload with deviceAssetId: %d %s", r.status, r.body)
 	}
+	// 2.3.1's spec requires "metadata", but Immich's DTO marks it optional
+	// and the official 2.x CLI never sends it: the fake must accept that.
+	r = do(t, s, "POST", "/assets", form("b.jpg", []byte("no metadata"), append(append([]string{}, dates...),
+		"deviceAssetId", "b.jpg-11", "deviceId", "goimmich")...))
+	if r.status != 201 {
+		t.Fatalf("2.x upload without metadata: %d %s", r.status, r.body)
+	}
 	var ex struct{ ExistingIds []string }
 	do(t, s, "POST", "/assets/exist", map[string]any{"deviceId": "goimmich", "deviceAssetIds": []string{"a.jpg-11", "b.jpg-3"}}).json(t, &ex)
 	if !slices.Equal(ex.ExistingIds, []string{"a.jpg-11"}) {

@@ -576,7 +576,7 @@ func TestUpload2xServer(t *testing.T) {
 	if specDir == "" {
 		t.Skip("IMMICH_SPEC_DIR not set (CI sets it)")
 	}
-	for _, version := range []string{"2.5.5", "2.7.3"} {
+	for _, version := range []string{"2.3.1", "2.4.1", "2.5.5", "2.7.3"} {
 		t.Run(version, func(t *testing.T) {
 			spec := filepath.Join(specDir, "immich-openapi-specs-"+version+".json")
 			if _, err := os.Stat(spec); err != nil {
