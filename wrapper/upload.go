@@ -99,14 +99,15 @@ type UploadOptions struct {
 	Visibility api.AssetVisibility
 	// Sidecars says whether XMP sidecars are sent (default SidecarsOn).
 	Sidecars SidecarPolicy
-	// HashCachePath, when not empty, is a cache file (bbolt, created 0600
-	// when missing) remembering the SHA-1 of files across runs, keyed by
-	// path, size, mtime, ctime, device and inode: an unchanged file is not
-	// read again. A cache that cannot be opened or is corrupt is never fatal
-	// (it is rebuilt, or the run goes on without it, with a warning in the
-	// log). Empty: no cache, nothing is written. Unused with
-	// SkipDuplicateCheck (nothing is hashed then).
-	HashCachePath string
+	// HashCache configures the local cache of file checksums and of what
+	// the server confirmed (see HashCacheOptions). It is ON by default, in
+	// os.UserCacheDir()/goimmich/hashes.db: a re-run reads no unchanged
+	// file, and still asks the server about every checksum in batches
+	// unless RecheckAfter is set. With DeleteUploaded or DeleteDuplicates
+	// every file is hashed fresh (cached checksums are never trusted before
+	// deleting a local file); the fresh checksums are still stored. Unused
+	// with SkipDuplicateCheck (nothing is hashed then).
+	HashCache HashCacheOptions
 	// Progress observes the run; nil means none.
 	Progress Progress
 	// ShowProgress, when Progress is nil, draws mpb progress bars
@@ -177,8 +178,12 @@ type UploadStats struct {
 	// DurationMS is the wall time of the run.
 	DurationMS int64 `json:"duration_ms"`
 	// HashCacheHits counts files whose checksum came from the hash cache
-	// instead of reading them (UploadOptions.HashCachePath).
+	// instead of reading them (UploadOptions.HashCache).
 	HashCacheHits int `json:"hash_cache_hits,omitempty"`
+	// ChecksSkipped counts files reported as duplicates from the cache's
+	// recent server confirmations without asking the server
+	// (HashCacheOptions.RecheckAfter).
+	ChecksSkipped int `json:"checks_skipped,omitempty"`
 }
 
 // UploadResult tells what happened to every input file: each is in exactly
@@ -214,8 +219,11 @@ type fileState struct {
 	sum      Checksum
 	hashed   bool
 	cacheHit bool // the checksum came from the hash cache
-	accepted bool // bulk-upload-check said accept
-	leader   int  // index of an earlier file with the same checksum, or -1
+	// checkSkipped: reported as duplicate from a recent confirmation in the
+	// cache, without asking the server
+	checkSkipped bool
+	accepted     bool // bulk-upload-check said accept
+	leader       int  // index of an earlier file with the same checksum, or -1
 
 	out      outcome
 	asset    api.AssetMediaResponseDto
@@ -322,27 +330,16 @@ func (c *Client) Upload(ctx context.Context, paths []string, opts UploadOptions)
 		prog.Done(f.Filepath, "failed", f.Err)
 	}
 
-	var cache *hashcache.Cache
-	if opts.HashCachePath != "" && !opts.SkipDuplicateCheck {
-		hc, err := hashcache.Open(opts.HashCachePath, hashcache.WithLogger(c.logger))
-		if err != nil {
-			c.logger.Warn("hash cache unavailable, hashing every file", "path", opts.HashCachePath, "error", err)
-		} else {
-			cache = hc
-			defer func() {
-				if err := hc.Close(); err != nil {
-					c.logger.Warn("closing the hash cache", "path", opts.HashCachePath, "error", err)
-				}
-			}()
-		}
-	}
+	hc := c.openHashCache(opts)
+	defer c.closeHashCache(hc) // after pipeline and the steps below: none uses it then
+	cache := serverCache{hc: hc, server: c.baseURL.String(), user: info.userID}
 	c.pipeline(ctx, st, opts, info, prog, cache)
 	c.resolveLeftovers(ctx, st, prog)
 
 	res := &UploadResult{Uploaded: []UploadedFile{}, Rejected: []RejectedFile{}, Failed: []FailedFile{}, DryRun: opts.DryRun}
 	if ctx.Err() == nil {
 		if opts.RestoreTrashed && !opts.DryRun {
-			c.restoreTrashed(ctx, st)
+			c.restoreTrashed(ctx, st, cache)
 		}
 		if opts.AlbumName != "" || opts.AlbumPerFolder {
 			res.Albums = c.updateAlbums(ctx, st, opts, info.userID)
@@ -373,6 +370,9 @@ func (c *Client) Upload(ctx context.Context, paths []string, opts UploadOptions)
 	for i := range st {
 		if st[i].cacheHit {
 			res.Stats.HashCacheHits++
+		}
+		if st[i].checkSkipped {
+			res.Stats.ChecksSkipped++
 		}
 	}
 	res.Stats.Uploaded, res.Stats.Rejected, res.Stats.Failed = len(res.Uploaded), len(res.Rejected), len(res.Failed)
@@ -460,7 +460,7 @@ func (c *Client) preflight(ctx context.Context) (serverInfo, error) {
 
 // pipeline hashes, checks and uploads st. It returns when all its
 // goroutines have ended.
-func (c *Client) pipeline(ctx context.Context, st []fileState, opts UploadOptions, info serverInfo, prog Progress, cache *hashcache.Cache) {
+func (c *Client) pipeline(ctx context.Context, st []fileState, opts UploadOptions, info serverInfo, prog Progress, cache serverCache) {
 	conc := opts.Concurrency
 	if conc <= 0 {
 		conc = DefaultUploadConcurrency
@@ -481,8 +481,8 @@ func (c *Client) pipeline(ctx context.Context, st []fileState, opts UploadOption
 		})
 	} else {
 		hashed := make(chan int, 2*checkBatchSize)
-		g.Go(func() error { c.hashStage(ctx, st, hashed, prog, cache); return nil })
-		g.Go(func() error { c.checkStage(ctx, st, hashed, toUpload, prog); return nil })
+		g.Go(func() error { c.hashStage(ctx, st, hashed, prog, cache.hc, trustCache(opts)); return nil })
+		g.Go(func() error { c.checkStage(ctx, st, hashed, toUpload, prog, cache, opts); return nil })
 	}
 	for range conc {
 		g.Go(func() error {
@@ -492,7 +492,7 @@ func (c *Client) pipeline(ctx context.Context, st []fileState, opts UploadOption
 					if !ok {
 						return nil
 					}
-					c.uploadOne(ctx, &st[i], opts, info, prog)
+					c.uploadOne(ctx, &st[i], opts, info, prog, cache)
 				case <-ctx.Done():
 					return nil
 				}
@@ -502,10 +502,11 @@ func (c *Client) pipeline(ctx context.Context, st []fileState, opts UploadOption
 	_ = g.Wait()
 }
 
-// hashStage hashes every file on GOMAXPROCS goroutines (or takes its
-// checksum from cache, when the file is unchanged) and sends the index of
-// each hashed file to out, which it closes at the end.
-func (c *Client) hashStage(ctx context.Context, st []fileState, out chan<- int, prog Progress, cache *hashcache.Cache) {
+// hashStage hashes every file on GOMAXPROCS goroutines (or, when trusted,
+// takes its checksum from cache if the file is unchanged), stores fresh
+// checksums in cache, and sends the index of each hashed file to out, which
+// it closes at the end.
+func (c *Client) hashStage(ctx context.Context, st []fileState, out chan<- int, prog Progress, cache *hashcache.Cache, trusted bool) {
 	defer close(out)
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
@@ -522,7 +523,7 @@ func (c *Client) hashStage(ctx context.Context, st []fileState, out chan<- int, 
 				// changed since the scan is hashed, not looked up.
 				if fi, err := os.Stat(st[i].f.path); err == nil && fi.Size() == st[i].f.size && fi.ModTime().Equal(st[i].f.modTime) {
 					key, keyed = hashcache.KeyFor(st[i].f.path, fi), true
-					if sum, ok := cache.Lookup(key); ok {
+					if sum, ok := lookup(cache, key, trusted); ok {
 						st[i].sum, st[i].hashed, st[i].cacheHit = sum, true, true
 						select {
 						case out <- i:
@@ -556,9 +557,17 @@ func (c *Client) hashStage(ctx context.Context, st []fileState, out chan<- int, 
 // checkStage batches hashed files into bulk-upload-check calls (at most
 // checkConcurrency in flight) and sends accepted files to toUpload, which
 // it closes at the end. A file whose checksum an earlier file of the run
-// has becomes that file's follower and is not checked or uploaded.
-func (c *Client) checkStage(ctx context.Context, st []fileState, hashed <-chan int, toUpload chan<- int, prog Progress) {
+// has becomes that file's follower and is not checked or uploaded. With
+// HashCache.RecheckAfter > 0 (and no delete option), a checksum the cache
+// says this server confirmed within that time is a duplicate without
+// asking.
+func (c *Client) checkStage(ctx context.Context, st []fileState, hashed <-chan int, toUpload chan<- int, prog Progress, cache serverCache, opts UploadOptions) {
 	defer close(toUpload)
+	var since time.Time
+	shortcut := opts.HashCache.RecheckAfter > 0 && trustCache(opts)
+	if shortcut {
+		since = time.Now().Add(-opts.HashCache.RecheckAfter)
+	}
 	var g errgroup.Group
 	g.SetLimit(checkConcurrency)
 	leaders := make(map[Checksum]int)
@@ -569,7 +578,7 @@ func (c *Client) checkStage(ctx context.Context, st []fileState, hashed <-chan i
 	flush := func() {
 		b := batch
 		batch = nil
-		g.Go(func() error { c.checkBatch(ctx, st, b, toUpload, prog); return nil })
+		g.Go(func() error { c.checkBatch(ctx, st, b, toUpload, prog, cache); return nil })
 	}
 loop:
 	for {
@@ -583,6 +592,13 @@ loop:
 				continue
 			}
 			leaders[st[i].sum] = i
+			if shortcut {
+				if id, ok := cache.confirmedSince(st[i].sum, since); ok {
+					st[i].out, st[i].assetID, st[i].trashed, st[i].checkSkipped = outDuplicate, id, nil, true
+					prog.Done(st[i].f.path, "duplicate", nil)
+					continue
+				}
+			}
 			batch = append(batch, i)
 			if len(batch) == 1 {
 				timer.Reset(checkFlushDelay)
@@ -605,8 +621,10 @@ loop:
 	_ = g.Wait()
 }
 
-// checkBatch asks the server which files of idx it already has.
-func (c *Client) checkBatch(ctx context.Context, st []fileState, idx []int, toUpload chan<- int, prog Progress) {
+// checkBatch asks the server which files of idx it already has, and keeps
+// the cache's confirmations true: an accepted checksum (the asset is gone)
+// or a trashed duplicate is forgotten, a live duplicate confirmed.
+func (c *Client) checkBatch(ctx context.Context, st []fileState, idx []int, toUpload chan<- int, prog Progress, cache serverCache) {
 	items := make([]api.AssetBulkUploadCheckItem, len(idx))
 	inBatch := make(map[int]bool, len(idx))
 	for k, i := range idx {
@@ -634,6 +652,7 @@ func (c *Client) checkBatch(ctx context.Context, st []fileState, idx []int, toUp
 		switch {
 		case r.Action == api.Accept:
 			s.accepted = true
+			cache.forget(s.sum)
 			select {
 			case toUpload <- i:
 			case <-ctx.Done():
@@ -641,6 +660,11 @@ func (c *Client) checkBatch(ctx context.Context, st []fileState, idx []int, toUp
 			}
 		case r.AssetId != nil && (r.Reason == nil || *r.Reason == api.AssetRejectReasonDuplicate):
 			s.out, s.assetID, s.trashed = outDuplicate, r.AssetId.String(), r.IsTrashed
+			if r.IsTrashed != nil && *r.IsTrashed {
+				cache.forget(s.sum)
+			} else {
+				cache.confirm(s.sum, s.assetID)
+			}
 			prog.Done(s.f.path, "duplicate", nil)
 		default:
 			reason := "no reason given"
@@ -661,8 +685,9 @@ func (s *fileState) fail(err error) {
 	s.out, s.err = outFailed, err
 }
 
-// uploadOne sends one file (with its sidecar) as POST /assets.
-func (c *Client) uploadOne(ctx context.Context, s *fileState, opts UploadOptions, info serverInfo, prog Progress) {
+// uploadOne sends one file (with its sidecar) as POST /assets and records
+// the server's answer (created or duplicate) in the cache.
+func (c *Client) uploadOne(ctx context.Context, s *fileState, opts UploadOptions, info serverInfo, prog Progress, cache serverCache) {
 	if opts.DryRun {
 		s.out = outUploaded
 		s.asset = api.AssetMediaResponseDto{Id: uuid.Nil, Status: api.AssetMediaStatusCreated}
@@ -682,9 +707,15 @@ func (c *Client) uploadOne(ctx context.Context, s *fileState, opts UploadOptions
 		// created, or our own lost first attempt created it: the retry's
 		// "duplicate" names the asset this file made.
 		s.out, s.asset = outUploaded, asset.dto
+		if s.hashed {
+			cache.confirm(s.sum, asset.dto.Id.String())
+		}
 		prog.Done(s.f.path, "uploaded", nil)
 	default:
 		s.out, s.assetID = outDuplicate, asset.dto.Id.String()
+		if s.hashed {
+			cache.confirm(s.sum, s.assetID)
+		}
 		prog.Done(s.f.path, "duplicate", nil)
 	}
 }
@@ -922,8 +953,8 @@ func statusOf(o outcome) string {
 }
 
 // restoreTrashed takes the server's trashed duplicates out of the trash and
-// marks those the server confirms restored.
-func (c *Client) restoreTrashed(ctx context.Context, st []fileState) {
+// marks (and confirms in the cache) those the server confirms restored.
+func (c *Client) restoreTrashed(ctx context.Context, st []fileState, cache serverCache) {
 	byID := map[string][]int{}
 	var ids []string
 	for i := range st {
@@ -960,6 +991,7 @@ func (c *Client) restoreTrashed(ctx context.Context, st []fileState) {
 			for _, i := range byID[id] {
 				st[i].restored = true
 				st[i].trashed = new(bool)
+				cache.confirm(st[i].sum, id)
 			}
 		}
 	}

@@ -1401,7 +1401,7 @@ func TestCreateAlbumLostAnswer(t *testing.T) {
 	}
 }
 
-// With HashCachePath, a re-run takes the checksums of unchanged files from
+// With a hash cache, a re-run takes the checksums of unchanged files from
 // the cache, hashes changed ones, and still gets every answer right; a
 // cache that cannot be opened only costs the speed-up.
 func TestUploadHashCache(t *testing.T) {
@@ -1413,7 +1413,7 @@ func TestUploadHashCache(t *testing.T) {
 		os.Chtimes(filepath.Join(dir, n), old, old)
 	}
 	cachePath := filepath.Join(t.TempDir(), "cache", "hashes.db")
-	opts := UploadOptions{HashCachePath: cachePath}
+	opts := UploadOptions{HashCache: HashCacheOptions{Path: cachePath}}
 
 	res, err := c.Upload(context.Background(), []string{dir}, opts)
 	if err != nil || len(res.Uploaded) != 3 || res.Stats.HashCacheHits != 0 {
@@ -1439,7 +1439,7 @@ func TestUploadHashCache(t *testing.T) {
 	// A cache path that cannot be a file: the run goes on without it.
 	blocker := filepath.Join(t.TempDir(), "file")
 	os.WriteFile(blocker, nil, 0o644)
-	res, err = c.Upload(context.Background(), []string{dir}, UploadOptions{HashCachePath: filepath.Join(blocker, "hashes.db")})
+	res, err = c.Upload(context.Background(), []string{dir}, UploadOptions{HashCache: HashCacheOptions{Path: filepath.Join(blocker, "hashes.db")}})
 	if err != nil || len(res.Rejected) != 3 || res.Stats.HashCacheHits != 0 {
 		t.Fatalf("unusable cache: %v %+v", err, res.Stats)
 	}

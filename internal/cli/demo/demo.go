@@ -98,7 +98,9 @@ func demoRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	uo := wrapper.UploadOptions{AlbumName: "goimmich demo"}
+	// The demo's files are temporary: keep them out of the user's hash cache.
+	noCache := wrapper.HashCacheOptions{Disabled: true}
+	uo := wrapper.UploadOptions{AlbumName: "goimmich demo", HashCache: noCache}
 	var bars *wrapper.BarProgress
 	if opts.IO.CanShowProgress() {
 		bars = wrapper.NewBarProgress(opts.IO.ErrOut)
@@ -119,7 +121,7 @@ func demoRun(ctx context.Context, opts *Options) error {
 		return err
 	}
 
-	again, err := c.Upload(ctx, []string{dir}, wrapper.UploadOptions{})
+	again, err := c.Upload(ctx, []string{dir}, wrapper.UploadOptions{HashCache: noCache})
 	if err != nil {
 		return fmt.Errorf("uploading again: %w", err)
 	}

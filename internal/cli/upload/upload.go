@@ -187,9 +187,10 @@ func uploadRun(ctx context.Context, opts *Options) error {
 		DryRun:             opts.DryRun,
 		Visibility:         api.AssetVisibility(opts.Visibility),
 	}
+	uo.HashCache.Disabled = opts.NoCache
 	if !opts.NoCache && !opts.SkipHash {
 		if paths, err := opts.Factory.ConfigPaths(); err == nil {
-			uo.HashCachePath = paths.HashCache
+			uo.HashCache.Path = paths.HashCache
 		}
 	}
 	if !opts.Recursive {

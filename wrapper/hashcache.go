@@ -1,0 +1,107 @@
+package wrapper
+
+import (
+	"time"
+
+	"github.com/goimmich/goimmich/internal/hashcache"
+)
+
+// HashCacheOptions configures Upload's local cache, which is on by default.
+//
+// Level 1 remembers the SHA-1 of each local file, keyed by absolute path,
+// size, mtime, ctime, device and inode: a re-run does not read unchanged
+// files again. Level 2 remembers which checksums this server (URL + user id
+// from GET /users/me) confirmed, with their asset ids.
+//
+// Re-check: every checksum, cached or not, still goes to POST
+// /assets/bulk-upload-check in batches of 500 (one request per 500 files,
+// answered by one indexed query on the server, telling accept, duplicate +
+// asset id and isTrashed). So an asset deleted on the server is uploaded
+// again on the next run, and a trashed one is reported as trashed. Only
+// RecheckAfter > 0 skips that question for recent confirmations.
+//
+// The cache is a bbolt file (mode 0600 in a 0700 folder). It is never fatal:
+// a corrupt or unreadable file is moved aside and rebuilt, a file locked by
+// a concurrent Upload (another process or goroutine) makes this run keep its
+// entries in memory and save them at the end if the lock is free by then;
+// each such event is a warning in the Client's logger.
+//
+// Known limitation: on systems without ctime (Windows), a file whose bytes
+// changed while its size and mtime were restored keeps its stale checksum
+// and is not uploaded again. On Linux, macOS and FreeBSD the ctime catches
+// it. Delete options never trust the cache (see UploadOptions.HashCache).
+type HashCacheOptions struct {
+	// Disabled turns the cache off: every file is read and hashed, nothing
+	// is written to disk.
+	Disabled bool
+	// Path is the cache file; "" means DefaultHashCachePath
+	// (os.UserCacheDir()/goimmich/hashes.db, e.g.
+	// ~/.cache/goimmich/hashes.db on Linux).
+	Path string
+	// RecheckAfter, when > 0, trusts the server's confirmations younger than
+	// it: such files are reported as duplicates without asking the server
+	// again (Trashed unknown, so never restored by RestoreTrashed). An
+	// asset deleted on the server within that time is uploaded again only
+	// once its confirmation is older. 0 (the default) re-checks every
+	// checksum on every run. Ignored with DeleteUploaded/DeleteDuplicates.
+	RecheckAfter time.Duration
+}
+
+// DefaultHashCachePath returns where Upload keeps its cache when
+// HashCacheOptions.Path is empty: os.UserCacheDir()/goimmich/hashes.db.
+func DefaultHashCachePath() (string, error) { return hashcache.DefaultPath() }
+
+// openHashCache opens the cache Upload uses, or returns nil (a valid,
+// disabled cache) when it is off or useless. The caller closes it with
+// closeHashCache.
+func (c *Client) openHashCache(opts UploadOptions) *hashcache.Cache {
+	if opts.HashCache.Disabled || opts.SkipDuplicateCheck {
+		return nil
+	}
+	hc, err := hashcache.Open(opts.HashCache.Path, hashcache.WithLogger(c.logger))
+	if err != nil {
+		c.logger.Warn("hash cache unavailable, hashing every file", "path", opts.HashCache.Path, "error", err)
+		return nil
+	}
+	return hc
+}
+
+func (c *Client) closeHashCache(hc *hashcache.Cache) {
+	if err := hc.Close(); err != nil {
+		c.logger.Warn("closing the hash cache", "path", hc.Path(), "error", err)
+	}
+}
+
+// serverCache is level 2 of the cache bound to one server and user. The
+// zero value (nil cache) does nothing.
+type serverCache struct {
+	hc           *hashcache.Cache
+	server, user string
+}
+
+func (s serverCache) confirm(sum Checksum, assetID string) {
+	s.hc.Confirm(s.server, s.user, sum, assetID)
+}
+
+func (s serverCache) forget(sum Checksum) { s.hc.Forget(s.server, s.user, sum) }
+
+// confirmedSince returns the asset id confirmed for sum at or after since.
+func (s serverCache) confirmedSince(sum Checksum, since time.Time) (string, bool) {
+	return s.hc.ConfirmedSince(s.server, s.user, sum, since)
+}
+
+// trustCache says whether cached checksums and confirmations may stand in
+// for reading the file: never when a local file may be deleted on the
+// strength of the server's answer (a stale checksum could make the server
+// answer "duplicate" for bytes it never received).
+func trustCache(opts UploadOptions) bool {
+	return !opts.DeleteUploaded && !opts.DeleteDuplicates
+}
+
+// lookup is cache.Lookup when the cache may be trusted, a miss otherwise.
+func lookup(cache *hashcache.Cache, key hashcache.FileKey, trusted bool) (Checksum, bool) {
+	if !trusted {
+		return Checksum{}, false
+	}
+	return cache.Lookup(key)
+}
