@@ -8,7 +8,8 @@
 # 300 x 1 MiB photos and 3 x 100 MiB videos (random bytes, distinct files),
 # and measures for each client with /usr/bin/time -v: wall time, CPU time
 # (user + system) and peak RSS of the first upload and of a re-run (every
-# file already on the server). It prints the numbers and their ratios
+# file already on the server; goimmich's re-run once with its hash cache, the
+# default, and once with --no-cache). It prints the numbers and their ratios
 # (goimmich / official).
 #
 # Usage: scripts/bench-upload.sh [SMALL_COUNT [BIG_COUNT]]
@@ -93,6 +94,8 @@ measure() {
 }
 
 export IMMICH_CONFIG_DIR="$work/immich-config" GOIMMICH_CONFIG_DIR="$work/goimmich-config"
+# goimmich's hash cache (on by default) starts empty, away from the user's.
+export XDG_CACHE_HOME="$work/cache"
 mkdir -p "$IMMICH_CONFIG_DIR"
 
 start_server official
@@ -106,6 +109,7 @@ start_server goimmich
 measure goimmich-first "$work/goimmich" upload --recursive --concurrency "$CONCURRENCY" --no-progress --json-output "$data"
 goimmich_total=$(server_total)
 measure goimmich-rerun "$work/goimmich" upload --recursive --concurrency "$CONCURRENCY" --no-progress --json-output "$data"
+measure goimmich-rerun-nocache "$work/goimmich" upload --recursive --concurrency "$CONCURRENCY" --no-progress --json-output --no-cache "$data"
 goimmich_after=$(server_total)
 stop_server
 
@@ -117,28 +121,34 @@ if [[ "$official_total" != "$total" || "$official_after" != "$total" || "$goimmi
 fi
 up=$(tr -d ' \n' <"$work/goimmich-first.out" | grep -o '"stats":{[^}]*}' | grep -o '"uploaded":[0-9]*' | cut -d: -f2)
 dup=$(tr -d ' \n' <"$work/goimmich-rerun.out" | grep -o '"stats":{[^}]*}' | grep -o '"rejected":[0-9]*' | cut -d: -f2)
-if [[ "$up" != "$total" || "$dup" != "$total" ]]; then
-	echo "goimmich uploaded $up and found $dup duplicates; want $total and $total" >&2
+dup2=$(tr -d ' \n' <"$work/goimmich-rerun-nocache.out" | grep -o '"stats":{[^}]*}' | grep -o '"rejected":[0-9]*' | cut -d: -f2)
+hits=$(tr -d ' \n' <"$work/goimmich-rerun.out" | grep -o '"hash_cache_hits":[0-9]*' | cut -d: -f2)
+if [[ "$up" != "$total" || "$dup" != "$total" || "$dup2" != "$total" ]]; then
+	echo "goimmich uploaded $up and found $dup and $dup2 duplicates; want $total each" >&2
 	exit 1
 fi
 
 echo
 echo "Upload of $SMALL x 1 MiB + $BIG x 100 MiB to the fake server, concurrency $CONCURRENCY ($(nproc) cores)"
-printf '%-22s %10s %10s %10s %10s %8s\n' "metric" "official" "goimmich" "ratio" "goal" "met"
+printf '%-26s %10s %10s %10s %10s %8s\n' "metric" "official" "goimmich" "ratio" "goal" "met"
 row() { # label official goimmich goal(ratio or absolute MB) kind
 	awk -v l="$1" -v o="$2" -v g="$3" -v goal="$4" -v kind="$5" 'BEGIN {
 		r = (o > 0) ? g / o : 0
 		met = (kind == "ratio") ? (r <= goal) : (g <= goal)
 		gs = (kind == "ratio") ? sprintf("<=%.2fx", goal) : sprintf("<=%d", goal)
-		printf "%-22s %10.2f %10.2f %9.2fx %10s %8s\n", l, o, g, r, gs, met ? "yes" : "NO" }'
+		printf "%-26s %10.2f %10.2f %9.2fx %10s %8s\n", l, o, g, r, gs, met ? "yes" : "NO" }'
 }
 read -r ow oc orss <"$work/official-first.m"
 read -r gw gc grss <"$work/goimmich-first.m"
 read -r orw orc orrss <"$work/official-rerun.m"
 read -r grw grc grrss <"$work/goimmich-rerun.m"
+read -r gnw gnc gnrss <"$work/goimmich-rerun-nocache.m"
 row "first: wall s" "$ow" "$gw" 0.6 ratio
 row "first: CPU s" "$oc" "$gc" 0.5 ratio
 row "first: peak RSS MB" "$(awk -v k="$orss" 'BEGIN{print k/1024}')" "$(awk -v k="$grss" 'BEGIN{print k/1024}')" 24 abs
 row "re-run: wall s" "$orw" "$grw" 0.5 ratio
 row "re-run: CPU s" "$orc" "$grc" 1 ratio
 row "re-run: peak RSS MB" "$(awk -v k="$orrss" 'BEGIN{print k/1024}')" "$(awk -v k="$grrss" 'BEGIN{print k/1024}')" 24 abs
+row "re-run no cache: wall s" "$orw" "$gnw" 0.5 ratio
+row "re-run no cache: CPU s" "$orc" "$gnc" 1 ratio
+echo "goimmich's re-run took ${hits:-0} of $total checksums from its hash cache; \"no cache\" is --no-cache."
