@@ -242,6 +242,10 @@ func TestAPIOperationsAgainstFake(t *testing.T) {
 	if sha1.Sum(a) != sha1.Sum(b) {
 		t.Fatal("downloadAsset --output wrote other bytes than were uploaded")
 	}
+	// --output - streams the bytes to standard output.
+	if r = e.run("", "api", "downloadAsset", up.ID, "--output", "-"); r.code != 0 || sha1.Sum([]byte(r.out)) != sha1.Sum(a) {
+		t.Fatalf("downloadAsset --output -: exit %d, %d bytes: %s", r.code, len(r.out), r.errOut)
+	}
 	// Never over an existing file without --force.
 	os.WriteFile(out, []byte("keep me"), 0o644)
 	if r = e.run("", "api", "downloadAsset", up.ID, "--output", out); r.code != 1 || !strings.Contains(r.errOut, "--force") {
