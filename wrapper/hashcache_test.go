@@ -1,0 +1,466 @@
+package wrapper
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha1"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/goimmich/goimmich/api"
+	"github.com/goimmich/goimmich/internal/hashcache"
+)
+
+// photoFiles writes n distinct files of size bytes named IMG_<i>.jpg in dir,
+// with an mtime an hour ago (outside the cache's racy window), and returns
+// their paths.
+func photoFiles(t testing.TB, dir string, n, size int) []string {
+	t.Helper()
+	paths := make([]string, n)
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	for i := range paths {
+		b := bytes.Repeat([]byte{byte(i)}, size)
+		copy(b, fmt.Sprintf("photo %d in %s", i, dir))
+		paths[i] = filepath.Join(dir, fmt.Sprintf("IMG_%d.jpg", i))
+		if err := os.WriteFile(paths[i], b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(paths[i], old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return paths
+}
+
+// readBytes is the number of bytes this process has read through read
+// system calls (files and sockets alike), from /proc/self/io's rchar; ok is
+// false where that file does not exist.
+func readBytes(t *testing.T) (n int64, ok bool) {
+	t.Helper()
+	f, err := os.Open("/proc/self/io")
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, found := strings.CutPrefix(sc.Text(), "rchar: "); found {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n, true
+		}
+	}
+	t.Fatal("no rchar in /proc/self/io")
+	return 0, false
+}
+
+func cacheOpts(t *testing.T) UploadOptions {
+	return UploadOptions{HashCache: HashCacheOptions{Path: filepath.Join(t.TempDir(), "hashes.db")}}
+}
+
+// A re-run over unchanged files takes every checksum from the cache and
+// reads none of their bytes: the process reads far fewer bytes than the
+// files hold (Linux), and files made unreadable still come out as
+// duplicates (when not root, who can read them anyway). The same re-run
+// without the cache reads them all, which shows the counter counts.
+func TestHashCacheHitReadsNoFile(t *testing.T) {
+	const n, size = 8, 1 << 20
+	s, c := newUploadEnv(t)
+	dir := t.TempDir()
+	paths := photoFiles(t, dir, n, size)
+	opts := cacheOpts(t)
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.Uploaded != n || res.Stats.HashCacheHits != 0 {
+		t.Fatalf("first run: %v %+v", err, res.Stats)
+	}
+	ids := map[string]string{}
+	for _, u := range res.Uploaded {
+		ids[u.Filepath] = u.Asset.Id.String()
+	}
+
+	measure := func(o UploadOptions) (*UploadResult, int64, bool) {
+		before, ok := readBytes(t)
+		res, err := c.Upload(context.Background(), []string{dir}, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, _ := readBytes(t)
+		return res, after - before, ok
+	}
+	res, read, counted := measure(opts)
+	if res.Stats.Rejected != n || res.Stats.HashCacheHits != n || res.Stats.Failed != 0 {
+		t.Fatalf("re-run: %+v", res.Stats)
+	}
+	for _, r := range res.Rejected {
+		if r.Reason != RejectDuplicate || *r.AssetID != ids[r.Filepath] {
+			t.Fatalf("re-run: %+v, want duplicate of %s", r, ids[r.Filepath])
+		}
+	}
+	if counted && read > size/2 {
+		t.Fatalf("re-run with the cache read %d bytes; the files hold %d", read, n*size)
+	}
+	res, read, counted = measure(UploadOptions{HashCache: HashCacheOptions{Disabled: true}})
+	if res.Stats.Rejected != n || res.Stats.HashCacheHits != 0 {
+		t.Fatalf("re-run without the cache: %+v", res.Stats)
+	}
+	if counted && read < n*size {
+		t.Fatalf("re-run without the cache read %d bytes, want >= %d: the counter does not count", read, n*size)
+	}
+	if !counted && runtime.GOOS == "linux" {
+		t.Fatal("/proc/self/io missing on Linux")
+	}
+
+	// Making the files unreadable cannot prove a hit reads nothing: chmod
+	// changes the ctime, which is part of the key, so the files miss and are
+	// read again (and fail when we are not root, who can still read them).
+	for _, p := range paths {
+		if err := os.Chmod(p, 0); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(p, 0o644) })
+	}
+	res, err = c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.HashCacheHits != 0 {
+		t.Fatalf("after chmod: %v %+v", err, res.Stats)
+	}
+	if want := n; os.Geteuid() != 0 && res.Stats.Failed != want || os.Geteuid() == 0 && res.Stats.Rejected != want {
+		t.Fatalf("after chmod 000 (euid %d): %+v", os.Geteuid(), res.Stats)
+	}
+	if got := len(s.Assets()); got != n {
+		t.Fatalf("%d assets on the server, want %d", got, n)
+	}
+}
+
+// A file whose size changed misses and is uploaded; a file only touched
+// (new mtime, same bytes) misses, is hashed again and found a duplicate of
+// its own asset.
+func TestHashCacheMissOnSizeOrMtimeChange(t *testing.T) {
+	s, c := newUploadEnv(t)
+	dir := t.TempDir()
+	paths := photoFiles(t, dir, 3, 4096)
+	opts := cacheOpts(t)
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.Uploaded != 3 {
+		t.Fatalf("first run: %v %+v", err, res.Stats)
+	}
+	ids := map[string]string{}
+	for _, u := range res.Uploaded {
+		ids[u.Filepath] = u.Asset.Id.String()
+	}
+	fi, _ := os.Stat(paths[0])
+	// paths[0]: bytes appended, mtime restored: the size tells.
+	if err := os.WriteFile(paths[0], append(bytes.Repeat([]byte{0}, 4096), "more"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(paths[0], fi.ModTime(), fi.ModTime())
+	// paths[1]: touched, a minute later than before.
+	later := fi.ModTime().Add(time.Minute)
+	os.Chtimes(paths[1], later, later)
+
+	res, err = c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.HashCacheHits != 1 || res.Stats.Uploaded != 1 || res.Stats.Rejected != 2 {
+		t.Fatalf("re-run: %v %+v", err, res.Stats)
+	}
+	if res.Uploaded[0].Filepath != paths[0] {
+		t.Fatalf("uploaded %s, want the grown %s", res.Uploaded[0].Filepath, paths[0])
+	}
+	for _, r := range res.Rejected {
+		if r.Reason != RejectDuplicate || *r.AssetID != ids[r.Filepath] {
+			t.Fatalf("%+v: want a duplicate of %s", r, ids[r.Filepath])
+		}
+	}
+	// The touched file's new key is cached now: a third run hits all three.
+	res, err = c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.HashCacheHits != 3 || res.Stats.Rejected != 3 {
+		t.Fatalf("third run: %v %+v", err, res.Stats)
+	}
+	if len(s.Assets()) != 4 {
+		t.Fatalf("%d assets, want 4", len(s.Assets()))
+	}
+}
+
+// A corrupt cache file costs a warning and the speed-up of one run, never
+// the run: it is moved aside, rebuilt, and hits again on the next run.
+func TestHashCacheCorruptFile(t *testing.T) {
+	s, _ := newUploadEnv(t)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	c, err := New(s.URL(), WithAPIKey(s.APIKey()), WithRetry(uploadRetry()),
+		WithLogger(slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.CloseIdleConnections)
+	dir := t.TempDir()
+	photoFiles(t, dir, 3, 1000)
+	opts := cacheOpts(t)
+	garbage := bytes.Repeat([]byte("not a bbolt file "), 1000)
+	if err := os.WriteFile(opts.HashCache.Path, garbage, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.Uploaded != 3 || res.Stats.Failed != 0 {
+		t.Fatalf("run on a corrupt cache: %v %+v", err, res.Stats)
+	}
+	mu.Lock()
+	log := logs.String()
+	mu.Unlock()
+	if !strings.Contains(log, "level=WARN") || !strings.Contains(log, "moved it aside") {
+		t.Fatalf("no warning about the corrupt cache in the log:\n%s", log)
+	}
+	aside, _ := filepath.Glob(opts.HashCache.Path + ".corrupt-*")
+	if len(aside) != 1 {
+		t.Fatalf("moved-aside files: %v", aside)
+	}
+	if b, err := os.ReadFile(aside[0]); err != nil || !bytes.Equal(b, garbage) {
+		t.Fatalf("the corrupt file was not kept as it was: %v", err)
+	}
+	res, err = c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.HashCacheHits != 3 || res.Stats.Rejected != 3 {
+		t.Fatalf("run on the rebuilt cache: %v %+v", err, res.Stats)
+	}
+}
+
+type lockedWriter struct {
+	w  *bytes.Buffer
+	mu *sync.Mutex
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// gateProgress calls onStart at the first Start of a run.
+type gateProgress struct {
+	once    sync.Once
+	onStart func()
+}
+
+func (g *gateProgress) Total(int, int64)           {}
+func (g *gateProgress) Start(string, int64)        { g.once.Do(g.onStart) }
+func (g *gateProgress) Add(string, int64)          {}
+func (g *gateProgress) Done(string, string, error) {}
+
+// Two Uploads at once on one cache file (the second starts while the first
+// holds the file's lock) both finish right, the second says why it keeps
+// its hashes in memory, and the file is a valid cache afterwards (not moved
+// aside as corrupt, and it hits).
+func TestHashCacheTwoUploadsAtOnce(t *testing.T) {
+	s, _ := newUploadEnv(t)
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	c, err := New(s.URL(), WithAPIKey(s.APIKey()), WithRetry(uploadRetry()),
+		WithLogger(slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.CloseIdleConnections)
+	dirs := []string{t.TempDir(), t.TempDir()}
+	for _, d := range dirs {
+		photoFiles(t, d, 20, 2000)
+	}
+	opts := cacheOpts(t)
+	// Run 0 opens the cache and, at its first hash, lets run 1 start and
+	// waits until run 1 hashes too, which is after run 1 met the lock.
+	firstHashing, secondHashing := make(chan struct{}), make(chan struct{})
+	first, second := opts, opts
+	first.Progress = &gateProgress{onStart: func() {
+		close(firstHashing)
+		select {
+		case <-secondHashing:
+		case <-time.After(10 * time.Second):
+		}
+	}}
+	second.Progress = &gateProgress{onStart: func() { close(secondHashing) }}
+	var wg sync.WaitGroup
+	results := make([]*UploadResult, 2)
+	errs := make([]error, 2)
+	wg.Go(func() { results[0], errs[0] = c.Upload(context.Background(), []string{dirs[0]}, first) })
+	wg.Go(func() {
+		<-firstHashing
+		results[1], errs[1] = c.Upload(context.Background(), []string{dirs[1]}, second)
+	})
+	wg.Wait()
+	for k := range dirs {
+		if errs[k] != nil || results[k].Stats.Uploaded != 20 || results[k].Stats.Failed != 0 {
+			t.Fatalf("upload %d: %v %+v", k, errs[k], results[k].Stats)
+		}
+	}
+	if len(s.Assets()) != 40 {
+		t.Fatalf("%d assets, want 40", len(s.Assets()))
+	}
+	if log := logText(&mu, &logs); !strings.Contains(log, "in use by another goimmich run") {
+		t.Fatalf("the runs did not meet on the lock; log:\n%s", log)
+	}
+	if aside, _ := filepath.Glob(opts.HashCache.Path + ".corrupt-*"); len(aside) != 0 {
+		t.Fatalf("cache was found corrupt: %v", aside)
+	}
+	// The second run kept its hashes in memory and tried to save them at
+	// its end; whether the first had finished by then depends on timing.
+	// The first run's hashes must be there.
+	res, err := c.Upload(context.Background(), dirs, opts)
+	if err != nil || res.Stats.Rejected != 40 || res.Stats.HashCacheHits < 20 {
+		t.Fatalf("re-run of both: %v %+v", err, res.Stats)
+	}
+	t.Logf("re-run hits: %d of 40", res.Stats.HashCacheHits)
+}
+
+func logText(mu *sync.Mutex, b *bytes.Buffer) string {
+	mu.Lock()
+	defer mu.Unlock()
+	return b.String()
+}
+
+// An asset deleted on the server (for good) since the last run is
+// uploaded again, although its checksum and its confirmation were cached:
+// the re-run's bulk-upload-check says accept. The cache then confirms the
+// new asset id.
+func TestHashCacheAssetDeletedOnServerIsUploadedAgain(t *testing.T) {
+	s, c := newUploadEnv(t)
+	dir := t.TempDir()
+	paths := photoFiles(t, dir, 3, 1000)
+	opts := cacheOpts(t)
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.Uploaded != 3 {
+		t.Fatalf("first run: %v %+v", err, res.Stats)
+	}
+	var gone uuid.UUID
+	for _, u := range res.Uploaded {
+		if u.Filepath == paths[1] {
+			gone = u.Asset.Id
+		}
+	}
+	me, err := c.GetMyUserWithResponse(context.Background())
+	if err != nil || me.JSON200 == nil {
+		t.Fatalf("users/me: %v", err)
+	}
+	content, _ := os.ReadFile(paths[1])
+	sum := sha1.Sum(content)
+	confirmed := func() (string, bool) {
+		hc, err := hashcache.Open(opts.HashCache.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer hc.Close()
+		return hc.Confirmed(c.ServerURL(), me.JSON200.Id.String(), sum)
+	}
+	if id, ok := confirmed(); !ok || id != gone.String() {
+		t.Fatalf("after the upload the cache confirms %q %v, want %s", id, ok, gone)
+	}
+
+	force := true
+	r, err := c.DeleteAssetsWithResponse(context.Background(), api.AssetBulkDeleteDto{Ids: []uuid.UUID{gone}, Force: &force})
+	if err == nil {
+		err = CheckResponse("deleteAssets", r.HTTPResponse, r.Body)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.HashCacheHits != 3 || res.Stats.Uploaded != 1 || res.Stats.Rejected != 2 {
+		t.Fatalf("re-run: %v %+v", err, res.Stats)
+	}
+	again := res.Uploaded[0]
+	if again.Filepath != paths[1] || again.Asset.Id == gone {
+		t.Fatalf("uploaded again: %+v, want %s with a new id", again, paths[1])
+	}
+	if id, ok := confirmed(); !ok || id != again.Asset.Id.String() {
+		t.Fatalf("the cache confirms %q %v, want the new id %s", id, ok, again.Asset.Id)
+	}
+	if n := len(assetsByChecksum(s)[string(sum[:])]); n != 1 {
+		t.Fatalf("%d assets with the deleted file's checksum, want 1", n)
+	}
+}
+
+// RecheckAfter trusts recent confirmations: a re-run asks the server
+// nothing about them. Delete options never take that shortcut, nor the
+// cached checksums: every file is hashed fresh before anything is deleted.
+func TestHashCacheRecheckAfterAndDeletes(t *testing.T) {
+	s, c := newUploadEnv(t)
+	dir := t.TempDir()
+	photoFiles(t, dir, 4, 1000)
+	opts := cacheOpts(t)
+	opts.HashCache.RecheckAfter = time.Hour
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.Uploaded != 4 || res.Stats.ChecksSkipped != 0 {
+		t.Fatalf("first run: %v %+v", err, res.Stats)
+	}
+	checks := s.RequestCount("checkBulkUpload")
+	res, err = c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.Rejected != 4 || res.Stats.ChecksSkipped != 4 || res.Stats.HashCacheHits != 4 {
+		t.Fatalf("re-run: %v %+v", err, res.Stats)
+	}
+	if got := s.RequestCount("checkBulkUpload"); got != checks {
+		t.Fatalf("re-run sent %d bulk-upload-check, want none", got-checks)
+	}
+
+	del := opts
+	del.DeleteDuplicates = true
+	del.DryRun = true // the assertion is about hashing; keep the files
+	res, err = c.Upload(context.Background(), []string{dir}, del)
+	if err != nil || res.Stats.Rejected != 4 || res.Stats.HashCacheHits != 0 || res.Stats.ChecksSkipped != 0 {
+		t.Fatalf("with DeleteDuplicates: %v %+v, want fresh hashes and server checks", err, res.Stats)
+	}
+	if got := s.RequestCount("checkBulkUpload"); got == checks {
+		t.Fatal("with DeleteDuplicates the server was not asked")
+	}
+	del.DryRun = false
+	res, err = c.Upload(context.Background(), []string{dir}, del)
+	if err != nil || res.Stats.HashCacheHits != 0 || res.Stats.Rejected != 4 {
+		t.Fatalf("deleting duplicates: %v %+v", err, res.Stats)
+	}
+	for _, r := range res.Rejected {
+		if !r.Deleted {
+			t.Fatalf("not deleted: %+v", r)
+		}
+	}
+}
+
+// Disabled writes nothing; the default path is under the user cache
+// folder (TestMain points it at a temporary folder).
+func TestHashCacheDisabledAndDefaultPath(t *testing.T) {
+	_, c := newUploadEnv(t)
+	dir := t.TempDir()
+	photoFiles(t, dir, 2, 100)
+	path := filepath.Join(t.TempDir(), "hashes.db")
+	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{HashCache: HashCacheOptions{Disabled: true, Path: path}})
+	if err != nil || res.Stats.Uploaded != 2 {
+		t.Fatalf("%v %+v", err, res.Stats)
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("Disabled created the cache file: %v", err)
+	}
+	def, err := DefaultHashCachePath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ucd, _ := os.UserCacheDir()
+	if want := filepath.Join(ucd, "goimmich", "hashes.db"); def != want {
+		t.Fatalf("DefaultHashCachePath = %s, want %s", def, want)
+	}
+	if runtime.GOOS == "linux" && !strings.HasPrefix(def, os.Getenv("XDG_CACHE_HOME")) {
+		t.Fatalf("default cache %s is not under the test's XDG_CACHE_HOME", def)
+	}
+	res, err = c.Upload(context.Background(), []string{dir}, UploadOptions{})
+	if err != nil || res.Stats.Rejected != 2 {
+		t.Fatalf("%v %+v", err, res.Stats)
+	}
+	if fi, err := os.Stat(def); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("default cache file: %v %v", fi, err)
+	}
+}
