@@ -38,6 +38,7 @@ import (
 
 	"github.com/goimmich/goimmich/api"
 	"github.com/goimmich/goimmich/internal/cli/cmdutil"
+	"github.com/goimmich/goimmich/internal/cli/config"
 	"github.com/goimmich/goimmich/internal/cli/iostreams"
 	"github.com/goimmich/goimmich/wrapper"
 )
@@ -47,6 +48,7 @@ type operation struct {
 	ID, Method, Path, Tag string
 	Summary, Description  string
 	Deprecated            bool
+	Public                bool   // needs no credentials
 	Body                  string // "", "json", "multipart" or "form"
 	BodyRequired          bool
 	BodySchema            string   // the body's schema (component name)
@@ -180,7 +182,11 @@ output) and never overwrite a file without --force.
 func newCmdOperation(f *cmdutil.Factory, op *operation, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, Op: op, Params: map[string][]string{}}
 	opts.Client = func() (*wrapper.Client, error) {
-		c, _, err := f.Client()
+		c, creds, err := f.Client()
+		if err != nil && op.Public && errors.Is(err, config.ErrNoCredentials) && creds.URL != "" && creds.Key == "" {
+			// A public operation needs only the server's URL.
+			return f.NewClientWithoutKey(creds.URL)
+		}
 		return c, err
 	}
 	var pathParams []param
@@ -200,6 +206,9 @@ func newCmdOperation(f *cmdutil.Factory, op *operation, runF func(*Options) erro
 	long += fmt.Sprintf("\n\n%s %s", op.Method, op.Path)
 	if op.Deprecated {
 		long += "\n\nDeprecated by Immich."
+	}
+	if op.Public {
+		long += "\n\nPublic: needs only the server URL, no API key."
 	}
 	switch op.Body {
 	case "json":

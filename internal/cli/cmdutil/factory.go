@@ -140,6 +140,23 @@ func (f *Factory) NewClient(url, key string, opts ...wrapper.Option) (*wrapper.C
 	return c, nil
 }
 
+// NewClientWithoutKey returns a client for url that sends no credentials,
+// for Immich's public operations (pingServer, getServerVersion, ...).
+func (f *Factory) NewClientWithoutKey(url string) (*wrapper.Client, error) {
+	all := []wrapper.Option{wrapper.WithUserAgent("goimmich-cli/" + f.Version), wrapper.WithLogger(f.warnings())}
+	if f.HTTPClient != nil {
+		all = append(all, wrapper.WithHTTPClient(f.HTTPClient))
+	}
+	if f.Retry != nil {
+		all = append(all, wrapper.WithRetry(*f.Retry))
+	}
+	c, err := wrapper.New(url, all...)
+	if err != nil {
+		return nil, fmt.Errorf("%w; check --url, %s or \"goimmich login\"", err, config.EnvURL)
+	}
+	return c, nil
+}
+
 // Client resolves the credentials and returns a client, without talking to
 // the server.
 func (f *Factory) Client() (*wrapper.Client, config.Credentials, error) {

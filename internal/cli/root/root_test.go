@@ -258,6 +258,15 @@ func TestAPIOperationsAgainstFake(t *testing.T) {
 		t.Fatalf("--force: exit %d: %s", r.code, r.errOut)
 	}
 
+	// A public operation needs only the URL; others say what is missing.
+	urlOnly := newEnv(t, map[string]string{"IMMICH_INSTANCE_URL": s.URL()})
+	if r = urlOnly.run("", "api", "getServerVersion"); r.code != 0 || !strings.Contains(r.out, `"major": 3`) {
+		t.Fatalf("public getServerVersion with no key: exit %d: %s %s", r.code, r.out, r.errOut)
+	}
+	if r = urlOnly.run("", "api", "getMyUser"); r.code != 1 || !strings.Contains(r.errOut, "missing the API key") {
+		t.Fatalf("getMyUser with no key: exit %d: %s", r.code, r.errOut)
+	}
+
 	// A server error is an *APIError message and exit 1.
 	r = e.run("", "api", "getAlbumInfo", "--id", "4f1b8c2e-6a1d-4c3b-9f0e-2d7a5b6c8e90")
 	if r.code != 1 || !strings.Contains(r.errOut, "getAlbumInfo: server answered 4") {

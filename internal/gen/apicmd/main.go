@@ -50,6 +50,7 @@ func run(specPath, outPath string) error {
 type op struct {
 	ID, Method, Path, Tag, Summary, Description string
 	Deprecated                                  bool
+	Public                                      bool // no security requirement: works without a key
 	Params                                      []param
 	BodyKind                                    string // "", "json", "multipart", "form"
 	BodyRequired                                bool
@@ -78,6 +79,7 @@ func Generate(doc *openapi3.T) ([]byte, error) {
 			if len(o.Tags) > 0 {
 				g.Tag = o.Tags[0]
 			}
+			g.Public = (o.Security == nil && len(doc.Security) == 0) || (o.Security != nil && len(*o.Security) == 0)
 			params := append(openapi3.Parameters{}, item.Parameters...)
 			params = append(params, o.Parameters...)
 			for _, pr := range params {
@@ -170,6 +172,9 @@ func Generate(doc *openapi3.T) ([]byte, error) {
 		}
 		if o.Deprecated {
 			b.WriteString("Deprecated: true,\n")
+		}
+		if o.Public {
+			b.WriteString("Public: true,\n")
 		}
 		if o.BodyKind != "" {
 			fmt.Fprintf(&b, "Body: %q, BodyRequired: %v,\n", o.BodyKind, o.BodyRequired)
