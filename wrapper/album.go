@@ -10,12 +10,17 @@ import (
 	"sort"
 
 	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/goimmich/goimmich/api"
 )
 
-// albumBatchSize is the most asset ids sent in one add-to-album call.
-const albumBatchSize = 1000
+const (
+	// albumBatchSize is the most asset ids sent in one add-to-album call.
+	albumBatchSize = 1000
+	// albumConcurrency bounds the albums created and filled at once.
+	albumConcurrency = 4
+)
 
 // AlbumResult reports one album of an Upload run as the server answered:
 // Added counts only assets the server confirmed it added.
@@ -109,27 +114,36 @@ func (c *Client) updateAlbums(ctx context.Context, st []fileState, opts UploadOp
 		}
 		return results
 	}
+	// Albums are independent: create and fill up to albumConcurrency at
+	// once (AlbumPerFolder makes one per folder; serial calls would cost
+	// one round trip per album and batch in a row).
+	var g errgroup.Group
+	g.SetLimit(albumConcurrency)
 	for k, name := range names {
-		r := &results[k]
-		r.Name = name
-		r.ID = ids[name]
-		assets := want[name]
-		if opts.DryRun {
-			r.WouldCreate = r.ID == ""
-			r.WouldAdd = len(assets)
-			continue
-		}
-		if r.ID == "" {
-			id, err := c.createAlbum(ctx, name, userID)
-			if err != nil {
-				r.Error = err.Error()
-				r.Failed = albumFailures(assets, err)
-				continue
+		g.Go(func() error {
+			r := &results[k]
+			r.Name = name
+			r.ID = ids[name]
+			assets := want[name]
+			if opts.DryRun {
+				r.WouldCreate = r.ID == ""
+				r.WouldAdd = len(assets)
+				return nil
 			}
-			r.ID, r.Created = id, true
-		}
-		c.addToAlbum(ctx, r, assets)
+			if r.ID == "" {
+				id, err := c.createAlbum(ctx, name, userID)
+				if err != nil {
+					r.Error = err.Error()
+					r.Failed = albumFailures(assets, err)
+					return nil
+				}
+				r.ID, r.Created = id, true
+			}
+			c.addToAlbum(ctx, r, assets)
+			return nil
+		})
 	}
+	_ = g.Wait()
 	return results
 }
 

@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/goimmich/goimmich/immichtest"
 )
 
 // benchEnvInt reads a positive integer from the environment, or def.
@@ -235,4 +237,37 @@ func BenchmarkUploadFirstRun(b *testing.B) {
 	b.ReportMetric(theirs.Seconds()*1000/float64(b.N), "sha1sum-cpu-ms")
 	b.ReportMetric(ours.Seconds()/theirs.Seconds(), "cpu-vs-sha1sum-x")
 	b.ReportMetric(wall.Seconds()*1000/float64(b.N), "wall-ms")
+}
+
+// BenchmarkAlbumsPerFolder uploads 40 folders of 5 files with
+// AlbumPerFolder to an in-process fake server that waits 10 ms before each
+// answer (a server across a network): 40 albums to create and fill, up to
+// albumConcurrency at once.
+func BenchmarkAlbumsPerFolder(b *testing.B) {
+	const folders, files = 40, 5
+	dir := b.TempDir()
+	for f := range folders {
+		sub := filepath.Join(dir, fmt.Sprintf("trip%02d", f))
+		if err := os.MkdirAll(sub, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		for k := range files {
+			if err := os.WriteFile(filepath.Join(sub, fmt.Sprintf("IMG_%d.jpg", k)), fmt.Appendf(nil, "%d/%d", f, k), 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	for b.Loop() {
+		b.StopTimer()
+		s, c := newUploadEnv(b, immichtest.WithFaults(immichtest.Faults{Latency: 10 * time.Millisecond}))
+		b.StartTimer()
+		res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{AlbumPerFolder: true, HashCache: HashCacheOptions{Disabled: true}})
+		b.StopTimer()
+		if err != nil || len(res.Albums) != folders || res.Albums[0].Added != files || len(s.Albums()) != folders {
+			b.Fatalf("%v %+v", err, res.Albums)
+		}
+		c.CloseIdleConnections()
+		s.Close()
+		b.StartTimer()
+	}
 }
