@@ -271,3 +271,72 @@ func BenchmarkAlbumsPerFolder(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkReadTwiceVsOnce weighs Upload's design (hash every file, ask
+// bulk-upload-check, then upload it: two reads, the second from the page
+// cache) against hashing during the upload (one read, but no duplicate
+// check before sending the bytes). In one run, with the CPU time of this
+// process (fake server in a child process), it measures: two-pass-cpu-ms,
+// Upload as it is; send-only-cpu-ms, Upload with SkipDuplicateCheck (one
+// read, no hashing); hash-cpu-ms, hashFile over the folder (read + SHA-1);
+// read-cpu-ms, reading the folder alone. A one-pass upload would cost
+// send-only + hash - read (one-pass-est-cpu-ms); the extra read costs
+// two-pass - one-pass-est. Folder: BENCH_SMALL x 1 MiB + BENCH_BIG x 100
+// MiB (default 100 + 1).
+func BenchmarkReadTwiceVsOnce(b *testing.B) {
+	dir := b.TempDir()
+	paths := randomFolder(b, dir, benchEnvInt(b, "BENCH_SMALL", 100), benchEnvInt(b, "BENCH_BIG", 1))
+	bin := buildFakeServer(b)
+	upload := func(o UploadOptions) time.Duration {
+		fsp := startFakeServerProcess(b, bin, b.TempDir())
+		c, err := New(fsp.url, WithAPIKey(fsp.key), WithRetry(uploadRetry()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		cpu0 := cpuTime(b)
+		res, err := c.Upload(context.Background(), []string{dir}, o)
+		d := cpuTime(b) - cpu0
+		c.CloseIdleConnections()
+		if err != nil || res.Stats.Uploaded != len(paths) {
+			b.Fatalf("upload: %v %+v", err, res.Stats)
+		}
+		fsp.stop(b)
+		return d
+	}
+	overFiles := func(fn func(p string) error) time.Duration {
+		cpu0 := cpuTime(b)
+		for _, p := range paths {
+			if err := fn(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return cpuTime(b) - cpu0
+	}
+	buf := make([]byte, hashBufSize)
+	var twoPass, sendOnly, hash, read time.Duration
+	for b.Loop() {
+		twoPass += upload(UploadOptions{HashCache: HashCacheOptions{Disabled: true}})
+		sendOnly += upload(UploadOptions{SkipDuplicateCheck: true})
+		hash += overFiles(func(p string) error { _, _, err := hashFile(context.Background(), p, nil); return err })
+		read += overFiles(func(p string) error {
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			for {
+				_, err := f.Read(buf)
+				if err != nil {
+					return nil
+				}
+			}
+		})
+	}
+	ms := func(d time.Duration) float64 { return d.Seconds() * 1000 / float64(b.N) }
+	b.ReportMetric(ms(twoPass), "two-pass-cpu-ms")
+	b.ReportMetric(ms(sendOnly), "send-only-cpu-ms")
+	b.ReportMetric(ms(hash), "hash-cpu-ms")
+	b.ReportMetric(ms(read), "read-cpu-ms")
+	b.ReportMetric(ms(sendOnly+hash-read), "one-pass-est-cpu-ms")
+	b.ReportMetric(float64(twoPass)/float64(sendOnly+hash-read), "two/one-pass-x")
+}
