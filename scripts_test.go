@@ -113,7 +113,10 @@ func TestFetchSpecChecksHash(t *testing.T) {
 		t.Errorf("fetched spec = %q, %v; want the source file", got, err)
 	}
 
-	// A missing file says where it looked.
+	// A missing file says where it looked (with no copy cached from before).
+	if err := os.RemoveAll(filepath.Join(repo, ".spec")); err != nil {
+		t.Fatal(err)
+	}
 	out, err = run(t, repo, []string{"IMMICH_SPEC_DIR=" + t.TempDir()}, "bash", "scripts/fetch-spec.sh")
 	if err == nil || !strings.Contains(out, "does not exist") || !strings.Contains(out, "IMMICH_SPEC_DIR") {
 		t.Errorf("missing spec: err %v, output:\n%s", err, out)
