@@ -49,6 +49,8 @@ auth.yml.`,
 	cmd.SetErr(f.IOStreams.ErrOut)
 	cmd.SetIn(f.IOStreams.In)
 	cmd.SetVersionTemplate("goimmich {{.Version}}\n")
+	// -V, as the official CLI's (cobra would take -v).
+	cmd.Flags().BoolP("version", "V", false, "Print goimmich's version")
 	pf := cmd.PersistentFlags()
 	pf.StringVarP(&f.FlagURL, "url", "u", "", "Immich server URL (env IMMICH_INSTANCE_URL)")
 	pf.StringVarP(&f.FlagKey, "key", "k", "", "Immich API key (env IMMICH_API_KEY)")

@@ -164,6 +164,14 @@ func TestVersion(t *testing.T) {
 	}
 }
 
+func TestVersionFlag(t *testing.T) {
+	for _, flag := range []string{"-V", "--version"} {
+		if r := newEnv(t, nil).run("", flag); r.code != 0 || r.out != "goimmich test\n" {
+			t.Fatalf("%s printed %q (exit %d)", flag, r.out, r.code)
+		}
+	}
+}
+
 func TestCompletion(t *testing.T) {
 	e := newEnv(t, nil)
 	for _, sh := range []string{"bash", "zsh", "fish", "powershell"} {
