@@ -20,6 +20,10 @@ type BarProgress struct {
 
 	mu       sync.Mutex
 	inFlight map[string]*barFile
+	// barMu serialises updates of the bars: mpb's EWMA speed and ETA
+	// decorators are not safe for concurrent updates. The drawing goroutine
+	// never takes it.
+	barMu    sync.Mutex
 	failed   int
 	waitOnce sync.Once
 }
@@ -91,7 +95,9 @@ func (b *BarProgress) Add(path string, n int64) {
 	}
 	b.mu.Unlock()
 	if f != nil && n > 0 {
+		b.barMu.Lock()
 		b.bytes.EwmaIncrInt64(n, 0)
+		b.barMu.Unlock()
 	}
 }
 
@@ -105,6 +111,8 @@ func (b *BarProgress) Done(path string, status string, err error) {
 		b.failed++
 	}
 	b.mu.Unlock()
+	b.barMu.Lock()
+	defer b.barMu.Unlock()
 	if f != nil && f.size > f.moved {
 		b.bytes.IncrInt64(f.size - f.moved)
 	}

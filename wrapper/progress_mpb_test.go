@@ -59,3 +59,32 @@ func TestBarProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestBarProgressConcurrentUse drives the bars from several goroutines at
+// once, as Upload's workers do; under -race it fails if the bars' updates
+// (mpb's EWMA decorators) are not serialised.
+func TestBarProgressConcurrentUse(t *testing.T) {
+	var out lockedBuffer
+	b := newBarProgress(&out, mpb.ForceAutoRefresh(), mpb.WithRefreshRate(time.Millisecond))
+	const workers, chunks = 8, 200
+	b.Total(workers, workers*chunks)
+	var wg sync.WaitGroup
+	for w := range workers {
+		path := "f" + itoa(w)
+		wg.Go(func() {
+			b.Start(path, chunks)
+			for range chunks {
+				b.Add(path, 1)
+			}
+			b.Done(path, "uploaded", nil)
+		})
+	}
+	wg.Wait()
+	if got := b.bytes.Current(); got != workers*chunks {
+		t.Fatalf("bytes bar at %d, want %d", got, workers*chunks)
+	}
+	if got := b.files.Current(); got != workers {
+		t.Fatalf("files bar at %d, want %d", got, workers)
+	}
+	b.Wait()
+}
