@@ -101,3 +101,38 @@ func ExampleNewBarProgress() {
 	// Output:
 	// 1 uploaded
 }
+
+func ExampleHashCacheOptions() {
+	srv := immichtest.NewServer()
+	defer srv.Close()
+	c, err := wrapper.New(srv.URL(), wrapper.WithAPIKey(srv.APIKey()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	dir, _ := os.MkdirTemp("", "photos")
+	defer os.RemoveAll(dir)
+	p := filepath.Join(dir, "a.jpg")
+	os.WriteFile(p, []byte("a photo"), 0o644)
+	old := time.Now().Add(-time.Hour) // files written in the last seconds are not cached
+	os.Chtimes(p, old, old)
+
+	// The cache is on by default, in os.UserCacheDir()/goimmich/hashes.db;
+	// here it is moved, and the server's confirmations are trusted for a
+	// day (a re-run within a day asks the server nothing about them).
+	opts := wrapper.UploadOptions{HashCache: wrapper.HashCacheOptions{
+		Path:         filepath.Join(dir, "hashes.db"),
+		RecheckAfter: 24 * time.Hour,
+	}}
+	for range 2 {
+		res, err := c.Upload(context.Background(), []string{dir}, opts)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("uploaded %d, duplicates %d, read from cache %d, not asked %d\n",
+			res.Stats.Uploaded, res.Stats.Rejected, res.Stats.HashCacheHits, res.Stats.ChecksSkipped)
+	}
+	// Output:
+	// uploaded 1, duplicates 0, read from cache 0, not asked 0
+	// uploaded 0, duplicates 1, read from cache 1, not asked 1
+}

@@ -251,7 +251,8 @@ type serverInfo struct {
 // when that fails); scan (see UploadOptions.Ignore, IncludeHidden: files
 // found by walking that are not media are skipped silently, files named
 // explicitly that are not media are Rejected as unsupported_format); hash
-// files with SHA-1 on all cores, pipelined with POST
+// files with SHA-1 on all cores (an unchanged file's checksum comes from
+// the hash cache instead, see UploadOptions.HashCache), pipelined with POST
 // /assets/bulk-upload-check in batches of 500, while Concurrency uploads
 // run; then albums, then local deletes.
 //
