@@ -77,9 +77,29 @@ func (c *Client) closeHashCache(hc *hashcache.Cache) {
 type serverCache struct {
 	hc           *hashcache.Cache
 	server, user string
+	// refresh is the age after which an unchanged confirmation is written
+	// again (its time matters to RecheckAfter); 0: never.
+	refresh time.Duration
 }
 
+// confirm records that the server confirmed sum as assetID. An unchanged
+// confirmation younger than refresh is not rewritten: a re-run of an
+// unchanged library then writes nothing (each write costs ~10 µs of
+// commits and fsyncs).
 func (s serverCache) confirm(sum Checksum, assetID string) {
+	if s.hc == nil {
+		return
+	}
+	var id string
+	var ok bool
+	if s.refresh > 0 {
+		id, ok = s.hc.ConfirmedSince(s.server, s.user, sum, time.Now().Add(-s.refresh))
+	} else {
+		id, ok = s.hc.Confirmed(s.server, s.user, sum)
+	}
+	if ok && id == assetID {
+		return
+	}
 	s.hc.Confirm(s.server, s.user, sum, assetID)
 }
 

@@ -333,7 +333,7 @@ func (c *Client) Upload(ctx context.Context, paths []string, opts UploadOptions)
 
 	hc := c.openHashCache(opts)
 	defer c.closeHashCache(hc) // after pipeline and the steps below: none uses it then
-	cache := serverCache{hc: hc, server: c.baseURL.String(), user: info.userID}
+	cache := serverCache{hc: hc, server: c.baseURL.String(), user: info.userID, refresh: opts.HashCache.RecheckAfter / 2}
 	c.pipeline(ctx, st, opts, info, prog, cache)
 	c.resolveLeftovers(ctx, st, prog)
 
