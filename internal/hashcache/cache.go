@@ -54,6 +54,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 )
 
 // Defaults for the options of Open.
@@ -294,7 +295,7 @@ func (c *Cache) openDB() *bolt.DB {
 	if err == nil {
 		return db
 	}
-	if errors.Is(err, bolt.ErrTimeout) {
+	if errors.Is(err, bolterrors.ErrTimeout) {
 		c.warn("cache file is in use by another goimmich run; this run keeps its hashes in memory and saves them at the end if the other run has finished",
 			"waited", c.cfg.lockTimeout)
 		return nil
