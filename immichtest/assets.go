@@ -141,7 +141,9 @@ func (s *Server) replaceAsset(c *call) {
 	old := *a
 	oldCopy := s.addAssetLocked(old.Asset, old.content, old.Checksum)
 	oldCopy.IsTrashed, oldCopy.deletedAt = true, now()
+	s.unindexLocked(a)
 	a.content, a.Checksum, a.Size = up.content, up.sum, up.content.size
+	s.indexLocked(a)
 	a.OriginalFileName, a.Type, a.ContentType = name, assetType(name), lookupMIME(name)
 	a.FileCreatedAt, a.FileModifiedAt = created.UTC(), modified.UTC()
 	a.DeviceAssetID, a.DeviceID, a.Sidecar = up.first("deviceAssetId"), up.first("deviceId"), up.sidecar

@@ -55,7 +55,8 @@ type Server struct {
 	keys        map[string]*apiKey // by secret
 	tokens      map[string]uuid.UUID
 	assets      map[uuid.UUID]*assetRec
-	order       []uuid.UUID // upload order
+	byChecksum  map[string][]uuid.UUID // checksumKey -> asset ids in upload order
+	order       []uuid.UUID            // upload order
 	albums      map[uuid.UUID]*albumRec
 	albumOrder  []uuid.UUID
 	links       map[uuid.UUID]*linkRec
@@ -135,17 +136,18 @@ func Start(opts ...Option) (*Server, error) {
 		}
 	}
 	s := &Server{
-		cfg:    cfg,
-		spec:   spec,
-		done:   make(chan struct{}),
-		counts: map[string]int{},
-		users:  map[uuid.UUID]*user{},
-		keys:   map[string]*apiKey{},
-		tokens: map[string]uuid.UUID{},
-		assets: map[uuid.UUID]*assetRec{},
-		albums: map[uuid.UUID]*albumRec{},
-		links:  map[uuid.UUID]*linkRec{},
-		thumbs: map[thumbKey][]byte{},
+		cfg:        cfg,
+		spec:       spec,
+		done:       make(chan struct{}),
+		counts:     map[string]int{},
+		users:      map[uuid.UUID]*user{},
+		keys:       map[string]*apiKey{},
+		tokens:     map[string]uuid.UUID{},
+		assets:     map[uuid.UUID]*assetRec{},
+		byChecksum: map[string][]uuid.UUID{},
+		albums:     map[uuid.UUID]*albumRec{},
+		links:      map[uuid.UUID]*linkRec{},
+		thumbs:     map[thumbKey][]byte{},
 	}
 	fmt.Sscanf(spec.Info.Version, "%d.%d.%d", &s.version[0], &s.version[1], &s.version[2])
 	s.setFaultsLocked(cfg.faults)

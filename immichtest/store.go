@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -235,17 +236,42 @@ func (s *Server) addAssetLocked(a Asset, b blob, sum []byte) *assetRec {
 	}
 	s.assets[a.ID] = rec
 	s.order = append(s.order, a.ID)
+	s.indexLocked(rec)
 	return rec
 }
 
 func (s *Server) findByChecksumLocked(owner uuid.UUID, sum []byte) (*assetRec, bool) {
-	for _, id := range s.order {
-		a := s.assets[id]
-		if a != nil && a.OwnerID == owner && bytes.Equal(a.Checksum, sum) {
+	for _, id := range s.byChecksum[checksumKey(owner, sum)] {
+		if a := s.assets[id]; a != nil {
 			return a, true
 		}
 	}
 	return nil, false
+}
+
+// checksumKey is the key of s.byChecksum: like Immich's unique index on
+// (ownerId, checksum), lookups cost one map access, not a scan.
+func checksumKey(owner uuid.UUID, sum []byte) string {
+	return string(owner[:]) + string(sum)
+}
+
+// indexLocked adds a to the checksum index, after the assets already there
+// (so lookups find the earliest upload first, as a scan in order would).
+func (s *Server) indexLocked(a *assetRec) {
+	k := checksumKey(a.OwnerID, a.Checksum)
+	s.byChecksum[k] = append(s.byChecksum[k], a.ID)
+}
+
+// unindexLocked removes a from the checksum index, under its current
+// checksum.
+func (s *Server) unindexLocked(a *assetRec) {
+	k := checksumKey(a.OwnerID, a.Checksum)
+	ids := slices.DeleteFunc(s.byChecksum[k], func(id uuid.UUID) bool { return id == a.ID })
+	if len(ids) == 0 {
+		delete(s.byChecksum, k)
+	} else {
+		s.byChecksum[k] = ids
+	}
 }
 
 // deleteAssetLocked removes an asset for good, with its file and album
@@ -256,6 +282,7 @@ func (s *Server) deleteAssetLocked(id uuid.UUID) {
 		return
 	}
 	a.content.remove()
+	s.unindexLocked(a)
 	delete(s.assets, id)
 	for i, o := range s.order {
 		if o == id {
