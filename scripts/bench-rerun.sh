@@ -22,10 +22,9 @@
 #   env: FILES (10000), FILE_SIZE (1048576), SMALL (300), BIG (3),
 #        BENCHTIME (1x), FIRSTRUN_BENCHTIME (3x), SKIP_CLI=1, KEEP=1 keeps
 #        the temporary folder.
-# Note: the fake server answers bulk-upload-check with a linear scan of its
-# assets per checksum (Immich: one indexed query), so at 10,000 files the
-# cached re-run's time is mostly the fake server's; the RecheckAfter row
-# shows the client's own cost.
+# Note: the fake server indexes assets by checksum, as Immich does, so the
+# cached re-run's time is the client's plus one bulk-upload-check per 500
+# files; the RecheckAfter row shows the client's cost with no server check.
 # Disk: the fake servers store FILES*FILE_SIZE bytes (10 GiB by default) at
 # a time under TMPDIR; the libraries themselves are sparse.
 set -euo pipefail
