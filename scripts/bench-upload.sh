@@ -15,7 +15,8 @@
 # Usage: scripts/bench-upload.sh [SMALL_COUNT [BIG_COUNT]]
 #   env: CONCURRENCY (default 4, given to both clients; the official CLI's
 #        own default is 1), ROUNDS (default 3: the table shows medians),
-#        KEEP=1 keeps the temporary folder.
+#        KEEP=1 keeps the temporary folder, SKIP_RERUN=1 leaves out
+#        scripts/bench-rerun.sh (10,000-file re-run, first-run profile).
 set -euo pipefail
 
 SMALL=${1:-300}
@@ -191,3 +192,12 @@ row "re-run: peak RSS MB" "$(awk -v k="$orrss" 'BEGIN{print k/1024}')" "$(awk -v
 row "re-run no cache: wall s" "$orw" "$gnw" 0.5 ratio
 row "re-run no cache: CPU s" "$orc" "$gnc" 1 ratio
 echo "goimmich's re-run took ${hits:-0} of $total checksums from its hash cache; \"no cache\" is --no-cache."
+
+# The 10,000-file re-run (hash cache on vs off) and the first-run CPU
+# against sha1sum with its profile summary: scripts/bench-rerun.sh, without
+# its own CLI pass (the table above has the CLI's re-runs). SKIP_RERUN=1
+# leaves it out.
+if [[ -z "${SKIP_RERUN:-}" ]]; then
+	echo
+	SKIP_CLI=1 "$root/scripts/bench-rerun.sh"
+fi
