@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -274,39 +273,4 @@ func (e *FlagError) Unwrap() error { return e.Err }
 // FlagErrorf returns a *FlagError formatted as fmt.Errorf.
 func FlagErrorf(format string, args ...any) error {
 	return &FlagError{Err: fmt.Errorf(format, args...)}
-}
-
-// SerialProgress returns a wrapper.Progress that passes every call to p one
-// at a time. wrapper.BarProgress is called from several transfer goroutines
-// at once, and mpb's moving-average decorators (speed, ETA) are not safe for
-// concurrent updates; serialising costs one uncontended mutex per call.
-func SerialProgress(p wrapper.Progress) wrapper.Progress { return &serialProgress{p: p} }
-
-type serialProgress struct {
-	mu sync.Mutex
-	p  wrapper.Progress
-}
-
-func (s *serialProgress) Total(files int, bytes int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.p.Total(files, bytes)
-}
-
-func (s *serialProgress) Start(path string, size int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.p.Start(path, size)
-}
-
-func (s *serialProgress) Add(path string, n int64) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.p.Add(path, n)
-}
-
-func (s *serialProgress) Done(path string, status string, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.p.Done(path, status, err)
 }

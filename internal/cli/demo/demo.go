@@ -104,7 +104,7 @@ func demoRun(ctx context.Context, opts *Options) error {
 	var bars *wrapper.BarProgress
 	if opts.IO.CanShowProgress() {
 		bars = wrapper.NewBarProgress(opts.IO.ErrOut)
-		uo.Progress = cmdutil.SerialProgress(bars)
+		uo.Progress = bars
 	}
 	res, err := c.Upload(ctx, []string{dir}, uo)
 	if bars != nil {

@@ -156,7 +156,7 @@ func downloadRun(ctx context.Context, opts *Options) error {
 		if opts.Archive {
 			files = 1
 		}
-		dopts.Progress = cmdutil.SerialProgress(&growingTotal{BarProgress: bars, files: files})
+		dopts.Progress = &growingTotal{BarProgress: bars, files: files}
 	}
 	var items []Item
 	if opts.Archive {
@@ -345,8 +345,8 @@ func (g *growingTotal) Start(path string, size int64) {
 	if size > 0 {
 		g.bytes += size
 	}
-	files, bytes := g.files, g.bytes
+	// Set under mu so that concurrent Starts never lower the total.
+	g.BarProgress.Total(g.files, g.bytes)
 	g.mu.Unlock()
-	g.BarProgress.Total(files, bytes)
 	g.BarProgress.Start(path, size)
 }

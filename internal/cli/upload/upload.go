@@ -201,7 +201,7 @@ func uploadRun(ctx context.Context, opts *Options) error {
 	var bars *wrapper.BarProgress
 	if opts.IO.CanShowProgress() && !opts.NoProgress {
 		bars = wrapper.NewBarProgress(opts.IO.ErrOut)
-		uo.Progress = cmdutil.SerialProgress(bars)
+		uo.Progress = bars
 	}
 	res, err := c.Upload(ctx, opts.Paths, uo)
 	if bars != nil {
