@@ -127,34 +127,31 @@ func DefaultPaths(getenv func(string) string) (Paths, error) {
 // userCacheDir is os.UserCacheDir, reading XDG_CACHE_HOME and HOME through
 // getenv on Unix systems other than macOS.
 func userCacheDir(getenv func(string) string) (string, error) {
-	switch runtime.GOOS {
-	case "darwin", "ios", "windows", "plan9":
-		return os.UserCacheDir()
-	}
-	if x := getenv("XDG_CACHE_HOME"); x != "" && filepath.IsAbs(x) {
-		return x, nil
-	}
-	if h := getenv("HOME"); h != "" {
-		return filepath.Join(h, ".cache"), nil
-	}
-	return os.UserCacheDir()
+	return xdgDir(getenv, "XDG_CACHE_HOME", ".cache", os.UserCacheDir)
 }
 
 // userConfigDir is os.UserConfigDir; on Unix systems other than macOS it
 // reads XDG_CONFIG_HOME and HOME through getenv, so tests can point it
 // elsewhere.
 func userConfigDir(getenv func(string) string) (string, error) {
+	return xdgDir(getenv, "XDG_CONFIG_HOME", ".config", os.UserConfigDir)
+}
+
+// xdgDir is osDir, except on Unix systems other than macOS, where it is the
+// absolute folder in the variable xdg, else homeSub in HOME, both read
+// through getenv.
+func xdgDir(getenv func(string) string, xdg, homeSub string, osDir func() (string, error)) (string, error) {
 	switch runtime.GOOS {
 	case "darwin", "ios", "windows", "plan9":
-		return os.UserConfigDir()
+		return osDir()
 	}
-	if x := getenv("XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
+	if x := getenv(xdg); x != "" && filepath.IsAbs(x) {
 		return x, nil
 	}
 	if h := getenv("HOME"); h != "" {
-		return filepath.Join(h, ".config"), nil
+		return filepath.Join(h, homeSub), nil
 	}
-	return os.UserConfigDir()
+	return osDir()
 }
 
 // Request is what the command line gave for one resolution.
