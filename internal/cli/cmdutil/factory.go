@@ -123,25 +123,18 @@ func (f *Factory) Credentials() (config.Credentials, error) {
 // NewClient returns a client for url and key with this Factory's HTTP
 // client and retry policy.
 func (f *Factory) NewClient(url, key string, opts ...wrapper.Option) (*wrapper.Client, error) {
-	all := []wrapper.Option{wrapper.WithAPIKey(key), wrapper.WithUserAgent("goimmich-cli/" + f.Version),
-		wrapper.WithLogger(f.warnings())}
-	if f.HTTPClient != nil {
-		all = append(all, wrapper.WithHTTPClient(f.HTTPClient))
-	}
-	if f.Retry != nil {
-		all = append(all, wrapper.WithRetry(*f.Retry))
-	}
-	all = append(all, opts...)
-	c, err := wrapper.New(url, all...)
-	if err != nil {
-		return nil, fmt.Errorf("%w; check --url, %s or \"goimmich login\"", err, config.EnvURL)
-	}
-	return c, nil
+	return f.newClient(url, append([]wrapper.Option{wrapper.WithAPIKey(key)}, opts...)...)
 }
 
 // NewClientWithoutKey returns a client for url that sends no credentials,
 // for Immich's public operations (pingServer, getServerVersion, ...).
 func (f *Factory) NewClientWithoutKey(url string) (*wrapper.Client, error) {
+	return f.newClient(url)
+}
+
+// newClient returns a client for url with this Factory's user agent,
+// logger, HTTP client and retry policy, then opts.
+func (f *Factory) newClient(url string, opts ...wrapper.Option) (*wrapper.Client, error) {
 	all := []wrapper.Option{wrapper.WithUserAgent("goimmich-cli/" + f.Version), wrapper.WithLogger(f.warnings())}
 	if f.HTTPClient != nil {
 		all = append(all, wrapper.WithHTTPClient(f.HTTPClient))
@@ -149,7 +142,7 @@ func (f *Factory) NewClientWithoutKey(url string) (*wrapper.Client, error) {
 	if f.Retry != nil {
 		all = append(all, wrapper.WithRetry(*f.Retry))
 	}
-	c, err := wrapper.New(url, all...)
+	c, err := wrapper.New(url, append(all, opts...)...)
 	if err != nil {
 		return nil, fmt.Errorf("%w; check --url, %s or \"goimmich login\"", err, config.EnvURL)
 	}
