@@ -22,12 +22,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -160,17 +162,9 @@ output) and never overwrite a file without --force.
 
 	tags := map[string]bool{}
 	for i := range operations {
-		op := &operations[i]
-		if !tags[op.Tag] {
-			tags[op.Tag] = true
-		}
+		tags[operations[i].Tag] = true
 	}
-	names := make([]string, 0, len(tags))
-	for t := range tags {
-		names = append(names, t)
-	}
-	sort.Strings(names)
-	for _, t := range names {
+	for _, t := range slices.Sorted(maps.Keys(tags)) {
 		cmd.AddGroup(&cobra.Group{ID: t, Title: t + ":"})
 	}
 	for i := range operations {
