@@ -65,12 +65,8 @@ func (s *Server) uploadAsset(c *call) {
 	if !ok {
 		return
 	}
-	name := up.fileName
-	if fn := up.first("filename"); fn != "" {
-		name = fn
-	}
-	created, _ := time.Parse(time.RFC3339Nano, up.first("fileCreatedAt"))
-	modified, _ := time.Parse(time.RFC3339Nano, up.first("fileModifiedAt"))
+	name := up.name()
+	created, modified := up.times()
 	s.mu.Lock()
 	if a, dup := s.findByChecksumLocked(c.auth.userID, up.sum); dup {
 		s.mu.Unlock()
@@ -116,12 +112,8 @@ func (s *Server) replaceAsset(c *call) {
 	if !ok {
 		return
 	}
-	name := up.fileName
-	if fn := up.first("filename"); fn != "" {
-		name = fn
-	}
-	created, _ := time.Parse(time.RFC3339Nano, up.first("fileCreatedAt"))
-	modified, _ := time.Parse(time.RFC3339Nano, up.first("fileModifiedAt"))
+	name := up.name()
+	created, modified := up.times()
 	s.mu.Lock()
 	a, ok := s.assets[id]
 	if !ok {
@@ -166,6 +158,23 @@ func (u *upload) first(name string) string {
 		return v[0]
 	}
 	return ""
+}
+
+// name is the asset's file name: the "filename" field when sent, else the
+// multipart file part's name.
+func (u *upload) name() string {
+	if fn := u.first("filename"); fn != "" {
+		return fn
+	}
+	return u.fileName
+}
+
+// times parses the fileCreatedAt and fileModifiedAt fields; a missing or
+// malformed one is the zero time.
+func (u *upload) times() (created, modified time.Time) {
+	created, _ = time.Parse(time.RFC3339Nano, u.first("fileCreatedAt"))
+	modified, _ = time.Parse(time.RFC3339Nano, u.first("fileModifiedAt"))
+	return created, modified
 }
 
 // receiveUpload streams the multipart body and validates it against the
