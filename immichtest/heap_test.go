@@ -102,6 +102,21 @@ func TestDataDirHeapBounded(t *testing.T) {
 	t.Logf("heap growth %.2f MiB for %d MiB (%.3f%%)", float64(growth)/(1<<20), size>>20, 100*float64(growth)/size)
 }
 
+// worstUploadHeapGrowth streams b.N uploads of size bytes to s, fails the
+// benchmark on any status but 201, and returns the largest peak heap growth.
+func worstUploadHeapGrowth(b *testing.B, s *Server, size int64) uint64 {
+	var worst uint64
+	for i := 0; i < b.N; i++ {
+		var status int
+		g := peakHeapGrowth(func() { status = streamUpload(b, s, uint64(i), size) })
+		if status != 201 {
+			b.Fatalf("status %d", status)
+		}
+		worst = max(worst, g)
+	}
+	return worst
+}
+
 // BenchmarkUploadDataDir1GiB streams 1 GiB per iteration into a WithDataDir
 // server and reports the peak heap growth of the process (client and
 // server) as MB and as a fraction of the body size.
@@ -111,17 +126,9 @@ func BenchmarkUploadDataDir1GiB(b *testing.B) {
 	const size = 1 << 30
 	s := NewServer(WithDataDir(b.TempDir()))
 	defer s.Close()
-	var worst uint64
 	b.SetBytes(size)
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		var status int
-		g := peakHeapGrowth(func() { status = streamUpload(b, s, uint64(i), size) })
-		if status != 201 {
-			b.Fatalf("status %d", status)
-		}
-		worst = max(worst, g)
-	}
+	worst := worstUploadHeapGrowth(b, s, size)
 	b.ReportMetric(float64(worst)/1e6, "peak-heap-growth-MB")
 	b.ReportMetric(float64(worst)/size, "heap-growth/body")
 }
@@ -140,16 +147,8 @@ func BenchmarkUploadHeap64MiB(b *testing.B) {
 			}
 			s := NewServer(opts...)
 			defer s.Close()
-			var worst uint64
 			b.SetBytes(size)
-			for i := 0; i < b.N; i++ {
-				var status int
-				g := peakHeapGrowth(func() { status = streamUpload(b, s, uint64(i), size) })
-				if status != 201 {
-					b.Fatalf("status %d", status)
-				}
-				worst = max(worst, g)
-			}
+			worst := worstUploadHeapGrowth(b, s, size)
 			b.ReportMetric(float64(worst)/1e6, "peak-heap-growth-MB")
 		})
 	}
