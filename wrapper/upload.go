@@ -517,6 +517,13 @@ func (c *Client) hashStage(ctx context.Context, st []fileState, out chan<- int, 
 		}
 		g.Go(func() error {
 			prog.Start(st[i].f.path, st[i].f.size)
+			send := func(sum Checksum, cacheHit bool) {
+				st[i].sum, st[i].hashed, st[i].cacheHit = sum, true, cacheHit
+				select {
+				case out <- i:
+				case <-ctx.Done():
+				}
+			}
 			var key hashcache.FileKey
 			keyed := false
 			if cache != nil {
@@ -525,11 +532,7 @@ func (c *Client) hashStage(ctx context.Context, st []fileState, out chan<- int, 
 				if fi, err := os.Stat(st[i].f.path); err == nil && fi.Size() == st[i].f.size && fi.ModTime().Equal(st[i].f.modTime) {
 					key, keyed = hashcache.KeyFor(st[i].f.path, fi), true
 					if sum, ok := lookup(cache, key, trusted); ok {
-						st[i].sum, st[i].hashed, st[i].cacheHit = sum, true, true
-						select {
-						case out <- i:
-						case <-ctx.Done():
-						}
+						send(sum, true)
 						return nil
 					}
 				}
@@ -544,11 +547,7 @@ func (c *Client) hashStage(ctx context.Context, st []fileState, out chan<- int, 
 			if keyed {
 				cache.Store(key, sum)
 			}
-			st[i].sum, st[i].hashed = sum, true
-			select {
-			case out <- i:
-			case <-ctx.Done():
-			}
+			send(sum, false)
 			return nil
 		})
 	}
