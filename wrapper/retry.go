@@ -194,14 +194,17 @@ func (c *Client) send(req *http.Request, body io.ReadCloser) (*http.Response, er
 	actx, w := newStallWatch(req.Context(), c.retry.stallTimeout(), c.retry.answerTimeout())
 	r := req.Clone(actx)
 	if body != nil && body != http.NoBody {
-		r.Body = &stallReader{rc: body, w: w, ctx: actx, size: req.ContentLength, request: true}
+		watched := func(rc io.ReadCloser) io.ReadCloser {
+			return &stallReader{rc: rc, w: w, ctx: actx, size: req.ContentLength, request: true}
+		}
+		r.Body = watched(body)
 		if req.GetBody != nil {
 			r.GetBody = func() (io.ReadCloser, error) {
 				b, err := req.GetBody()
 				if err != nil {
 					return nil, err
 				}
-				return &stallReader{rc: b, w: w, ctx: actx, size: req.ContentLength, request: true}, nil
+				return watched(b), nil
 			}
 		}
 	} else {
