@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"path/filepath"
-	"sort"
+	"slices"
 
 	"github.com/google/uuid"
 	"golang.org/x/sync/errgroup"
@@ -97,11 +98,7 @@ func (c *Client) updateAlbums(ctx context.Context, st []fileState, opts UploadOp
 			want[name] = append(want[name], albumAsset{id: id, path: s.f.path})
 		}
 	}
-	names := make([]string, 0, len(want))
-	for n := range want {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	names := slices.Sorted(maps.Keys(want))
 	if len(names) == 0 {
 		return nil
 	}
