@@ -245,7 +245,7 @@ func CheckResponse(op string, resp *http.Response, body []byte) error {
 	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
 		return nil
 	}
-	return newAPIError(op, resp.StatusCode, resp.Header, strings.NewReader(string(body)))
+	return newAPIError(op, resp.StatusCode, resp.Header, bytes.NewReader(body))
 }
 
 // sleep waits d or until ctx ends.
