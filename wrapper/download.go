@@ -233,12 +233,7 @@ func (c *Client) DownloadArchiveToDir(ctx context.Context, assetIDs []uuid.UUID,
 		dto.ArchiveSize = &n
 	}
 	params := &api.GetDownloadInfoParams{}
-	if opts.Key != "" {
-		params.Key = &opts.Key
-	}
-	if opts.Slug != "" {
-		params.Slug = &opts.Slug
-	}
+	params.Key, params.Slug = sharedLinkParams(opts)
 	r, err := c.GetDownloadInfoWithResponse(ctx, params, dto)
 	if err == nil {
 		err = CheckResponse("getDownloadInfo", r.HTTPResponse, r.Body)
@@ -293,12 +288,7 @@ func (c *Client) DownloadArchiveToDir(ctx context.Context, assetIDs []uuid.UUID,
 // checksum, with the shared link's key or slug when given.
 func (c *Client) downloadAssetInfo(ctx context.Context, id uuid.UUID, what string, opts DownloadOptions) (*api.AssetResponseDto, error) {
 	params := &api.GetAssetInfoParams{}
-	if opts.Key != "" {
-		params.Key = &opts.Key
-	}
-	if opts.Slug != "" {
-		params.Slug = &opts.Slug
-	}
+	params.Key, params.Slug = sharedLinkParams(opts)
 	r, err := c.GetAssetInfoWithResponse(ctx, id, params)
 	if err == nil {
 		err = CheckResponse("getAssetInfo", r.HTTPResponse, r.Body)
@@ -381,6 +371,18 @@ func redactURLError(err error) error {
 	u.RawQuery = q.Encode()
 	ue.URL = u.String()
 	return err
+}
+
+// sharedLinkParams returns the shared link's key and slug as the generated
+// params want them: nil when not given.
+func sharedLinkParams(opts DownloadOptions) (key, slug *string) {
+	if opts.Key != "" {
+		key = &opts.Key
+	}
+	if opts.Slug != "" {
+		slug = &opts.Slug
+	}
+	return key, slug
 }
 
 // sharedLinkQuery adds the shared link's key and slug to q (which may be nil).
