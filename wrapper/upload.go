@@ -509,6 +509,7 @@ func (c *Client) pipeline(ctx context.Context, st []fileState, opts UploadOption
 // it closes at the end.
 func (c *Client) hashStage(ctx context.Context, st []fileState, out chan<- int, prog Progress, cache *hashcache.Cache, trusted bool) {
 	defer close(out)
+	abs := absPaths()
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))
 	for i := range st {
@@ -524,17 +525,15 @@ func (c *Client) hashStage(ctx context.Context, st []fileState, out chan<- int, 
 				case <-ctx.Done():
 				}
 			}
-			var key hashcache.FileKey
-			keyed := false
-			if cache != nil {
-				// Stat before reading, as the cache requires; a file that
-				// changed since the scan is hashed, not looked up.
-				if fi, err := os.Stat(st[i].f.path); err == nil && fi.Size() == st[i].f.size && fi.ModTime().Equal(st[i].f.modTime) {
-					key, keyed = hashcache.KeyFor(st[i].f.path, fi), true
-					if sum, ok := lookup(cache, key, trusted); ok {
-						send(sum, true)
-						return nil
-					}
+			// The key is the scan's stat, taken before the file is read
+			// as the cache requires.
+			key := st[i].f.stat
+			key.Path = abs(st[i].f.path)
+			keyed := cache != nil && key.Path != ""
+			if keyed {
+				if sum, ok := lookup(cache, key, trusted); ok {
+					send(sum, true)
+					return nil
 				}
 			}
 			sum, _, err := hashFile(ctx, st[i].f.path, nil)
@@ -552,6 +551,22 @@ func (c *Client) hashStage(ctx context.Context, st []fileState, out chan<- int, 
 		})
 	}
 	_ = g.Wait()
+}
+
+// absPaths returns a function that makes a path absolute and cleaned, or
+// "" when it cannot. It reads the current directory once, where
+// filepath.Abs reads it on each call (a tenth of a cached re-run's CPU).
+func absPaths() func(string) string {
+	cwd, err := os.Getwd()
+	return func(p string) string {
+		switch {
+		case filepath.IsAbs(p):
+			return filepath.Clean(p)
+		case err != nil:
+			return ""
+		}
+		return filepath.Join(cwd, p)
+	}
 }
 
 // checkStage batches hashed files into bulk-upload-check calls (at most

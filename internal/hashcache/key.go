@@ -37,13 +37,24 @@ type FileKey struct {
 //
 // A relative path is made absolute against the current directory; if that
 // fails, the cleaned relative path is used. KeyFor does no I/O of its own
-// beyond os.Getwd for relative paths.
+// beyond os.Getwd for relative paths (a caller keying many files should
+// pass absolute paths, or use StatKey).
 func KeyFor(path string, fi os.FileInfo) FileKey {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = filepath.Clean(path)
 	}
-	k := FileKey{Path: abs, Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
+	k := StatKey(fi)
+	k.Path = abs
+	return k
+}
+
+// StatKey is KeyFor without the path: fi's part of the key, with Path
+// empty. It lets a caller keep the stat it took while scanning (with the
+// same rule: taken before the file is read) and set Path, absolute and
+// cleaned, only when it looks the file up.
+func StatKey(fi os.FileInfo) FileKey {
+	k := FileKey{Size: fi.Size(), ModTime: fi.ModTime().UnixNano()}
 	fillSys(&k, fi)
 	return k
 }
