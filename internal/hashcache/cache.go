@@ -194,6 +194,8 @@ type Cache struct {
 	closed    bool
 
 	hits, misses, stored, racy, dropped atomic.Int64
+
+	lastServer atomic.Pointer[serverMemo] // the last serverKey computed
 }
 
 // pkey addresses one entry: server == "" is level 1 (key = path), otherwise

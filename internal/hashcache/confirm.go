@@ -18,6 +18,20 @@ func serverKey(server, user string) string {
 	return s + "\n" + user
 }
 
+// serverMemo is one serverKey result: an upload asks for the same server
+// and user once per file, and normalizing parses the URL.
+type serverMemo struct{ server, user, key string }
+
+// serverKey is the package's serverKey, remembering the last answer.
+func (c *Cache) serverKey(server, user string) string {
+	if m := c.lastServer.Load(); m != nil && m.server == server && m.user == user {
+		return m.key
+	}
+	k := serverKey(server, user)
+	c.lastServer.Store(&serverMemo{server, user, k})
+	return k
+}
+
 // normalizeServer makes equivalent spellings of one server URL equal:
 // scheme and host lower-cased, default port, user info, query, fragment,
 // trailing slashes and a trailing "/api" dropped. The user info is dropped
@@ -58,7 +72,7 @@ func (c *Cache) ConfirmedSince(server, user string, sum [20]byte, since time.Tim
 	if c == nil {
 		return "", false
 	}
-	sk := serverKey(server, user)
+	sk := c.serverKey(server, user)
 	if sk == "" {
 		return "", false
 	}
@@ -88,7 +102,7 @@ func (c *Cache) Confirm(server, user string, sum [20]byte, assetID string) {
 	if c == nil || assetID == "" {
 		return
 	}
-	sk := serverKey(server, user)
+	sk := c.serverKey(server, user)
 	if sk == "" {
 		return
 	}
@@ -108,7 +122,7 @@ func (c *Cache) Forget(server, user string, sum [20]byte) {
 	if c == nil {
 		return
 	}
-	sk := serverKey(server, user)
+	sk := c.serverKey(server, user)
 	if sk == "" {
 		return
 	}
