@@ -7,7 +7,6 @@ package demo
 import (
 	"context"
 	"crypto/sha1"
-	"encoding/json"
 	"fmt"
 	"image"
 	"image/color"
@@ -115,9 +114,7 @@ func demoRun(ctx context.Context, opts *Options) error {
 	}
 	say("3. Uploaded %s: %d uploaded (%d bytes), %d rejected, %d failed, in %d ms; album %q.",
 		dir, res.Stats.Uploaded, res.Stats.BytesUploaded, res.Stats.Rejected, res.Stats.Failed, res.Stats.DurationMS, uo.AlbumName)
-	enc := json.NewEncoder(opts.IO.Out)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(res); err != nil {
+	if err := cmdutil.WriteJSON(opts.IO.Out, res); err != nil {
 		return err
 	}
 

@@ -206,9 +206,7 @@ func downloadRun(ctx context.Context, opts *Options) error {
 		}
 	}
 	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(items); err != nil {
+		if err := cmdutil.WriteJSON(opts.IO.Out, items); err != nil {
 			return err
 		}
 	} else {

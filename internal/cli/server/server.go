@@ -4,7 +4,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -78,9 +77,7 @@ func serverRun(ctx context.Context, opts *Options) error {
 		info.Statistics = r.JSON200
 	}
 	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(info)
+		return cmdutil.WriteJSON(opts.IO.Out, info)
 	}
 	out := opts.IO.Out
 	fmt.Fprintf(out, "Server:   %s\nVersion:  %s (goimmich speaks the %s API)\n", info.URL, info.Version, info.PinnedAPI)

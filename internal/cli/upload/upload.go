@@ -4,7 +4,6 @@ package upload
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -212,9 +211,7 @@ func uploadRun(ctx context.Context, opts *Options) error {
 	}
 	interrupted := ctx.Err() != nil
 	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(res); err != nil {
+		if err := cmdutil.WriteJSON(opts.IO.Out, res); err != nil {
 			return err
 		}
 	}

@@ -3,7 +3,6 @@ package whoami
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -47,9 +46,7 @@ func whoamiRun(ctx context.Context, opts *Options) error {
 		return fmt.Errorf("%w (credentials from %s)", err, creds.Source)
 	}
 	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(me)
+		return cmdutil.WriteJSON(opts.IO.Out, me)
 	}
 	role := "user"
 	if me.IsAdmin {

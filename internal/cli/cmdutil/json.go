@@ -1,0 +1,194 @@
+package cmdutil
+
+import (
+	"bufio"
+	"bytes"
+	"encoding"
+	"encoding/json"
+	"io"
+	"reflect"
+	"strings"
+)
+
+// WriteJSON writes v to w byte for byte as a json.Encoder with
+// SetIndent("", "  ") does, but streams the elements of a top-level slice,
+// and of the slice fields of a top-level struct, one at a time through a
+// buffer. The Encoder builds the whole compact text and then an indented
+// copy: for an upload result listing 100,000 files that is tens of
+// megabytes, and the largest cost of a cached re-run after the scan.
+//
+// A value this does not lay out itself (a struct with embedded fields or
+// tag options other than omitempty, a type with its own MarshalJSON or
+// MarshalText) is written by the Encoder.
+func WriteJSON(w io.Writer, v any) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := writeTop(bw, v); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+func writeTop(w *bufio.Writer, orig any) error {
+	v := reflect.ValueOf(orig)
+	for v.IsValid() && v.Kind() == reflect.Pointer && !v.IsNil() && !customJSON(v.Type()) {
+		v = v.Elem()
+	}
+	switch {
+	case !v.IsValid() || customJSON(v.Type()):
+	case streamable(v):
+		if err := writeElems(w, v, ""); err != nil {
+			return err
+		}
+		_, err := w.WriteString("\n")
+		return err
+	case v.Kind() == reflect.Struct:
+		if fields, ok := plainFields(v.Type()); ok {
+			return writeStruct(w, v, fields)
+		}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(orig)
+}
+
+// field is one member of a plain struct, as encoding/json names it.
+type field struct {
+	index     int
+	name      string
+	omitEmpty bool
+}
+
+// plainFields lists the JSON members of struct type t, or reports false
+// when t uses a feature WriteJSON leaves to encoding/json.
+func plainFields(t reflect.Type) ([]field, bool) {
+	var out []field
+	for i := range t.NumField() {
+		sf := t.Field(i)
+		if sf.Anonymous {
+			return nil, false
+		}
+		if !sf.IsExported() {
+			continue
+		}
+		tag := sf.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if opts != "" && opts != "omitempty" {
+			return nil, false
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		out = append(out, field{index: i, name: name, omitEmpty: opts == "omitempty"})
+	}
+	return out, true
+}
+
+func writeStruct(w *bufio.Writer, v reflect.Value, fields []field) error {
+	in := newIndenter("  ")
+	first := true
+	for _, f := range fields {
+		fv := v.Field(f.index)
+		if f.omitEmpty && isEmpty(fv) {
+			continue
+		}
+		sep := ",\n  "
+		if first {
+			sep, first = "{\n  ", false
+		}
+		name, err := json.Marshal(f.name)
+		if err != nil {
+			return err
+		}
+		w.WriteString(sep)
+		w.Write(name)
+		w.WriteString(": ")
+		if streamable(fv) {
+			err = writeElems(w, fv, "  ")
+		} else {
+			err = in.write(w, fv.Interface())
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if first {
+		_, err := w.WriteString("{}\n")
+		return err
+	}
+	_, err := w.WriteString("\n}\n")
+	return err
+}
+
+// writeElems writes the non-empty slice v as an indented array whose
+// opening bracket is already at indentation prefix.
+func writeElems(w *bufio.Writer, v reflect.Value, prefix string) error {
+	in := newIndenter(prefix + "  ")
+	w.WriteString("[")
+	for i := range v.Len() {
+		if i > 0 {
+			w.WriteString(",")
+		}
+		w.WriteString("\n" + prefix + "  ")
+		if err := in.write(w, v.Index(i).Interface()); err != nil {
+			return err
+		}
+	}
+	_, err := w.WriteString("\n" + prefix + "]")
+	return err
+}
+
+// indenter writes values indented as if each started at its prefix,
+// reusing one buffer and Encoder (which keeps its indentation buffer).
+type indenter struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+func newIndenter(prefix string) *indenter {
+	in := &indenter{}
+	in.enc = json.NewEncoder(&in.buf)
+	in.enc.SetIndent(prefix, "  ")
+	return in
+}
+
+func (in *indenter) write(w io.Writer, v any) error {
+	in.buf.Reset()
+	if err := in.enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(bytes.TrimSuffix(in.buf.Bytes(), []byte("\n")))
+	return err
+}
+
+var (
+	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
+	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+)
+
+// streamable reports whether v is a non-empty slice that encoding/json
+// writes as an array (not []byte, which it writes as base64).
+func streamable(v reflect.Value) bool {
+	return v.Kind() == reflect.Slice && v.Len() > 0 && v.Type().Elem().Kind() != reflect.Uint8 && !customJSON(v.Type())
+}
+
+// customJSON reports whether t (or *t) lays itself out.
+func customJSON(t reflect.Type) bool {
+	pt := reflect.PointerTo(t)
+	return t.Implements(jsonMarshaler) || t.Implements(textMarshaler) || pt.Implements(jsonMarshaler) || pt.Implements(textMarshaler)
+}
+
+// isEmpty is encoding/json's omitempty test.
+func isEmpty(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
+		return v.IsZero()
+	}
+	return false
+}
