@@ -350,6 +350,16 @@ func (c *Cache) tryOpen() (db *bolt.DB, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// A read transaction checks the schema: a write transaction commits
+	// and syncs even when it changes nothing (tens of milliseconds).
+	current := false
+	err = db.View(func(tx *bolt.Tx) error {
+		current = schemaCurrent(tx)
+		return nil
+	})
+	if err == nil && current {
+		return db, nil
+	}
 	rebuilt := false
 	err = db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
@@ -386,6 +396,13 @@ func (c *Cache) tryOpen() (db *bolt.DB, err error) {
 		c.warn("cache file had another schema version; it was emptied", "schema", schemaVersion)
 	}
 	return db, nil
+}
+
+// schemaCurrent reports whether tx holds this schema version's buckets.
+func schemaCurrent(tx *bolt.Tx) bool {
+	meta := tx.Bucket(bucketMeta)
+	return meta != nil && bytes.Equal(meta.Get(keyVersion), []byte(schemaVersion)) &&
+		tx.Bucket(bucketFiles) != nil && tx.Bucket(bucketServers) != nil
 }
 
 func closeQuietly(db *bolt.DB) {
