@@ -129,6 +129,7 @@ Exit codes: 0 all downloaded, 1 could not start, 2 some failed.`,
 }
 
 func downloadRun(ctx context.Context, opts *Options) error {
+	cmdutil.FrugalGC()
 	search, err := readSearch(opts)
 	if err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -80,15 +79,7 @@ auth.yml.`,
 // Main runs goimmich with args (without the program name) and returns the
 // exit code. SIGINT and SIGTERM cancel the command's context: commands stop
 // cleanly and report what they did.
-//
-// Unless GOGC is set, the garbage collector runs at 25% heap growth
-// instead of 100%: the tool streams files and keeps a live heap of a few
-// MB, so collecting more often costs no measurable CPU and keeps peak RSS of
-// an upload about 2.5 MB lower (scripts/bench-upload.sh).
 func Main(f *cmdutil.Factory, args []string) int {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(25)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return Run(ctx, f, args)

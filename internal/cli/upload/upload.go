@@ -169,6 +169,7 @@ func applyEnv(cmd *cobra.Command, getenv func(string) string) error {
 // uploadRun checks the login, uploads, prints the result and returns an
 // *cmdutil.ExitError with code 2 when files failed.
 func uploadRun(ctx context.Context, opts *Options) error {
+	cmdutil.FrugalGC()
 	c, _, err := opts.Factory.Connect(ctx)
 	if err != nil {
 		return err
