@@ -51,6 +51,35 @@ func TestHitAfterReopen(t *testing.T) {
 	}
 }
 
+// TestReadOnlyRunWritesNothing: a run that only looks files up (a re-run
+// over an unchanged library) leaves the cache file untouched: no commit,
+// no fsync.
+func TestReadOnlyRunWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "hashes.db")
+	_, k, sum := writeFile(t, dir, "a.jpg", []byte("photo bytes"))
+	c := mustOpen(t, db)
+	c.Store(k, sum)
+	mustClose(t, c)
+	if err := os.Chtimes(db, past, past); err != nil {
+		t.Fatal(err)
+	}
+	before := hashFile(t, db)
+
+	c = mustOpen(t, db)
+	if _, ok := c.Lookup(k); !ok {
+		t.Fatal("miss after reopen")
+	}
+	mustClose(t, c)
+	fi, err := os.Stat(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.ModTime().Equal(past) || hashFile(t, db) != before {
+		t.Errorf("a lookup-only run rewrote the cache file (mtime %v, was %v)", fi.ModTime(), past)
+	}
+}
+
 // TestMisses changes one property of a cached file at a time and expects
 // the next run to miss, so the file is re-hashed.
 func TestMisses(t *testing.T) {
