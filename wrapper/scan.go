@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"sort"
@@ -75,9 +76,25 @@ type scannedFile struct {
 // scanResult is what scan found: files to process, explicitly named files
 // that are not media, and paths that could not be read.
 type scanResult struct {
-	files       []scannedFile
+	// files in scan order, in chunks: a growing slice of 10,000 files
+	// would be reallocated and copied many times over.
+	files       [][]scannedFile
+	nfiles      int
 	unsupported []string
 	failed      []FailedFile
+}
+
+// all yields the files in scan order.
+func (r *scanResult) all() iter.Seq[scannedFile] {
+	return func(yield func(scannedFile) bool) {
+		for _, chunk := range r.files {
+			for _, f := range chunk {
+				if !yield(f) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // scanner walks the input paths. It follows symbolic links to folders and
@@ -171,7 +188,13 @@ func (s *scanner) addFile(path string, fi os.FileInfo, names map[string]bool) {
 	if s.withSidecars {
 		f.sidecar, f.sidecarSize = findSidecar(path, names)
 	}
-	s.res.files = append(s.res.files, f)
+	r := &s.res
+	if len(r.files) == 0 || len(r.files[len(r.files)-1]) == cap(r.files[len(r.files)-1]) {
+		r.files = append(r.files, make([]scannedFile, 0, max(64, r.nfiles/2)))
+	}
+	last := &r.files[len(r.files)-1]
+	*last = append(*last, f)
+	r.nfiles++
 }
 
 // findSidecar returns the XMP sidecar of path: "x.jpg.xmp" is preferred

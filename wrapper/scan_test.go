@@ -2,6 +2,7 @@ package wrapper
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -30,7 +31,7 @@ func scanPaths(t *testing.T, paths []string, s *scanner) (files []string, unsupp
 	}
 	res := s.scan(context.Background(), paths)
 	sidecars = map[string]string{}
-	for _, f := range res.files {
+	for f := range res.all() {
 		files = append(files, f.path)
 		if f.sidecar != "" {
 			sidecars[f.path] = f.sidecar
@@ -91,6 +92,37 @@ func TestScanSelectsMedia(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestScanManyFilesInOrder: a scan longer than a chunk of its result
+// returns every file once, in order, with a count that matches.
+func TestScanManyFilesInOrder(t *testing.T) {
+	root := t.TempDir()
+	files := map[string]string{}
+	var want []string
+	for i := range 700 {
+		name := fmt.Sprintf("d%d/IMG_%04d.jpg", i/300, i)
+		files[name] = name
+		want = append(want, name)
+	}
+	writeFiles(t, root, files)
+	s := &scanner{media: newExtSet(DefaultMediaTypes().Image)}
+	got, _, _, _ := scanPaths(t, []string{root}, s)
+	if !slices.Equal(rel(root, got), want) {
+		t.Fatalf("got %d files, want %d in order; first differences: %q", len(got), len(want), firstDiff(rel(root, got), want))
+	}
+	if s.res.nfiles != len(want) {
+		t.Errorf("nfiles = %d, want %d", s.res.nfiles, len(want))
+	}
+}
+
+func firstDiff(a, b []string) []string {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return []string{a[i], b[i]}
+		}
+	}
+	return nil
 }
 
 func TestScanExplicitFiles(t *testing.T) {

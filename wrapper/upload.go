@@ -317,10 +317,10 @@ func (c *Client) Upload(ctx context.Context, paths []string, opts UploadOptions)
 		withSidecars:  opts.Sidecars == SidecarsOn,
 	}
 	sr := sc.scan(ctx, paths)
-	st := make([]fileState, len(sr.files))
+	st := make([]fileState, 0, sr.nfiles)
 	var total int64
-	for i, f := range sr.files {
-		st[i] = fileState{f: f, leader: -1}
+	for f := range sr.all() {
+		st = append(st, fileState{f: f, leader: -1})
 		total += f.size
 	}
 	prog.Total(len(st)+len(sr.unsupported)+len(sr.failed), total)
