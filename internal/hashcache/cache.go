@@ -187,8 +187,7 @@ type Cache struct {
 	mu        sync.Mutex
 	db        *bolt.DB        // nil: memory mode
 	rtx       *bolt.Tx        // shared read transaction, ended before every write
-	rfiles    *bolt.Bucket    // bucketFiles in rtx
-	rservers  *bolt.Bucket    // bucketServers in rtx
+	rd        reader          // lookups in rtx
 	pending   map[pkey][]byte // buffered writes; nil value = delete
 	lastFlush time.Time
 	closed    bool
@@ -432,7 +431,7 @@ var errCorrupt = errors.New("hashcache: corrupt cache file")
 // and recovered, so a corrupt page pointing outside the file is handled
 // like any other corruption (moved aside, memory mode) instead of killing
 // the process.
-func (c *Cache) readLocked(fn func(files, servers *bolt.Bucket)) {
+func (c *Cache) readLocked(fn func(*reader)) {
 	if c.db == nil {
 		return
 	}
@@ -449,17 +448,56 @@ func (c *Cache) readLocked(fn func(files, servers *bolt.Bucket)) {
 				return err
 			}
 			c.rtx = tx
-			c.rfiles, c.rservers = tx.Bucket(bucketFiles), tx.Bucket(bucketServers)
-			if c.rfiles == nil || c.rservers == nil {
+			files, servers := tx.Bucket(bucketFiles), tx.Bucket(bucketServers)
+			if files == nil || servers == nil {
 				return fmt.Errorf("%w: buckets missing", errCorrupt)
 			}
+			c.rd = reader{files: files.Cursor(), servers: servers}
 		}
-		fn(c.rfiles, c.rservers)
+		fn(&c.rd)
 		return nil
 	}()
 	if err != nil {
 		c.dropDBLocked(c.db, err)
 	}
+}
+
+// reader looks keys up in the shared read transaction through cursors it
+// keeps: bbolt's Bucket.Get makes a cursor, and Bucket.Bucket opens the
+// nested bucket, on every call (a quarter of a cached re-run's allocations).
+type reader struct {
+	files   *bolt.Cursor // on bucketFiles
+	servers *bolt.Bucket // bucketServers
+	server  string       // the server key whose bucket cursor is below
+	opened  bool         // server's bucket was looked for
+	confirm *bolt.Cursor // on servers' bucket server; nil when there is none
+}
+
+// file returns the level 1 value stored under path, or nil.
+func (r *reader) file(path string) []byte { return seekExact(r.files, []byte(path)) }
+
+// confirmation returns the level 2 value of sum under server key sk, or nil.
+func (r *reader) confirmation(sk string, sum []byte) []byte {
+	if !r.opened || r.server != sk {
+		r.server, r.opened, r.confirm = sk, true, nil
+		if b := r.servers.Bucket([]byte(sk)); b != nil {
+			r.confirm = b.Cursor()
+		}
+	}
+	if r.confirm == nil {
+		return nil
+	}
+	return seekExact(r.confirm, sum)
+}
+
+// seekExact is Bucket.Get on a cursor: the value of key, or nil when key is
+// absent or names a nested bucket.
+func seekExact(c *bolt.Cursor, key []byte) []byte {
+	k, v := c.Seek(key)
+	if !bytes.Equal(k, key) {
+		return nil
+	}
+	return v
 }
 
 // endReadLocked ends the shared read transaction, if any.
@@ -468,7 +506,7 @@ func (c *Cache) endReadLocked() {
 		return
 	}
 	tx := c.rtx
-	c.rtx, c.rfiles, c.rservers = nil, nil, nil
+	c.rtx, c.rd = nil, reader{}
 	defer func() { _ = recover() }()
 	_ = tx.Rollback()
 }
@@ -518,8 +556,8 @@ func (c *Cache) Lookup(k FileKey) ([20]byte, bool) {
 	if v, buffered := c.pending[pkey{key: k.Path}]; buffered {
 		sum, hit = k.match(v)
 	} else {
-		c.readLocked(func(files, _ *bolt.Bucket) {
-			sum, hit = k.match(files.Get([]byte(k.Path)))
+		c.readLocked(func(r *reader) {
+			sum, hit = k.match(r.file(k.Path))
 		})
 	}
 	c.mu.Unlock()

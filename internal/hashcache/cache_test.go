@@ -80,6 +80,30 @@ func TestReadOnlyRunWritesNothing(t *testing.T) {
 	}
 }
 
+// TestLookupNeedsTheExactPath: on disk, a path next to a stored one in key
+// order (a prefix of it, or one byte longer) is a miss, not its neighbour.
+func TestLookupNeedsTheExactPath(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "hashes.db")
+	_, k, sum := writeFile(t, dir, "a.jpg", []byte("photo bytes"))
+	c := mustOpen(t, db)
+	c.Store(k, sum)
+	mustClose(t, c)
+
+	c = mustOpen(t, db)
+	defer mustClose(t, c)
+	for _, p := range []string{k.Path[:len(k.Path)-1], k.Path + "g", k.Path[:len(k.Path)-5] + "Z.jpg", "/"} {
+		nk := k
+		nk.Path = p
+		if got, ok := c.Lookup(nk); ok {
+			t.Errorf("Lookup(%q) = %x, hit; want a miss (only %q is stored)", p, got, k.Path)
+		}
+	}
+	if got, ok := c.Lookup(k); !ok || got != sum {
+		t.Errorf("Lookup of the stored path = %x, %v; want %x, true", got, ok, sum)
+	}
+}
+
 // TestMisses changes one property of a cached file at a time and expects
 // the next run to miss, so the file is re-hashed.
 func TestMisses(t *testing.T) {

@@ -5,8 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	bolt "go.etcd.io/bbolt"
 )
 
 // serverKey identifies a server and user; "" if either is empty.
@@ -82,10 +80,8 @@ func (c *Cache) ConfirmedSince(server, user string, sum [20]byte, since time.Tim
 	if v, buffered := c.pending[pkey{server: sk, key: string(sum[:])}]; buffered {
 		assetID, at, ok = decodeConfirmation(v)
 	} else {
-		c.readLocked(func(_, servers *bolt.Bucket) {
-			if b := servers.Bucket([]byte(sk)); b != nil {
-				assetID, at, ok = decodeConfirmation(b.Get(sum[:]))
-			}
+		c.readLocked(func(r *reader) {
+			assetID, at, ok = decodeConfirmation(r.confirmation(sk, sum[:]))
 		})
 	}
 	if !ok || (!since.IsZero() && at < since.Unix()) {
