@@ -8,8 +8,8 @@ import (
 	"iter"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
@@ -142,7 +142,7 @@ func (s *scanner) scan(ctx context.Context, paths []string) scanResult {
 		}
 		switch {
 		case fi.IsDir():
-			s.walkDir(ctx, p, p)
+			s.walkDir(ctx, p, p, "")
 		case fi.Mode().IsRegular():
 			if !s.firstSight(p, "") {
 				continue
@@ -242,25 +242,29 @@ func (s *scanner) ignored(path, rel string) bool {
 	return false
 }
 
-func (s *scanner) walkDir(ctx context.Context, root, dir string) {
+// walkDir walks folder dir, found under the named root; real is dir with
+// symbolic links resolved, or "" when not known yet.
+func (s *scanner) walkDir(ctx context.Context, root, dir, real string) {
 	if ctx.Err() != nil {
 		return
 	}
-	real, err := filepath.EvalSymlinks(dir)
-	if err != nil {
-		s.fail(dir, err)
-		return
+	if real == "" {
+		r, err := filepath.EvalSymlinks(dir)
+		if err != nil {
+			s.fail(dir, err)
+			return
+		}
+		real = r
 	}
 	if s.visitedDirs[real] {
 		return // a link loop, or a folder reached twice
 	}
 	s.visitedDirs[real] = true
-	entries, err := os.ReadDir(dir)
+	entries, err := os.ReadDir(dir) // sorted by name
 	if err != nil {
 		s.fail(dir, err)
 		return
 	}
-	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
 	var names map[string]bool
 	if s.withSidecars {
 		names = make(map[string]bool, len(entries))
@@ -268,45 +272,88 @@ func (s *scanner) walkDir(ctx context.Context, root, dir string) {
 			names[e.Name()] = true
 		}
 	}
+	// The entries to visit, in order; the media files among them are
+	// stat'ed together first.
+	var items []dirItem
+	var media []int
 	for _, e := range entries {
 		name := e.Name()
 		if !s.includeHidden && isHidden(name) {
 			continue
 		}
 		path := filepath.Join(dir, name)
-		rel, _ := filepath.Rel(root, path)
-		if s.ignored(path, rel) {
-			continue
+		if len(s.ignore) > 0 {
+			if rel, _ := filepath.Rel(root, path); s.ignored(path, rel) {
+				continue
+			}
 		}
 		mode := e.Type()
-		if mode&fs.ModeSymlink != 0 {
+		switch {
+		case mode&fs.ModeSymlink != 0 || e.IsDir():
+		case mode.IsRegular() && s.media.has(name):
+			media = append(media, len(items))
+		default:
+			continue
+		}
+		items = append(items, dirItem{entry: e, path: path})
+	}
+	statItems(items, media)
+	for _, it := range items {
+		e, path := it.entry, it.path
+		switch {
+		case e.Type()&fs.ModeSymlink != 0:
 			fi, err := os.Stat(path)
 			if err != nil {
 				continue // a dangling link found by walking is not a photo
 			}
 			if fi.IsDir() {
-				s.walkDir(ctx, root, path)
+				s.walkDir(ctx, root, path, "")
 				continue
 			}
-			if fi.Mode().IsRegular() && s.media.has(name) && s.firstSight(path, "") {
+			if fi.Mode().IsRegular() && s.media.has(e.Name()) && s.firstSight(path, "") {
 				s.addFile(path, fi, names)
 			}
-			continue
-		}
-		if e.IsDir() {
-			s.walkDir(ctx, root, path)
-			continue
-		}
-		if !mode.IsRegular() || !s.media.has(name) {
-			continue
-		}
-		fi, err := e.Info()
-		if err != nil {
-			s.fail(path, err)
-			continue
-		}
-		if s.firstSight(path, real) {
-			s.addFile(path, fi, names)
+		case e.IsDir():
+			// A folder entry is no link: its real path is under real.
+			s.walkDir(ctx, root, path, filepath.Join(real, e.Name()))
+		case it.err != nil:
+			s.fail(path, it.err)
+		case s.firstSight(path, real):
+			s.addFile(path, it.info, names)
 		}
 	}
+}
+
+// dirItem is one entry of a walked folder, with its stat once taken.
+type dirItem struct {
+	entry fs.DirEntry
+	path  string
+	info  fs.FileInfo
+	err   error
+}
+
+// statWorkers bounds the stats of one folder's files made at once: on a
+// network share each is a round trip, and locally they use every core.
+const statWorkers = 8
+
+// statItems takes the stat (lstat: they are no links) of items[i] for each
+// i in idx, in up to statWorkers goroutines of at least 32 files each.
+func statItems(items []dirItem, idx []int) {
+	stat := func(part []int) {
+		for _, i := range part {
+			items[i].info, items[i].err = items[i].entry.Info()
+		}
+	}
+	workers := min(statWorkers, (len(idx)+31)/32)
+	if workers <= 1 {
+		stat(idx)
+		return
+	}
+	per := (len(idx) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for lo := 0; lo < len(idx); lo += per {
+		part := idx[lo:min(lo+per, len(idx))]
+		wg.Go(func() { stat(part) })
+	}
+	wg.Wait()
 }
