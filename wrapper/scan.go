@@ -85,11 +85,11 @@ type scanResult struct {
 }
 
 // all yields the files in scan order.
-func (r *scanResult) all() iter.Seq[scannedFile] {
-	return func(yield func(scannedFile) bool) {
+func (r *scanResult) all() iter.Seq[*scannedFile] {
+	return func(yield func(*scannedFile) bool) {
 		for _, chunk := range r.files {
-			for _, f := range chunk {
-				if !yield(f) {
+			for i := range chunk {
+				if !yield(&chunk[i]) {
 					return
 				}
 			}

@@ -215,7 +215,7 @@ const (
 // fileState is the per-file record the pipeline fills; each index is
 // written by one goroutine at a time, and read after the pipeline ends.
 type fileState struct {
-	f        scannedFile
+	f        *scannedFile // in the scan's result
 	sum      Checksum
 	hashed   bool
 	cacheHit bool // the checksum came from the hash cache
@@ -744,7 +744,7 @@ type uploadAnswer struct {
 // uploadFile streams the multipart body of s to POST /assets.
 func (c *Client) uploadFile(ctx context.Context, s *fileState, opts UploadOptions, info serverInfo, prog Progress) (uploadAnswer, error) {
 	var ans uploadAnswer
-	body, err := newUploadBody(s.f, opts.Visibility, info.deviceFields, func(n int) { prog.Add(s.f.path, int64(n)) })
+	body, err := newUploadBody(*s.f, opts.Visibility, info.deviceFields, func(n int) { prog.Add(s.f.path, int64(n)) })
 	if err != nil {
 		return ans, err
 	}
