@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/goimmich/goimmich/api"
@@ -294,10 +295,28 @@ func (c *Client) callJSON(ctx context.Context, op, method, path string, in, out 
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
 		return nil
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJSONAnswer)).Decode(out); err != nil {
+	buf := answerBufs.Get().(*bytes.Buffer)
+	defer putAnswerBuf(buf)
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxJSONAnswer)); err != nil {
+		return fmt.Errorf("%s: reading the answer: %w", op, err)
+	}
+	if err := json.Unmarshal(buf.Bytes(), out); err != nil {
 		return fmt.Errorf("%s: malformed answer from the server (is this Immich?): %w", op, err)
 	}
 	return nil
+}
+
+// answerBufs holds the buffers callJSON reads answers into: a re-run
+// reads one bulk-upload-check answer of ~60 KB per 500 files, and a fresh
+// buffer (or json.Decoder) grows from nothing for each.
+var answerBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func putAnswerBuf(b *bytes.Buffer) {
+	if b.Cap() > 1<<20 {
+		return // let a rare large answer's buffer go
+	}
+	b.Reset()
+	answerBufs.Put(b)
 }
 
 // CloseIdleConnections closes the idle keep-alive connections of the
