@@ -17,6 +17,8 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -337,7 +339,7 @@ func (c *Client) Upload(ctx context.Context, paths []string, opts UploadOptions)
 	c.pipeline(ctx, st, opts, info, prog, cache)
 	c.resolveLeftovers(ctx, st, prog)
 
-	res := &UploadResult{Uploaded: []UploadedFile{}, Rejected: []RejectedFile{}, Failed: []FailedFile{}, DryRun: opts.DryRun}
+	res := &UploadResult{DryRun: opts.DryRun} // the lists are made below, at their sizes
 	if ctx.Err() == nil {
 		if opts.RestoreTrashed && !opts.DryRun {
 			c.restoreTrashed(ctx, st, cache)
@@ -350,6 +352,18 @@ func (c *Client) Upload(ctx context.Context, paths []string, opts UploadOptions)
 		}
 	}
 
+	var nUp, nDup int
+	for i := range st {
+		switch st[i].out {
+		case outUploaded:
+			nUp++
+		case outDuplicate:
+			nDup++
+		}
+	}
+	res.Uploaded = make([]UploadedFile, 0, nUp)
+	res.Rejected = make([]RejectedFile, 0, nDup+len(sr.unsupported))
+	res.Failed = make([]FailedFile, 0, len(st)-nUp-nDup+len(sr.failed))
 	for _, p := range sr.unsupported {
 		res.Rejected = append(res.Rejected, RejectedFile{Filepath: p, Reason: RejectUnsupportedFormat})
 	}
@@ -510,47 +524,58 @@ func (c *Client) pipeline(ctx context.Context, st []fileState, opts UploadOption
 func (c *Client) hashStage(ctx context.Context, st []fileState, out chan<- int, prog Progress, cache *hashcache.Cache, trusted bool) {
 	defer close(out)
 	abs := absPaths()
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for i := range st {
-		if ctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			prog.Start(st[i].f.path, st[i].f.size)
-			send := func(sum Checksum, cacheHit bool) {
-				st[i].sum, st[i].hashed, st[i].cacheHit = sum, true, cacheHit
+	// GOMAXPROCS workers take the files in order (a goroutine per file
+	// would cost a closure and a goroutine for each of 100,000 cache hits).
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(st) || ctx.Err() != nil {
+					return
+				}
+				sum, hit, err := hashOne(ctx, st[i].f, abs, prog, cache, trusted)
+				if err != nil {
+					if ctx.Err() == nil {
+						st[i].fail(fmt.Errorf("hashing: %w", err))
+					}
+					continue
+				}
+				st[i].sum, st[i].hashed, st[i].cacheHit = sum, true, hit
 				select {
 				case out <- i:
 				case <-ctx.Done():
 				}
 			}
-			// The key is the scan's stat, taken before the file is read
-			// as the cache requires.
-			key := st[i].f.stat
-			key.Path = abs(st[i].f.path)
-			keyed := cache != nil && key.Path != ""
-			if keyed {
-				if sum, ok := lookup(cache, key, trusted); ok {
-					send(sum, true)
-					return nil
-				}
-			}
-			sum, _, err := hashFile(ctx, st[i].f.path, nil)
-			if err != nil {
-				if ctx.Err() == nil {
-					st[i].fail(fmt.Errorf("hashing: %w", err))
-				}
-				return nil
-			}
-			if keyed {
-				cache.Store(key, sum)
-			}
-			send(sum, false)
-			return nil
 		})
 	}
-	_ = g.Wait()
+	wg.Wait()
+}
+
+// hashOne returns f's checksum, from cache (hit true) when trusted and the
+// file is unchanged since the scan, else by reading it (and then stores
+// it in cache).
+func hashOne(ctx context.Context, f *scannedFile, abs func(string) string, prog Progress, cache *hashcache.Cache, trusted bool) (sum Checksum, hit bool, err error) {
+	prog.Start(f.path, f.size)
+	// The key is the scan's stat, taken before the file is read as the
+	// cache requires.
+	key := f.stat
+	key.Path = abs(f.path)
+	keyed := cache != nil && key.Path != ""
+	if keyed {
+		if sum, ok := lookup(cache, key, trusted); ok {
+			return sum, true, nil
+		}
+	}
+	sum, _, err = hashFile(ctx, f.path, nil)
+	if err != nil {
+		return sum, false, err
+	}
+	if keyed {
+		cache.Store(key, sum)
+	}
+	return sum, false, nil
 }
 
 // absPaths returns a function that makes a path absolute and cleaned, or
@@ -585,7 +610,7 @@ func (c *Client) checkStage(ctx context.Context, st []fileState, hashed <-chan i
 	}
 	var g errgroup.Group
 	g.SetLimit(checkConcurrency)
-	leaders := make(map[Checksum]int)
+	leaders := make(map[Checksum]int, len(st))
 	var batch []int
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
