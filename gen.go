@@ -17,5 +17,5 @@ package goimmich
 
 //go:generate bash scripts/fetch-spec.sh
 //go:generate go tool oapi-codegen -config openapi/api.cfg.yaml .spec/immich-openapi-specs.json
-//go:generate go tool oapi-codegen -config openapi/apispec.cfg.yaml .spec/immich-openapi-specs.json
+//go:generate go run ./internal/gen/apispec -spec .spec/immich-openapi-specs.json -out api/apispec/spec.gen.go
 //go:generate go run ./internal/gen/apicmd -spec .spec/immich-openapi-specs.json -out internal/cli/apicmd/operations.gen.go
