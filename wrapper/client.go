@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/goimmich/goimmich/api"
@@ -36,6 +37,9 @@ type Client struct {
 	userAgent string
 	retry     RetryPolicy
 	logger    *slog.Logger
+	// answered: the server has answered a request of this Client (see
+	// RetryPolicy on unreachable servers).
+	answered atomic.Bool
 }
 
 // Option configures a Client.

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -25,7 +27,11 @@ import (
 // trash), and only when its body can be sent again (req.GetBody is set). The
 // wait doubles from BaseDelay up to MaxDelay with full jitter; a Retry-After
 // header is honoured (up to 5 minutes). TLS certificate errors are never
-// retried.
+// retried. Neither is a refused connection or a host name that does not
+// resolve while the Client has had no answer from the server yet: the URL
+// is wrong or the server is down, and the error says so at once instead of
+// after a minute of backoff. Once the server has answered, the same errors
+// are retried (a server restarting during a long upload).
 //
 // There is no total time cap on a request: a 20 GB video on a slow link
 // completes as long as bytes keep moving.
@@ -124,6 +130,13 @@ func retryableError(err error) bool {
 	return !errors.As(err, &cv) && !errors.As(err, &ua) && !errors.As(err, &hn) && !errors.As(err, &ci)
 }
 
+// unreachable reports a connection refused or a host name that does not
+// resolve.
+func unreachable(err error) bool {
+	var dns *net.DNSError
+	return errors.Is(err, syscall.ECONNREFUSED) || (errors.As(err, &dns) && dns.IsNotFound)
+}
+
 // attemptsKey keys an *atomic.Int32 in a request's context that retryDoer
 // increments on every attempt (see withAttemptCounter).
 type attemptsKey struct{}
@@ -157,11 +170,14 @@ func (d *retryDoer) Do(req *http.Request) (*http.Response, error) {
 			counter.Add(1)
 		}
 		resp, err := d.c.send(req, body)
+		if err == nil {
+			d.c.answered.Store(true)
+		}
 		last := n >= p.attempts() || !retryable || ctx.Err() != nil
 		if err == nil && !retryableStatus(resp.StatusCode) {
 			return resp, nil
 		}
-		if err != nil && !retryableError(err) {
+		if err != nil && (!retryableError(err) || (unreachable(err) && !d.c.answered.Load())) {
 			last = true
 		}
 		if last {

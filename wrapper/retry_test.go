@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -214,5 +215,73 @@ func TestRetryStopsOnCancel(t *testing.T) {
 	_, err := c.do(req, "op")
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
+
+// TestNoRetryWhileUnreachable: with nothing listening and no answer ever
+// received, a request fails after one attempt with the refusal.
+func TestNoRetryWhileUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there any more
+	c := newTestClient(t, "http://"+addr, quickPolicy(5))
+	ctx, attempts := withAttemptCounter(context.Background())
+	req, _ := c.newRequest(ctx, "GET", "/server/ping", nil, nil)
+	_, err = c.do(req, "pingServer")
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("err = %v, want connection refused", err)
+	}
+	if n := attempts.Load(); n != 1 {
+		t.Fatalf("%d attempts, want 1: a server that never answered is not retried", n)
+	}
+}
+
+// TestRetryRefusedAfterAnAnswer: once the server has answered, a refused
+// connection (the server restarting) is retried until it is back.
+func TestRetryRefusedAfterAnAnswer(t *testing.T) {
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, `{"res":"pong"}`) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	srv := &http.Server{Handler: ok}
+	go srv.Serve(ln)
+	c := newTestClient(t, "http://"+addr, RetryPolicy{MaxAttempts: 50, BaseDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond})
+	call := func() (int32, error) {
+		ctx, attempts := withAttemptCounter(context.Background())
+		req, _ := c.newRequest(ctx, "GET", "/server/ping", nil, nil)
+		resp, err := c.do(req, "pingServer")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return attempts.Load(), err
+	}
+	if _, err := call(); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close() // down: connections are refused until it is back
+	back := make(chan *http.Server, 1)
+	time.AfterFunc(100*time.Millisecond, func() {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			back <- nil
+			return
+		}
+		s := &http.Server{Handler: ok}
+		back <- s
+		s.Serve(ln)
+	})
+	n, err := call()
+	s := <-back
+	if s == nil {
+		t.Fatal("could not listen again on " + addr)
+	}
+	defer s.Close()
+	if err != nil || n < 2 {
+		t.Fatalf("after the restart: %d attempts, err %v; want success after retries", n, err)
 	}
 }

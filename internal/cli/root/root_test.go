@@ -420,6 +420,15 @@ func TestServerDown(t *testing.T) {
 	if !strings.Contains(errOut.String(), "cannot reach the Immich server") || !strings.Contains(errOut.String(), "connection refused") {
 		t.Fatalf("message does not say the server is down: %s", errOut)
 	}
+
+	// An API command, with the default retry policy: a server that never
+	// answered is not retried (wrapper's TestNoRetryWhileUnreachable
+	// counts the attempts).
+	errOut.Reset()
+	code = Run(context.Background(), f, []string{"api", "getServerVersion"})
+	if code != 1 || !strings.Contains(errOut.String(), "cannot reach the Immich server") || !strings.Contains(errOut.String(), "connection refused") {
+		t.Fatalf("api getServerVersion: exit %d: %s", code, errOut)
+	}
 }
 
 func TestNotImmich(t *testing.T) {
