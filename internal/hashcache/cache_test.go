@@ -51,22 +51,29 @@ func TestHitAfterReopen(t *testing.T) {
 	}
 }
 
+// savedCache returns a cache file holding one file's checksum, closed.
+func savedCache(t *testing.T) (db string, k FileKey, sum [20]byte) {
+	t.Helper()
+	dir := t.TempDir()
+	db = filepath.Join(dir, "hashes.db")
+	_, k, sum = writeFile(t, dir, "a.jpg", []byte("photo bytes"))
+	c := mustOpen(t, db)
+	c.Store(k, sum)
+	mustClose(t, c)
+	return db, k, sum
+}
+
 // TestReadOnlyRunWritesNothing: a run that only looks files up (a re-run
 // over an unchanged library) leaves the cache file untouched: no commit,
 // no fsync.
 func TestReadOnlyRunWritesNothing(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "hashes.db")
-	_, k, sum := writeFile(t, dir, "a.jpg", []byte("photo bytes"))
-	c := mustOpen(t, db)
-	c.Store(k, sum)
-	mustClose(t, c)
+	db, k, _ := savedCache(t)
 	if err := os.Chtimes(db, past, past); err != nil {
 		t.Fatal(err)
 	}
 	before := hashFile(t, db)
 
-	c = mustOpen(t, db)
+	c := mustOpen(t, db)
 	if _, ok := c.Lookup(k); !ok {
 		t.Fatal("miss after reopen")
 	}
@@ -83,14 +90,8 @@ func TestReadOnlyRunWritesNothing(t *testing.T) {
 // TestLookupNeedsTheExactPath: on disk, a path next to a stored one in key
 // order (a prefix of it, or one byte longer) is a miss, not its neighbour.
 func TestLookupNeedsTheExactPath(t *testing.T) {
-	dir := t.TempDir()
-	db := filepath.Join(dir, "hashes.db")
-	_, k, sum := writeFile(t, dir, "a.jpg", []byte("photo bytes"))
+	db, k, sum := savedCache(t)
 	c := mustOpen(t, db)
-	c.Store(k, sum)
-	mustClose(t, c)
-
-	c = mustOpen(t, db)
 	defer mustClose(t, c)
 	for _, p := range []string{k.Path[:len(k.Path)-1], k.Path + "g", k.Path[:len(k.Path)-5] + "Z.jpg", "/"} {
 		nk := k
