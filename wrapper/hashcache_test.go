@@ -192,6 +192,45 @@ func TestHashCacheMissOnSizeOrMtimeChange(t *testing.T) {
 	}
 }
 
+// editAfterScan rewrites a file (same size, other bytes, another old
+// mtime) when Upload reports its totals: after the scan, before hashing.
+type editAfterScan struct {
+	nopProgress
+	t    *testing.T
+	path string
+}
+
+func (e *editAfterScan) Total(int, int64) {
+	if err := os.WriteFile(e.path, bytes.Repeat([]byte("edited"), 4096/6+1)[:4096], 0o644); err != nil {
+		e.t.Error(err)
+	}
+	old := time.Now().Add(-30 * time.Minute)
+	if err := os.Chtimes(e.path, old, old); err != nil {
+		e.t.Error(err)
+	}
+}
+
+// A file rewritten between the scan and its hashing (a photo tool writing
+// metadata into it) is read and uploaded, not taken from the cache under
+// the scan's stale stat.
+func TestHashCacheFileChangedAfterScan(t *testing.T) {
+	s, c := newUploadEnv(t)
+	dir := t.TempDir()
+	paths := photoFiles(t, dir, 2, 4096)
+	opts := cacheOpts(t)
+	if res, err := c.Upload(context.Background(), []string{dir}, opts); err != nil || res.Stats.Uploaded != 2 {
+		t.Fatalf("first run: %v %+v", err, res.Stats)
+	}
+	opts.Progress = &editAfterScan{t: t, path: paths[0]}
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.Uploaded != 1 || res.Uploaded[0].Filepath != paths[0] || res.Stats.HashCacheHits != 1 || len(s.Assets()) != 3 {
+		t.Fatalf("the file edited after the scan was not uploaded: %+v, %d assets on the server (want 3)", res.Stats, len(s.Assets()))
+	}
+}
+
 // A corrupt cache file costs a warning and the speed-up of one run, never
 // the run: it is moved aside, rebuilt, and hits again on the next run.
 func TestHashCacheCorruptFile(t *testing.T) {

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
-
-	"github.com/goimmich/goimmich/internal/hashcache"
 )
 
 // MediaTypes is the set of file extensions the server accepts, as
@@ -68,9 +66,6 @@ type scannedFile struct {
 	modTime     time.Time
 	sidecar     string // "" when none (or sidecars are off)
 	sidecarSize int64
-	// stat is the hash cache's key from the scan's stat, Path unset: a
-	// re-run looks unchanged files up without a second stat.
-	stat hashcache.FileKey
 }
 
 // scanResult is what scan found: files to process, explicitly named files
@@ -184,7 +179,7 @@ func (s *scanner) firstSight(path, realDir string) bool {
 // addFile selects a media file; names lists its folder's entries (nil: look
 // the sidecars up with Stat).
 func (s *scanner) addFile(path string, fi os.FileInfo, names map[string]bool) {
-	f := scannedFile{path: path, size: fi.Size(), modTime: fi.ModTime(), stat: hashcache.StatKey(fi)}
+	f := scannedFile{path: path, size: fi.Size(), modTime: fi.ModTime()}
 	if s.withSidecars {
 		f.sidecar, f.sidecarSize = findSidecar(path, names)
 	}

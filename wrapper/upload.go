@@ -558,11 +558,19 @@ func (c *Client) hashStage(ctx context.Context, st []fileState, out chan<- int, 
 // it in cache).
 func hashOne(ctx context.Context, f *scannedFile, abs func(string) string, prog Progress, cache *hashcache.Cache, trusted bool) (sum Checksum, hit bool, err error) {
 	prog.Start(f.path, f.size)
-	// The key is the scan's stat, taken before the file is read as the
-	// cache requires.
-	key := f.stat
-	key.Path = abs(f.path)
-	keyed := cache != nil && key.Path != ""
+	var key hashcache.FileKey
+	keyed := false
+	if cache != nil {
+		// A fresh stat, taken before the file is read as the cache
+		// requires: the scan's may be hours old, and a file rewritten
+		// since (a photo tool writing metadata into it) must be hashed,
+		// not looked up.
+		if fi, err := os.Stat(f.path); err == nil && fi.Size() == f.size && fi.ModTime().Equal(f.modTime) {
+			key = hashcache.StatKey(fi)
+			key.Path = abs(f.path)
+			keyed = key.Path != ""
+		}
+	}
 	if keyed {
 		if sum, ok := lookup(cache, key, trusted); ok {
 			return sum, true, nil
