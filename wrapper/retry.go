@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -27,11 +26,12 @@ import (
 // trash), and only when its body can be sent again (req.GetBody is set). The
 // wait doubles from BaseDelay up to MaxDelay with full jitter; a Retry-After
 // header is honoured (up to 5 minutes). TLS certificate errors are never
-// retried. Neither is a refused connection or a host name that does not
-// resolve while the Client has had no answer from the server yet: the URL
-// is wrong or the server is down, and the error says so at once instead of
-// after a minute of backoff. Once the server has answered, the same errors
-// are retried (a server restarting during a long upload).
+// retried. Neither is, unless RetryUnreachable is set, a refused connection
+// or a host name that does not resolve while the Client has had no answer
+// from the server yet: the URL is wrong or the server is down, and the
+// error says so at once instead of after a minute of backoff. Once the
+// server has answered, the same errors are retried (a server restarting
+// during a long upload).
 //
 // There is no total time cap on a request: a 20 GB video on a slow link
 // completes as long as bytes keep moving.
@@ -47,6 +47,10 @@ type RetryPolicy struct {
 	// time of a transfer, and does not run while waiting for the server's
 	// answer after the last byte of a request (AnswerTimeout does).
 	StallTimeout time.Duration
+	// RetryUnreachable retries a refused connection or an unknown host
+	// even before the server has ever answered: for a service that may
+	// start before Immich does (docker compose).
+	RetryUnreachable bool
 	// AnswerTimeout bounds the wait for the server's answer after the last
 	// byte of a request was sent (the server may take minutes to store a
 	// very large file). Zero means the default (10 minutes), negative
@@ -134,7 +138,7 @@ func retryableError(err error) bool {
 // resolve.
 func unreachable(err error) bool {
 	var dns *net.DNSError
-	return errors.Is(err, syscall.ECONNREFUSED) || (errors.As(err, &dns) && dns.IsNotFound)
+	return connRefused(err) || (errors.As(err, &dns) && dns.IsNotFound)
 }
 
 // attemptsKey keys an *atomic.Int32 in a request's context that retryDoer
@@ -170,14 +174,11 @@ func (d *retryDoer) Do(req *http.Request) (*http.Response, error) {
 			counter.Add(1)
 		}
 		resp, err := d.c.send(req, body)
-		if err == nil {
-			d.c.answered.Store(true)
-		}
 		last := n >= p.attempts() || !retryable || ctx.Err() != nil
 		if err == nil && !retryableStatus(resp.StatusCode) {
 			return resp, nil
 		}
-		if err != nil && (!retryableError(err) || (unreachable(err) && !d.c.answered.Load())) {
+		if err != nil && (!retryableError(err) || (!p.RetryUnreachable && unreachable(err) && !d.c.answered.Load())) {
 			last = true
 		}
 		if last {
@@ -236,6 +237,7 @@ func (c *Client) send(req *http.Request, body io.ReadCloser) (*http.Response, er
 		}
 		return nil, err
 	}
+	c.answered.Store(true)
 	w.moving()
 	resp.Body = &stallReader{rc: resp.Body, w: w, ctx: actx, size: -1, closeFn: w.stop}
 	return resp, nil

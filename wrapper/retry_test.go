@@ -219,7 +219,8 @@ func TestRetryStopsOnCancel(t *testing.T) {
 }
 
 // TestNoRetryWhileUnreachable: with nothing listening and no answer ever
-// received, a request fails after one attempt with the refusal.
+// received, a request fails after one attempt with the refusal, unless
+// the policy says RetryUnreachable.
 func TestNoRetryWhileUnreachable(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -227,15 +228,22 @@ func TestNoRetryWhileUnreachable(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there any more
-	c := newTestClient(t, "http://"+addr, quickPolicy(5))
-	ctx, attempts := withAttemptCounter(context.Background())
-	req, _ := c.newRequest(ctx, "GET", "/server/ping", nil, nil)
-	_, err = c.do(req, "pingServer")
-	if !errors.Is(err, syscall.ECONNREFUSED) {
-		t.Fatalf("err = %v, want connection refused", err)
-	}
-	if n := attempts.Load(); n != 1 {
-		t.Fatalf("%d attempts, want 1: a server that never answered is not retried", n)
+	for _, tc := range []struct {
+		retryUnreachable bool
+		want             int32
+	}{{false, 1}, {true, 5}} {
+		p := quickPolicy(5)
+		p.RetryUnreachable = tc.retryUnreachable
+		c := newTestClient(t, "http://"+addr, p)
+		ctx, attempts := withAttemptCounter(context.Background())
+		req, _ := c.newRequest(ctx, "GET", "/server/ping", nil, nil)
+		_, err = c.do(req, "pingServer")
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("err = %v, want connection refused", err)
+		}
+		if n := attempts.Load(); n != tc.want {
+			t.Fatalf("RetryUnreachable %v: %d attempts, want %d", tc.retryUnreachable, n, tc.want)
+		}
 	}
 }
 
