@@ -94,9 +94,12 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 )
 
-// JSON returns the spec's JSON text, shared by every caller (do not modify
-// it). It is decoded on the first call, not when the program starts.
-var JSON = sync.OnceValues(func() ([]byte, error) {
+// JSON returns the spec's JSON text, as Immich publishes it, shared by
+// every caller (do not modify it). It is decoded on the first call, not
+// when the program starts.
+func JSON() ([]byte, error) { return decoded() }
+
+var decoded = sync.OnceValues(func() ([]byte, error) {
 	zr, err := gzip.NewReader(base64.NewDecoder(base64.StdEncoding, strings.NewReader(specGzip)))
 	if err != nil {
 		return nil, fmt.Errorf("apispec: decoding the embedded spec: %w", err)
@@ -121,6 +124,16 @@ func GetSpec() (*openapi3.T, error) {
 	}
 	return doc, nil
 }
+
+// GetSpecJSON is JSON.
+//
+// Deprecated: the name oapi-codegen's embedded spec used; use JSON.
+func GetSpecJSON() ([]byte, error) { return JSON() }
+
+// GetSwagger is GetSpec.
+//
+// Deprecated: the name oapi-codegen's embedded spec used; use GetSpec.
+func GetSwagger() (*openapi3.T, error) { return GetSpec() }
 
 // specGzip is the spec, gzipped, in base64 (line breaks are ignored).
 `
