@@ -8,6 +8,7 @@ import (
 	"io"
 	"reflect"
 	"strings"
+	"unicode"
 )
 
 // WriteJSON writes v to w byte for byte as a json.Encoder with
@@ -17,9 +18,10 @@ import (
 // copy: for an upload result listing 100,000 files that is tens of
 // megabytes, and the largest cost of a cached re-run after the scan.
 //
-// A value this does not lay out itself (a struct with embedded fields or
-// tag options other than omitempty, a type with its own MarshalJSON or
-// MarshalText) is written by the Encoder.
+// A value this does not lay out itself (a struct with embedded fields, tag
+// options other than omitempty, unusual or repeated member names; a type
+// with its own MarshalJSON or MarshalText) is written by the Encoder. On
+// an error, part of the output may have been written.
 func WriteJSON(w io.Writer, v any) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	if err := writeTop(bw, v); err != nil {
@@ -62,6 +64,7 @@ type field struct {
 // when t uses a feature WriteJSON leaves to encoding/json.
 func plainFields(t reflect.Type) ([]field, bool) {
 	var out []field
+	seen := map[string]bool{}
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		if sf.Anonymous {
@@ -81,6 +84,10 @@ func plainFields(t reflect.Type) ([]field, bool) {
 		if name == "" {
 			name = sf.Name
 		}
+		if seen[name] || strings.IndexFunc(name, unusual) >= 0 {
+			return nil, false // encoding/json's rules for these are its own
+		}
+		seen[name] = true
 		out = append(out, field{index: i, name: name, omitEmpty: opts == "omitempty"})
 	}
 	return out, true
@@ -108,7 +115,7 @@ func writeStruct(w *bufio.Writer, v reflect.Value, fields []field) error {
 		if streamable(fv) {
 			err = writeElems(w, fv, "  ")
 		} else {
-			err = in.write(w, fv.Interface())
+			err = in.write(w, asEncoded(fv))
 		}
 		if err != nil {
 			return err
@@ -132,7 +139,7 @@ func writeElems(w *bufio.Writer, v reflect.Value, prefix string) error {
 			w.WriteString(",")
 		}
 		w.WriteString("\n" + prefix + "  ")
-		if err := in.write(w, v.Index(i).Interface()); err != nil {
+		if err := in.write(w, asEncoded(v.Index(i))); err != nil {
 			return err
 		}
 	}
@@ -167,6 +174,22 @@ var (
 	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
 	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
 )
+
+// asEncoded returns v for the Encoder as encoding/json sees it inside its
+// container: through its address when it has one, so that MarshalJSON and
+// MarshalText methods on the pointer are used as encoding/json uses them.
+func asEncoded(v reflect.Value) any {
+	if v.CanAddr() {
+		return v.Addr().Interface()
+	}
+	return v.Interface()
+}
+
+// unusual reports a rune outside letters, digits, '_' and '-' in a member
+// name.
+func unusual(r rune) bool {
+	return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' && r != '-'
+}
 
 // streamable reports whether v is a non-empty slice that encoding/json
 // writes as an array (not []byte, which it writes as base64).

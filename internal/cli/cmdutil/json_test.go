@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
+	"reflect"
 	"testing"
 	"time"
 
@@ -86,6 +89,132 @@ func TestWriteJSONMatchesEncoder(t *testing.T) {
 				t.Errorf("WriteJSON differs from json.Encoder:\ngot:\n%s\nwant:\n%s", got.String(), want.String())
 			}
 		})
+	}
+}
+
+// ptrText marshals through a pointer receiver only: encoding/json uses it
+// for addressable values (slice elements, fields under a pointer) and not
+// for copies.
+type ptrText struct{ N int }
+
+func (p *ptrText) MarshalText() ([]byte, error) { return fmt.Appendf(nil, "pt-%d", p.N), nil }
+
+type withPtrText struct {
+	One  ptrText   `json:"one"`
+	Many []ptrText `json:"many"`
+}
+
+// duplicateNames has two members named "A" (one by its Go name).
+type duplicateNames struct {
+	A string
+	B string `json:"A"`
+	C []int  `json:"c"`
+}
+
+type oddName struct {
+	A []int `json:"a b,omitempty"`
+	B []int `json:"ü"`
+}
+
+// TestWriteJSONFollowsEncodingJSONRules: pointer-receiver marshalers,
+// repeated and unusual member names, as encoding/json handles them.
+func TestWriteJSONFollowsEncodingJSONRules(t *testing.T) {
+	for name, v := range map[string]any{
+		"pointer marshalers under a pointer": &withPtrText{One: ptrText{1}, Many: []ptrText{{2}, {3}}},
+		"pointer marshalers in a copy":       withPtrText{One: ptrText{1}, Many: []ptrText{{2}, {3}}},
+		"slice of pointer marshalers":        []ptrText{{4}, {5}},
+		"repeated names":                     duplicateNames{A: "a", B: "b", C: []int{1}},
+		"unusual names":                      &oddName{A: []int{1}, B: []int{2}},
+	} {
+		t.Run(name, func(t *testing.T) { checkLikeEncoder(t, v) })
+	}
+}
+
+// TestWriteJSONRandomResults fills the result types the CLI prints with
+// random values (nil and empty lists, nil pointers, HTML and line
+// separators in strings) and compares with the Encoder each time.
+func TestWriteJSONRandomResults(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range 300 {
+		for _, v := range []any{new(wrapper.UploadResult), new([]api.AssetResponseDto), new(api.UserAdminResponseDto)} {
+			fill(reflect.ValueOf(v).Elem(), r, 0)
+			if !t.Run(fmt.Sprintf("%d/%T", i, v), func(t *testing.T) { checkLikeEncoder(t, v) }) {
+				return
+			}
+		}
+	}
+}
+
+// fill sets v to random values, depth-bounded.
+func fill(v reflect.Value, r *rand.Rand, depth int) {
+	if depth > 6 || !v.CanSet() {
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if r.IntN(4) > 0 {
+			v.Set(reflect.New(v.Type().Elem()))
+			fill(v.Elem(), r, depth+1)
+		}
+	case reflect.Struct:
+		if v.Type() == reflect.TypeFor[time.Time]() {
+			v.Set(reflect.ValueOf(time.Unix(r.Int64N(2e9), 0).UTC()))
+			return
+		}
+		for i := range v.NumField() {
+			fill(v.Field(i), r, depth+1)
+		}
+	case reflect.Slice:
+		switch r.IntN(3) {
+		case 1:
+			v.Set(reflect.MakeSlice(v.Type(), 0, 0))
+		case 2:
+			n := 1 + r.IntN(3)
+			sl := reflect.MakeSlice(v.Type(), n, n)
+			for i := range n {
+				fill(sl.Index(i), r, depth+1)
+			}
+			v.Set(sl)
+		}
+	case reflect.Array:
+		for i := range v.Len() {
+			fill(v.Index(i), r, depth+1)
+		}
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		if v.Type().Key().Kind() == reflect.String && r.IntN(2) == 0 {
+			k := reflect.New(v.Type().Key()).Elem()
+			k.SetString("k<&>")
+			e := reflect.New(v.Type().Elem()).Elem()
+			fill(e, r, depth+1)
+			m.SetMapIndex(k, e)
+		}
+		v.Set(m)
+	case reflect.String:
+		v.SetString([]string{"", "a<b>&c", "é\u2028x", "plain"}[r.IntN(4)])
+	case reflect.Bool:
+		v.SetBool(r.IntN(2) == 0)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(r.Int64N(100))
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(r.Uint64N(100))
+	case reflect.Float32, reflect.Float64:
+		v.SetFloat(float64(r.IntN(1000)) / 8)
+	}
+}
+
+func checkLikeEncoder(t *testing.T, v any) {
+	t.Helper()
+	var want, got bytes.Buffer
+	enc := json.NewEncoder(&want)
+	enc.SetIndent("", "  ")
+	wantErr := enc.Encode(v)
+	gotErr := WriteJSON(&got, v)
+	if (wantErr == nil) != (gotErr == nil) {
+		t.Fatalf("errors differ: Encoder %v, WriteJSON %v", wantErr, gotErr)
+	}
+	if wantErr == nil && got.String() != want.String() {
+		t.Fatalf("WriteJSON differs from json.Encoder:\ngot:\n%s\nwant:\n%s", got.String(), want.String())
 	}
 }
 
