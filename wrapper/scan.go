@@ -164,7 +164,7 @@ func (s *scanner) firstSight(path, realDir string) bool {
 	key := ""
 	if realDir != "" {
 		key = filepath.Join(realDir, filepath.Base(path))
-	} else if r, err := filepath.EvalSymlinks(path); err == nil {
+	} else if r, err := realPath(path); err == nil {
 		key = r
 	} else {
 		key, _ = filepath.Abs(path)
@@ -174,6 +174,17 @@ func (s *scanner) firstSight(path, realDir string) bool {
 	}
 	s.seenFiles[key] = true
 	return true
+}
+
+// realPath is path with every symbolic link resolved, made absolute: a
+// relative root and a link to it by its absolute path name the same
+// folder, and must be seen as one.
+func realPath(path string) (string, error) {
+	r, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Abs(r)
 }
 
 // addFile selects a media file; names lists its folder's entries (nil: look
@@ -244,7 +255,7 @@ func (s *scanner) walkDir(ctx context.Context, root, dir, real string) {
 		return
 	}
 	if real == "" {
-		r, err := filepath.EvalSymlinks(dir)
+		r, err := realPath(dir)
 		if err != nil {
 			s.fail(dir, err)
 			return

@@ -174,6 +174,21 @@ func TestScanSymlinks(t *testing.T) {
 	}
 }
 
+// A relative root and a link to it by its absolute path are one folder:
+// its files are listed once.
+func TestScanRelativeRootAndAbsoluteLink(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{"lib/a.jpg": "a"})
+	if err := os.Symlink(filepath.Join(root, "lib"), filepath.Join(root, "lib", "abslink")); err != nil {
+		t.Skipf("symlinks not supported: %v", err)
+	}
+	t.Chdir(root)
+	files, _, failed, _ := scanPaths(t, []string{"lib"}, &scanner{})
+	if !slices.Equal(files, []string{filepath.Join("lib", "a.jpg")}) || len(failed) != 0 {
+		t.Fatalf("files %q failed %q; want lib/a.jpg once", files, failed)
+	}
+}
+
 func TestScanSidecars(t *testing.T) {
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{
