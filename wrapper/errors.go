@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // Sentinel errors matched with errors.Is against an *APIError.
@@ -103,14 +104,65 @@ func newAPIError(op string, status int, header http.Header, body io.Reader) *API
 			e.Message = shape.Error
 		}
 	} else if len(raw) > 0 {
-		msg := strings.TrimSpace(string(raw))
-		if len(msg) > 200 {
-			msg = msg[:200] + "…"
+		var page bool
+		e.Message, page = bodyText(raw, header)
+		if page {
+			// A web server, a proxy's error page or a login portal, not
+			// Immich's API (which answers JSON).
+			e.Hint = "this is a web page, not an answer of Immich's API: check the URL (the address you open Immich at) and any proxy in front of it"
 		}
-		e.Message = msg
 	}
-	e.Hint = hintFor(status, header)
+	if h := hintFor(status, header); h != "" {
+		e.Hint = h
+	}
 	return e
+}
+
+// bodyText makes one line of at most 200 bytes of an error body that is
+// not Immich's JSON: for an HTML page (page true) its title, or its text
+// without tags, as HTML page "…".
+func bodyText(raw []byte, header http.Header) (msg string, page bool) {
+	s := string(raw)
+	page = strings.HasPrefix(strings.ToLower(header.Get("Content-Type")), "text/html") || strings.HasPrefix(strings.TrimSpace(s), "<")
+	if page {
+		lower := strings.ToLower(s)
+		if i := strings.Index(lower, "<title>"); i >= 0 {
+			if j := strings.Index(lower[i:], "</title>"); j >= 0 {
+				s = s[i+len("<title>") : i+j]
+			}
+		}
+		s = stripTags(s)
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 200 {
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	if page {
+		s = fmt.Sprintf("HTML page %q", s)
+	}
+	return s, page
+}
+
+// stripTags drops everything between '<' and '>'.
+func stripTags(s string) string {
+	var b strings.Builder
+	in := false
+	for _, r := range s {
+		switch {
+		case r == '<':
+			in = true
+			b.WriteByte(' ')
+		case r == '>':
+			in = false
+		case !in:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 // hintFor says what a user can do about a status, where a common cause is
