@@ -20,6 +20,10 @@ import (
 // again on the next run, and a trashed one is reported as trashed. Only
 // RecheckAfter > 0 skips that question for recent confirmations.
 //
+// Growth: after a complete walk of a named folder (no path failed, no
+// Ignore patterns, not cancelled, not a dry run), the level 1 entries of
+// files no longer found under it (deleted, moved, renamed) are forgotten.
+//
 // The cache is a bbolt file (mode 0600 in a 0700 folder). It is never fatal:
 // a corrupt or unreadable file is moved aside and rebuilt, a file locked by
 // a concurrent Upload (another process or goroutine) makes this run keep its

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -228,6 +229,63 @@ func TestHashCacheFileChangedAfterScan(t *testing.T) {
 	}
 	if res.Stats.Uploaded != 1 || res.Uploaded[0].Filepath != paths[0] || res.Stats.HashCacheHits != 1 || len(s.Assets()) != 3 {
 		t.Fatalf("the file edited after the scan was not uploaded: %+v, %d assets on the server (want 3)", res.Stats, len(s.Assets()))
+	}
+}
+
+// Entries of files deleted or renamed since the last run are forgotten
+// after a complete walk, so the cache does not grow for ever; not with
+// ignore patterns (a run that skips part of the folder must not forget it).
+func TestHashCachePrunesFilesGone(t *testing.T) {
+	_, c := newUploadEnv(t)
+	dir := t.TempDir()
+	paths := photoFiles(t, dir, 3, 4096)
+	opts := cacheOpts(t)
+	if res, err := c.Upload(context.Background(), []string{dir}, opts); err != nil || res.Stats.Uploaded != 3 {
+		t.Fatalf("first run: %v %+v", err, res.Stats)
+	}
+	keyOf := func(p string) hashcache.FileKey {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return hashcache.KeyFor(p, fi)
+	}
+	keys := []hashcache.FileKey{keyOf(paths[0]), keyOf(paths[1]), keyOf(paths[2])}
+	cached := func() []bool {
+		hc, err := hashcache.Open(opts.HashCache.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer hc.Close()
+		var hits []bool
+		for _, k := range keys {
+			_, ok := hc.Lookup(k)
+			hits = append(hits, ok)
+		}
+		return hits
+	}
+	if err := os.Remove(paths[1]); err != nil {
+		t.Fatal(err)
+	}
+
+	withIgnore := opts
+	withIgnore.Ignore = []string{"*.tmp"}
+	if _, err := c.Upload(context.Background(), []string{dir}, withIgnore); err != nil {
+		t.Fatal(err)
+	}
+	if got := cached(); !slices.Equal(got, []bool{true, true, true}) {
+		t.Fatalf("after a run with ignore patterns, cached = %v; want every entry kept", got)
+	}
+
+	if err := os.Rename(paths[2], paths[2]+".renamed.jpg"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.Rejected != 2 {
+		t.Fatalf("re-run: %v %+v", err, res.Stats)
+	}
+	if got := cached(); !slices.Equal(got, []bool{true, false, false}) {
+		t.Fatalf("after a full walk, cached = %v; want only the unchanged file's entry", got)
 	}
 }
 

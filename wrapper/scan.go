@@ -76,6 +76,7 @@ type scanResult struct {
 	files       [][]scannedFile
 	nfiles      int
 	unsupported []string
+	folders     []string // the named folders that were walked
 	failed      []FailedFile
 }
 
@@ -138,6 +139,7 @@ func (s *scanner) scan(ctx context.Context, paths []string) scanResult {
 		switch {
 		case fi.IsDir():
 			s.walkDir(ctx, p, p, "")
+			s.res.folders = append(s.res.folders, p)
 		case fi.Mode().IsRegular():
 			if !s.firstSight(p, "") {
 				continue

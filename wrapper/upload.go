@@ -338,6 +338,9 @@ func (c *Client) Upload(ctx context.Context, paths []string, opts UploadOptions)
 	cache := serverCache{hc: hc, server: c.baseURL.String(), user: info.userID, refresh: opts.HashCache.RecheckAfter / 2}
 	c.pipeline(ctx, st, opts, info, prog, cache)
 	c.resolveLeftovers(ctx, st, prog)
+	if ctx.Err() == nil && !opts.DryRun && len(opts.Ignore) == 0 {
+		pruneHashCache(hc, &sr)
+	}
 
 	res := &UploadResult{DryRun: opts.DryRun} // the lists are made below, at their sizes
 	if ctx.Err() == nil {
@@ -584,6 +587,27 @@ func hashOne(ctx context.Context, f *scannedFile, abs func(string) string, prog 
 		cache.Store(key, sum)
 	}
 	return sum, false, nil
+}
+
+// pruneHashCache forgets the cached checksums of files that were under the
+// walked folders but are no longer there (deleted, moved, renamed), so the
+// cache does not grow for ever. Only after a complete walk: not when a
+// path failed, and not with ignore patterns (a run that skips a subfolder
+// must not forget it; the CLI without -r ignores subfolders).
+func pruneHashCache(hc *hashcache.Cache, sr *scanResult) {
+	if hc == nil || len(sr.folders) == 0 || len(sr.failed) > 0 {
+		return
+	}
+	abs := absPaths()
+	found := make(map[string]bool, sr.nfiles)
+	for f := range sr.all() {
+		found[abs(f.path)] = true
+	}
+	for _, folder := range sr.folders {
+		if a := abs(folder); a != "" {
+			hc.Prune(a, func(p string) bool { return found[p] })
+		}
+	}
 }
 
 // absPaths returns a function that makes a path absolute and cleaned, or

@@ -48,6 +48,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -174,6 +175,7 @@ type Stats struct {
 	Stored      int64 // level 1 entries accepted by Store
 	SkippedRacy int64 // Store calls ignored because the mtime was too recent
 	Dropped     int64 // writes dropped: memory fallback full, or unsaved at Close
+	Pruned      int64 // level 1 entries forgotten by Prune
 	Persistent  bool  // false while the cache runs in memory only
 }
 
@@ -192,7 +194,7 @@ type Cache struct {
 	lastFlush time.Time
 	closed    bool
 
-	hits, misses, stored, racy, dropped atomic.Int64
+	hits, misses, stored, racy, dropped, pruned atomic.Int64
 
 	lastServer atomic.Pointer[serverMemo] // the last serverKey computed
 }
@@ -274,7 +276,7 @@ func (c *Cache) Stats() Stats {
 	c.mu.Unlock()
 	return Stats{
 		Hits: c.hits.Load(), Misses: c.misses.Load(), Stored: c.stored.Load(),
-		SkippedRacy: c.racy.Load(), Dropped: c.dropped.Load(), Persistent: persistent,
+		SkippedRacy: c.racy.Load(), Dropped: c.dropped.Load(), Pruned: c.pruned.Load(), Persistent: persistent,
 	}
 }
 
@@ -589,6 +591,42 @@ func (c *Cache) Store(k FileKey, sum [20]byte) {
 		c.stored.Add(1)
 	}
 	c.maybeFlushLocked(now)
+}
+
+// Prune forgets the level 1 entries of files under folder (absolute and
+// cleaned) that keep rejects, and returns how many. Call it after walking
+// folder completely, with keep reporting the files the walk found: the
+// entries of files deleted, moved or renamed since then would otherwise
+// stay in the file for ever. Entries stored in this run are left alone.
+// Buffered like Store; a run with nothing to prune writes nothing. A nil
+// Cache does nothing.
+func (c *Cache) Prune(folder string, keep func(path string) bool) int {
+	if c == nil || folder == "" {
+		return 0
+	}
+	prefix := folder
+	if !strings.HasSuffix(prefix, string(filepath.Separator)) {
+		prefix += string(filepath.Separator)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var stale []string
+	c.readLocked(func(r *reader) {
+		p := []byte(prefix)
+		for k, _ := r.files.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = r.files.Next() {
+			if path := string(k); !keep(path) {
+				if _, stored := c.pending[pkey{key: path}]; !stored {
+					stale = append(stale, path)
+				}
+			}
+		}
+	})
+	for _, path := range stale {
+		c.putLocked(pkey{key: path}, nil)
+	}
+	c.pruned.Add(int64(len(stale)))
+	c.maybeFlushLocked(time.Now())
+	return len(stale)
 }
 
 // putLocked buffers one write; false if memory mode is full.

@@ -727,3 +727,48 @@ func TestUncreatableDirFallsBackToMemory(t *testing.T) {
 		t.Fatalf("Close = %v, want ErrNotSaved", err)
 	}
 }
+
+// TestPrune forgets the entries under a folder that the walk did not find,
+// keeps the others and those outside the folder, and persists.
+func TestPrune(t *testing.T) {
+	dir := t.TempDir()
+	lib := filepath.Join(dir, "lib")
+	if err := os.MkdirAll(filepath.Join(lib, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "hashes.db")
+	_, kept, keptSum := writeFile(t, lib, "kept.jpg", []byte("kept"))
+	_, gone, goneSum := writeFile(t, lib, filepath.Join("sub", "gone.jpg"), []byte("gone"))
+	_, sibling, siblingSum := writeFile(t, dir, "lib2.jpg", []byte("next to lib, not in it"))
+	c := mustOpen(t, db)
+	for k, s := range map[FileKey][20]byte{kept: keptSum, gone: goneSum, sibling: siblingSum} {
+		c.Store(k, s)
+	}
+	mustClose(t, c)
+
+	c = mustOpen(t, db)
+	_, fresh, freshSum := writeFile(t, lib, "new.jpg", []byte("stored in this run"))
+	c.Store(fresh, freshSum)
+	walked := map[string]bool{kept.Path: true} // gone.jpg was deleted; new.jpg not reported on purpose
+	if n := c.Prune(lib, func(p string) bool { return walked[p] }); n != 1 {
+		t.Fatalf("Prune forgot %d entries, want 1 (gone.jpg)", n)
+	}
+	if n := c.Prune(lib, func(p string) bool { return walked[p] }); n != 0 {
+		t.Fatalf("a second Prune forgot %d more", n)
+	}
+	if s := c.Stats(); s.Pruned != 1 {
+		t.Errorf("Stats.Pruned = %d, want 1", s.Pruned)
+	}
+	mustClose(t, c)
+
+	c = mustOpen(t, db)
+	defer mustClose(t, c)
+	for _, tc := range []struct {
+		k    FileKey
+		want bool
+	}{{kept, true}, {gone, false}, {sibling, true}, {fresh, true}} {
+		if _, ok := c.Lookup(tc.k); ok != tc.want {
+			t.Errorf("after reopen, Lookup(%s) hit = %v, want %v", tc.k.Path, ok, tc.want)
+		}
+	}
+}
