@@ -30,6 +30,11 @@ import (
 // entries in memory and save them at the end if the lock is free by then;
 // each such event is a warning in the Client's logger.
 //
+// A file rewritten within 2 seconds after the scan saw it may be reported
+// with its previous checksum in that run (the scan's stat stands for a
+// fresh one that long); the next run uploads it. Later in a run, files are
+// stat'ed again before the lookup.
+//
 // Known limitation: on systems without ctime (Windows), a file whose bytes
 // changed while its size and mtime were restored keeps its stale checksum
 // and is not uploaded again. On Linux, macOS and FreeBSD the ctime catches

@@ -212,23 +212,40 @@ func (e *editAfterScan) Total(int, int64) {
 }
 
 // A file rewritten between the scan and its hashing (a photo tool writing
-// metadata into it) is read and uploaded, not taken from the cache under
-// the scan's stale stat.
+// metadata into it): once the scan's stat is older than scanStatFresh (a
+// long first run), the file is stat'ed again, read and uploaded; within
+// that time it may keep its previous checksum for this run, and the next
+// run uploads it.
 func TestHashCacheFileChangedAfterScan(t *testing.T) {
-	s, c := newUploadEnv(t)
-	dir := t.TempDir()
-	paths := photoFiles(t, dir, 2, 4096)
-	opts := cacheOpts(t)
-	if res, err := c.Upload(context.Background(), []string{dir}, opts); err != nil || res.Stats.Uploaded != 2 {
-		t.Fatalf("first run: %v %+v", err, res.Stats)
-	}
-	opts.Progress = &editAfterScan{t: t, path: paths[0]}
-	res, err := c.Upload(context.Background(), []string{dir}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.Stats.Uploaded != 1 || res.Uploaded[0].Filepath != paths[0] || res.Stats.HashCacheHits != 1 || len(s.Assets()) != 3 {
-		t.Fatalf("the file edited after the scan was not uploaded: %+v, %d assets on the server (want 3)", res.Stats, len(s.Assets()))
+	for _, tc := range []struct {
+		name          string
+		fresh         time.Duration
+		uploadedFirst int
+	}{
+		{"scan stat old: stat again", 0, 1},
+		{"scan stat fresh: next run", time.Hour, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func(d time.Duration) { scanStatFresh = d }(scanStatFresh)
+			scanStatFresh = tc.fresh
+			s, c := newUploadEnv(t)
+			dir := t.TempDir()
+			paths := photoFiles(t, dir, 2, 4096)
+			opts := cacheOpts(t)
+			if res, err := c.Upload(context.Background(), []string{dir}, opts); err != nil || res.Stats.Uploaded != 2 {
+				t.Fatalf("first run: %v %+v", err, res.Stats)
+			}
+			edit := opts
+			edit.Progress = &editAfterScan{t: t, path: paths[0]}
+			res, err := c.Upload(context.Background(), []string{dir}, edit)
+			if err != nil || res.Stats.Uploaded != tc.uploadedFirst {
+				t.Fatalf("run with the edit: %v %+v", err, res.Stats)
+			}
+			res, err = c.Upload(context.Background(), []string{dir}, opts)
+			if err != nil || res.Stats.Uploaded != 1-tc.uploadedFirst || len(s.Assets()) != 3 {
+				t.Fatalf("next run: %v %+v, %d assets on the server (want 3: the edit uploaded once)", err, res.Stats, len(s.Assets()))
+			}
+		})
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/bmatcuk/doublestar/v4"
+
+	"github.com/goimmich/goimmich/internal/hashcache"
 )
 
 // MediaTypes is the set of file extensions the server accepts, as
@@ -66,11 +68,15 @@ type scannedFile struct {
 	modTime     time.Time
 	sidecar     string // "" when none (or sidecars are off)
 	sidecarSize int64
+	// stat is the hash cache's key from the scan's stat (Path unset),
+	// used while it is fresh (see scanStatFresh).
+	stat hashcache.FileKey
 }
 
 // scanResult is what scan found: files to process, explicitly named files
 // that are not media, and paths that could not be read.
 type scanResult struct {
+	started time.Time // before the first stat
 	// files in scan order, in chunks: a growing slice of 10,000 files
 	// would be reallocated and copied many times over.
 	files       [][]scannedFile
@@ -125,6 +131,7 @@ func validateIgnores(patterns []string) error {
 // skipped silently, as the official CLI does. Hidden and ignored folders are
 // not entered.
 func (s *scanner) scan(ctx context.Context, paths []string) scanResult {
+	s.res.started = time.Now()
 	s.visitedDirs = map[string]bool{}
 	s.seenFiles = map[string]bool{}
 	for _, p := range paths {
@@ -192,7 +199,7 @@ func realPath(path string) (string, error) {
 // addFile selects a media file; names lists its folder's entries (nil: look
 // the sidecars up with Stat).
 func (s *scanner) addFile(path string, fi os.FileInfo, names map[string]bool) {
-	f := scannedFile{path: path, size: fi.Size(), modTime: fi.ModTime()}
+	f := scannedFile{path: path, size: fi.Size(), modTime: fi.ModTime(), stat: hashcache.StatKey(fi)}
 	if s.withSidecars {
 		f.sidecar, f.sidecarSize = findSidecar(path, names)
 	}
