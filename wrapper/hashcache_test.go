@@ -20,6 +20,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/goimmich/goimmich/api"
+	"github.com/goimmich/goimmich/immichtest"
 	"github.com/goimmich/goimmich/internal/hashcache"
 )
 
@@ -309,15 +310,7 @@ func TestHashCachePrunesFilesGone(t *testing.T) {
 // A corrupt cache file costs a warning and the speed-up of one run, never
 // the run: it is moved aside, rebuilt, and hits again on the next run.
 func TestHashCacheCorruptFile(t *testing.T) {
-	s, _ := newUploadEnv(t)
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	c, err := New(s.URL(), WithAPIKey(s.APIKey()), WithRetry(uploadRetry()),
-		WithLogger(slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.CloseIdleConnections)
+	_, c, logs := newLoggingUploadEnv(t)
 	dir := t.TempDir()
 	photoFiles(t, dir, 3, 1000)
 	opts := cacheOpts(t)
@@ -329,10 +322,7 @@ func TestHashCacheCorruptFile(t *testing.T) {
 	if err != nil || res.Stats.Uploaded != 3 || res.Stats.Failed != 0 {
 		t.Fatalf("run on a corrupt cache: %v %+v", err, res.Stats)
 	}
-	mu.Lock()
-	log := logs.String()
-	mu.Unlock()
-	if !strings.Contains(log, "level=WARN") || !strings.Contains(log, "moved it aside") {
+	if log := logs.String(); !strings.Contains(log, "level=WARN") || !strings.Contains(log, "moved it aside") {
 		t.Fatalf("no warning about the corrupt cache in the log:\n%s", log)
 	}
 	aside, _ := filepath.Glob(opts.HashCache.Path + ".corrupt-*")
@@ -348,15 +338,35 @@ func TestHashCacheCorruptFile(t *testing.T) {
 	}
 }
 
-type lockedWriter struct {
-	w  *bytes.Buffer
-	mu *sync.Mutex
+// logBuffer collects the log lines of several goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
 }
 
-func (l *lockedWriter) Write(p []byte) (int, error) {
+func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// newLoggingUploadEnv is newUploadEnv with the client's log kept.
+func newLoggingUploadEnv(t *testing.T) (*immichtest.Server, *Client, *logBuffer) {
+	t.Helper()
+	s, _ := newUploadEnv(t)
+	logs := &logBuffer{}
+	c, err := New(s.URL(), WithAPIKey(s.APIKey()), WithRetry(uploadRetry()), WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.CloseIdleConnections)
+	return s, c, logs
 }
 
 // gateProgress calls onStart at the first Start of a run.
@@ -375,15 +385,7 @@ func (g *gateProgress) Done(string, string, error) {}
 // its hashes in memory, and the file is a valid cache afterwards (not moved
 // aside as corrupt, and it hits).
 func TestHashCacheTwoUploadsAtOnce(t *testing.T) {
-	s, _ := newUploadEnv(t)
-	var logs bytes.Buffer
-	var mu sync.Mutex
-	c, err := New(s.URL(), WithAPIKey(s.APIKey()), WithRetry(uploadRetry()),
-		WithLogger(slog.New(slog.NewTextHandler(&lockedWriter{w: &logs, mu: &mu}, nil))))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.CloseIdleConnections)
+	s, c, logs := newLoggingUploadEnv(t)
 	dirs := []string{t.TempDir(), t.TempDir()}
 	for _, d := range dirs {
 		photoFiles(t, d, 20, 2000)
@@ -418,7 +420,7 @@ func TestHashCacheTwoUploadsAtOnce(t *testing.T) {
 	if len(s.Assets()) != 40 {
 		t.Fatalf("%d assets, want 40", len(s.Assets()))
 	}
-	if log := logText(&mu, &logs); !strings.Contains(log, "in use by another goimmich run") {
+	if log := logs.String(); !strings.Contains(log, "in use by another goimmich run") {
 		t.Fatalf("the runs did not meet on the lock; log:\n%s", log)
 	}
 	if aside, _ := filepath.Glob(opts.HashCache.Path + ".corrupt-*"); len(aside) != 0 {
@@ -432,12 +434,6 @@ func TestHashCacheTwoUploadsAtOnce(t *testing.T) {
 		t.Fatalf("re-run of both: %v %+v", err, res.Stats)
 	}
 	t.Logf("re-run hits: %d of 40", res.Stats.HashCacheHits)
-}
-
-func logText(mu *sync.Mutex, b *bytes.Buffer) string {
-	mu.Lock()
-	defer mu.Unlock()
-	return b.String()
 }
 
 // An asset deleted on the server (for good) since the last run is
