@@ -42,6 +42,17 @@ func (c *call) accessLocked(id uuid.UUID, perm string) (*assetRec, bool) {
 	return a, a.OwnerID == c.auth.userID
 }
 
+// accessAllLocked reports whether the caller may use every asset of ids
+// for perm (Immich checks the whole list before changing any).
+func (c *call) accessAllLocked(ids []uuid.UUID, perm string) bool {
+	for _, id := range ids {
+		if _, ok := c.accessLocked(id, perm); !ok {
+			return false
+		}
+	}
+	return true
+}
+
 func noAccess(perm string) string { return fmt.Sprintf("Not found or no %s access", perm) }
 
 // uploadAsset is POST /assets: the multipart body is streamed (the asset to
@@ -533,12 +544,10 @@ func (s *Server) deleteAssets(c *call) {
 		return
 	}
 	s.mu.Lock()
-	for _, id := range body.IDs {
-		if _, ok := c.accessLocked(id, "asset.delete"); !ok {
-			s.mu.Unlock()
-			c.error(http.StatusBadRequest, noAccess("asset.delete"))
-			return
-		}
+	if !c.accessAllLocked(body.IDs, "asset.delete") {
+		s.mu.Unlock()
+		c.error(http.StatusBadRequest, noAccess("asset.delete"))
+		return
 	}
 	for _, id := range body.IDs {
 		if body.Force {
@@ -613,12 +622,10 @@ func (s *Server) restoreAssets(c *call) {
 		body.IDs = []uuid.UUID{}
 	}
 	s.mu.Lock()
-	for _, id := range body.IDs {
-		if _, ok := c.accessLocked(id, "asset.delete"); !ok {
-			s.mu.Unlock()
-			c.error(http.StatusBadRequest, noAccess("asset.delete"))
-			return
-		}
+	if !c.accessAllLocked(body.IDs, "asset.delete") {
+		s.mu.Unlock()
+		c.error(http.StatusBadRequest, noAccess("asset.delete"))
+		return
 	}
 	s.mu.Unlock()
 	s.restore(c, body.IDs)
@@ -778,12 +785,10 @@ func (s *Server) updateAssets(c *call) {
 		return
 	}
 	s.mu.Lock()
-	for _, id := range u.IDs {
-		if _, ok := c.accessLocked(id, "asset.update"); !ok {
-			s.mu.Unlock()
-			c.error(http.StatusBadRequest, noAccess("asset.update"))
-			return
-		}
+	if !c.accessAllLocked(u.IDs, "asset.update") {
+		s.mu.Unlock()
+		c.error(http.StatusBadRequest, noAccess("asset.update"))
+		return
 	}
 	for _, id := range u.IDs {
 		u.applyLocked(s.assets[id])

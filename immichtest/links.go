@@ -113,10 +113,8 @@ func (s *Server) addLink(c *call, l *linkRec, albumID *uuid.UUID, assetIDs []uui
 		if len(assetIDs) == 0 {
 			return nil, "Invalid assetIds"
 		}
-		for _, id := range assetIDs {
-			if _, ok := c.accessLocked(id, "asset.share"); !ok {
-				return nil, noAccess("asset.share")
-			}
+		if !c.accessAllLocked(assetIDs, "asset.share") {
+			return nil, noAccess("asset.share")
 		}
 		l.assetIDs = slices.Clone(assetIDs)
 	}
