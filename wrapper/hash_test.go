@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/goimmich/goimmich/api"
+	"github.com/goimmich/goimmich/internal/hashcache"
 )
 
 func TestHashFile(t *testing.T) {
@@ -68,7 +69,7 @@ func TestUploadBodyLayout(t *testing.T) {
 		sidecar bool
 		device  bool
 	}{{false, false}, {true, true}} {
-		f := scannedFile{path: p, size: int64(len(content)), modTime: mod}
+		f := scannedFile{path: p, stat: hashcache.FileKey{Size: int64(len(content)), ModTime: mod.UnixNano()}}
 		if tc.sidecar {
 			f.sidecar, f.sidecarSize = side, 6
 		}
@@ -141,7 +142,7 @@ func TestUploadBodyFileShrank(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a.jpg")
 	writeFiles(t, dir, map[string]string{"a.jpg": "0123456789"})
-	b, err := newUploadBody(scannedFile{path: p, size: 10, modTime: time.Now()}, "", false, nil)
+	b, err := newUploadBody(scannedFile{path: p, stat: hashcache.FileKey{Size: 10, ModTime: time.Now().UnixNano()}}, "", false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

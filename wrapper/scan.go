@@ -63,14 +63,22 @@ func (s extSet) has(path string) bool { return s[strings.ToLower(filepath.Ext(pa
 
 // scannedFile is one media file the scan selected.
 type scannedFile struct {
-	path        string // as the caller named it, or joined under a named folder
-	size        int64
-	modTime     time.Time
+	path string // as the caller named it, or joined under a named folder
+	// stat is what the scan's stat said, as the hash cache keys it (Path
+	// unset; used for lookups while fresh, see scanStatFresh).
+	stat        hashcache.FileKey
 	sidecar     string // "" when none (or sidecars are off)
 	sidecarSize int64
-	// stat is the hash cache's key from the scan's stat (Path unset),
-	// used while it is fresh (see scanStatFresh).
-	stat hashcache.FileKey
+}
+
+func (f *scannedFile) size() int64 { return f.stat.Size }
+
+func (f *scannedFile) modTime() time.Time { return time.Unix(0, f.stat.ModTime) }
+
+// sameAs reports whether fi, a later stat of the file, shows the size and
+// mtime the scan saw.
+func (f *scannedFile) sameAs(fi os.FileInfo) bool {
+	return fi.Size() == f.stat.Size && fi.ModTime().UnixNano() == f.stat.ModTime
 }
 
 // scanResult is what scan found: files to process, explicitly named files
@@ -199,7 +207,7 @@ func realPath(path string) (string, error) {
 // addFile selects a media file; names lists its folder's entries (nil: look
 // the sidecars up with Stat).
 func (s *scanner) addFile(path string, fi os.FileInfo, names map[string]bool) {
-	f := scannedFile{path: path, size: fi.Size(), modTime: fi.ModTime(), stat: hashcache.StatKey(fi)}
+	f := scannedFile{path: path, stat: hashcache.StatKey(fi)}
 	if s.withSidecars {
 		f.sidecar, f.sidecarSize = findSidecar(path, names)
 	}

@@ -36,8 +36,8 @@ func scanPaths(t *testing.T, paths []string, s *scanner) (files []string, unsupp
 		if f.sidecar != "" {
 			sidecars[f.path] = f.sidecar
 		}
-		if fi, err := os.Stat(f.path); err != nil || fi.Size() != f.size {
-			t.Fatalf("%s: size %d, stat %v", f.path, f.size, err)
+		if fi, err := os.Stat(f.path); err != nil || fi.Size() != f.size() {
+			t.Fatalf("%s: size %d, stat %v", f.path, f.size(), err)
 		}
 	}
 	for _, f := range res.failed {

@@ -323,7 +323,7 @@ func (c *Client) Upload(ctx context.Context, paths []string, opts UploadOptions)
 	var total int64
 	for f := range sr.all() {
 		st = append(st, fileState{f: f, leader: -1})
-		total += f.size
+		total += f.size()
 	}
 	prog.Total(len(st)+len(sr.unsupported)+len(sr.failed), total)
 	for _, p := range sr.unsupported {
@@ -375,8 +375,8 @@ func (c *Client) Upload(ctx context.Context, paths []string, opts UploadOptions)
 		s := &st[i]
 		switch s.out {
 		case outUploaded:
-			res.Uploaded = append(res.Uploaded, UploadedFile{Asset: s.asset, Filepath: s.f.path, Sidecar: s.f.sidecar, Bytes: s.f.size, Deleted: s.deleted})
-			res.Stats.BytesUploaded += s.f.size
+			res.Uploaded = append(res.Uploaded, UploadedFile{Asset: s.asset, Filepath: s.f.path, Sidecar: s.f.sidecar, Bytes: s.f.size(), Deleted: s.deleted})
+			res.Stats.BytesUploaded += s.f.size()
 		case outDuplicate:
 			id := s.assetID
 			res.Rejected = append(res.Rejected, RejectedFile{Filepath: s.f.path, AssetID: &id, Reason: RejectDuplicate,
@@ -568,7 +568,7 @@ var scanStatFresh = 2 * time.Second
 // file is unchanged since the scan (which started at scanned), else by
 // reading it (and then stores it in cache).
 func hashOne(ctx context.Context, f *scannedFile, scanned time.Time, abs func(string) string, prog Progress, cache *hashcache.Cache, trusted bool) (sum Checksum, hit bool, err error) {
-	prog.Start(f.path, f.size)
+	prog.Start(f.path, f.size())
 	var key hashcache.FileKey
 	keyed := false
 	if cache != nil {
@@ -577,7 +577,7 @@ func hashOne(ctx context.Context, f *scannedFile, scanned time.Time, abs func(st
 		// a file changed since the scan is hashed, not looked up.
 		if time.Since(scanned) < scanStatFresh {
 			key, keyed = f.stat, true
-		} else if fi, err := os.Stat(f.path); err == nil && fi.Size() == f.size && fi.ModTime().Equal(f.modTime) {
+		} else if fi, err := os.Stat(f.path); err == nil && f.sameAs(fi) {
 			key, keyed = hashcache.StatKey(fi), true
 		}
 		if keyed {
@@ -777,7 +777,7 @@ func (c *Client) uploadOne(ctx context.Context, s *fileState, opts UploadOptions
 		prog.Done(s.f.path, "uploaded", nil)
 		return
 	}
-	prog.Start(s.f.path, s.f.size)
+	prog.Start(s.f.path, s.f.size())
 	asset, err := c.uploadFile(ctx, s, opts, info, prog)
 	switch {
 	case err != nil:
@@ -864,10 +864,10 @@ func newUploadBody(f scannedFile, vis api.AssetVisibility, deviceFields bool, on
 	buf.Grow(512) // fields and one part header: no regrowth for common names
 	mw := multipart.NewWriter(&buf)
 	base := filepath.Base(f.path)
-	ts := f.modTime.UTC().Format("2006-01-02T15:04:05.000Z")
+	ts := f.modTime().UTC().Format("2006-01-02T15:04:05.000Z")
 	fields := [][2]string{}
 	if deviceFields {
-		fields = append(fields, [2]string{"deviceAssetId", strings.Join(strings.Fields(base), "") + "-" + strconv.FormatInt(f.size, 10)},
+		fields = append(fields, [2]string{"deviceAssetId", strings.Join(strings.Fields(base), "") + "-" + strconv.FormatInt(f.size(), 10)},
 			[2]string{"deviceId", deviceID})
 	}
 	fields = append(fields, [2]string{"fileCreatedAt", ts}, [2]string{"fileModifiedAt", ts})
@@ -879,7 +879,7 @@ func newUploadBody(f scannedFile, vis api.AssetVisibility, deviceFields bool, on
 			return nil, err
 		}
 	}
-	b := &uploadBody{boundary: mw.Boundary(), path: f.path, size: f.size, sidecar: f.sidecar, sideSize: f.sidecarSize, onRead: onRead}
+	b := &uploadBody{boundary: mw.Boundary(), path: f.path, size: f.size(), sidecar: f.sidecar, sideSize: f.sidecarSize, onRead: onRead}
 	if _, err := mw.CreatePart(fileHeader("assetData", base)); err != nil {
 		return nil, err
 	}
@@ -1137,7 +1137,7 @@ func (c *Client) deleteConfirmed(ctx context.Context, st []fileState, opts Uploa
 			keep(s, err)
 			continue
 		}
-		if fi.Mode().IsRegular() && (fi.Size() != s.f.size || !fi.ModTime().Equal(s.f.modTime)) {
+		if fi.Mode().IsRegular() && !s.f.sameAs(fi) {
 			keep(s, errors.New("the file changed since it was uploaded"))
 			continue
 		}

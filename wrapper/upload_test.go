@@ -25,6 +25,7 @@ import (
 
 	"github.com/goimmich/goimmich/api"
 	"github.com/goimmich/goimmich/immichtest"
+	"github.com/goimmich/goimmich/internal/hashcache"
 )
 
 // uploadRetry retries fast, so that fault tests stay quick.
@@ -1264,7 +1265,7 @@ func naiveUpload(ctx context.Context, c *Client, files []string) error {
 		if err != nil {
 			return err
 		}
-		s := &fileState{f: &scannedFile{path: p, size: fi.Size(), modTime: fi.ModTime()}, sum: sum, hashed: true, accepted: true}
+		s := &fileState{f: &scannedFile{path: p, stat: hashcache.StatKey(fi)}, sum: sum, hashed: true, accepted: true}
 		if _, err := c.uploadFile(ctx, s, UploadOptions{}, serverInfo{}, nopProgress{}); err != nil {
 			return err
 		}
