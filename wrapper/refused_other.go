@@ -7,5 +7,6 @@ import (
 	"syscall"
 )
 
-// connRefused reports a connection refused by the host.
-func connRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }
+// ConnectionRefused reports whether err is a connection refused by the
+// host (nothing listens at the URL's port), on every system.
+func ConnectionRefused(err error) bool { return errors.Is(err, syscall.ECONNREFUSED) }

@@ -11,7 +11,8 @@ import (
 // syscall.ECONNREFUSED does not match there.
 const wsaeconnrefused = syscall.Errno(10061)
 
-// connRefused reports a connection refused by the host.
-func connRefused(err error) bool {
+// ConnectionRefused reports whether err is a connection refused by the
+// host (nothing listens at the URL's port), on every system.
+func ConnectionRefused(err error) bool {
 	return errors.Is(err, wsaeconnrefused) || errors.Is(err, syscall.ECONNREFUSED)
 }

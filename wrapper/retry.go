@@ -138,7 +138,7 @@ func retryableError(err error) bool {
 // resolve.
 func unreachable(err error) bool {
 	var dns *net.DNSError
-	return connRefused(err) || (errors.As(err, &dns) && dns.IsNotFound)
+	return ConnectionRefused(err) || (errors.As(err, &dns) && dns.IsNotFound)
 }
 
 // attemptsKey keys an *atomic.Int32 in a request's context that retryDoer

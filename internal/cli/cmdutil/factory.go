@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/goimmich/goimmich/api"
@@ -220,7 +219,7 @@ func Unreachable(url string, err error) error {
 	switch {
 	case errors.Is(err, context.Canceled):
 		return err
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case wrapper.ConnectionRefused(err):
 		cause = "connection refused: is the server running, and is the port right?"
 	case errors.As(err, &dnsErr):
 		cause = "the host name does not resolve: check the URL"
