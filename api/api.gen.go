@@ -41,19 +41,19 @@ func (e AlbumUserRole) Valid() bool {
 
 // Defines values for AssetEditAction.
 const (
-	Crop   AssetEditAction = "crop"
-	Mirror AssetEditAction = "mirror"
-	Rotate AssetEditAction = "rotate"
+	AssetEditActionCrop   AssetEditAction = "crop"
+	AssetEditActionMirror AssetEditAction = "mirror"
+	AssetEditActionRotate AssetEditAction = "rotate"
 )
 
 // Valid indicates whether the value is a known member of the AssetEditAction enum.
 func (e AssetEditAction) Valid() bool {
 	switch e {
-	case Crop:
+	case AssetEditActionCrop:
 		return true
-	case Mirror:
+	case AssetEditActionMirror:
 		return true
-	case Rotate:
+	case AssetEditActionRotate:
 		return true
 	default:
 		return false
@@ -83,22 +83,22 @@ func (e AssetIdErrorReason) Valid() bool {
 
 // Defines values for AssetJobName.
 const (
-	RefreshFaces        AssetJobName = "refresh-faces"
-	RefreshMetadata     AssetJobName = "refresh-metadata"
-	RegenerateThumbnail AssetJobName = "regenerate-thumbnail"
-	TranscodeVideo      AssetJobName = "transcode-video"
+	AssetJobNameRefreshFaces        AssetJobName = "refresh-faces"
+	AssetJobNameRefreshMetadata     AssetJobName = "refresh-metadata"
+	AssetJobNameRegenerateThumbnail AssetJobName = "regenerate-thumbnail"
+	AssetJobNameTranscodeVideo      AssetJobName = "transcode-video"
 )
 
 // Valid indicates whether the value is a known member of the AssetJobName enum.
 func (e AssetJobName) Valid() bool {
 	switch e {
-	case RefreshFaces:
+	case AssetJobNameRefreshFaces:
 		return true
-	case RefreshMetadata:
+	case AssetJobNameRefreshMetadata:
 		return true
-	case RegenerateThumbnail:
+	case AssetJobNameRegenerateThumbnail:
 		return true
-	case TranscodeVideo:
+	case AssetJobNameTranscodeVideo:
 		return true
 	default:
 		return false
@@ -107,22 +107,22 @@ func (e AssetJobName) Valid() bool {
 
 // Defines values for AssetMediaSize.
 const (
-	Fullsize  AssetMediaSize = "fullsize"
-	Original  AssetMediaSize = "original"
-	Preview   AssetMediaSize = "preview"
-	Thumbnail AssetMediaSize = "thumbnail"
+	AssetMediaSizeFullsize  AssetMediaSize = "fullsize"
+	AssetMediaSizeOriginal  AssetMediaSize = "original"
+	AssetMediaSizePreview   AssetMediaSize = "preview"
+	AssetMediaSizeThumbnail AssetMediaSize = "thumbnail"
 )
 
 // Valid indicates whether the value is a known member of the AssetMediaSize enum.
 func (e AssetMediaSize) Valid() bool {
 	switch e {
-	case Fullsize:
+	case AssetMediaSizeFullsize:
 		return true
-	case Original:
+	case AssetMediaSizeOriginal:
 		return true
-	case Preview:
+	case AssetMediaSizePreview:
 		return true
-	case Thumbnail:
+	case AssetMediaSizeThumbnail:
 		return true
 	default:
 		return false
@@ -167,16 +167,16 @@ func (e AssetOrder) Valid() bool {
 
 // Defines values for AssetOrderBy.
 const (
-	CreatedAt AssetOrderBy = "createdAt"
-	TakenAt   AssetOrderBy = "takenAt"
+	AssetOrderByCreatedAt AssetOrderBy = "createdAt"
+	AssetOrderByTakenAt   AssetOrderBy = "takenAt"
 )
 
 // Valid indicates whether the value is a known member of the AssetOrderBy enum.
 func (e AssetOrderBy) Valid() bool {
 	switch e {
-	case CreatedAt:
+	case AssetOrderByCreatedAt:
 		return true
-	case TakenAt:
+	case AssetOrderByTakenAt:
 		return true
 	default:
 		return false
@@ -203,22 +203,22 @@ func (e AssetRejectReason) Valid() bool {
 
 // Defines values for AssetTypeEnum.
 const (
-	AUDIO AssetTypeEnum = "AUDIO"
-	IMAGE AssetTypeEnum = "IMAGE"
-	OTHER AssetTypeEnum = "OTHER"
-	VIDEO AssetTypeEnum = "VIDEO"
+	AssetTypeEnumAUDIO AssetTypeEnum = "AUDIO"
+	AssetTypeEnumIMAGE AssetTypeEnum = "IMAGE"
+	AssetTypeEnumOTHER AssetTypeEnum = "OTHER"
+	AssetTypeEnumVIDEO AssetTypeEnum = "VIDEO"
 )
 
 // Valid indicates whether the value is a known member of the AssetTypeEnum enum.
 func (e AssetTypeEnum) Valid() bool {
 	switch e {
-	case AUDIO:
+	case AssetTypeEnumAUDIO:
 		return true
-	case IMAGE:
+	case AssetTypeEnumIMAGE:
 		return true
-	case OTHER:
+	case AssetTypeEnumOTHER:
 		return true
-	case VIDEO:
+	case AssetTypeEnumVIDEO:
 		return true
 	default:
 		return false
@@ -227,16 +227,16 @@ func (e AssetTypeEnum) Valid() bool {
 
 // Defines values for AssetUploadAction.
 const (
-	Accept AssetUploadAction = "accept"
-	Reject AssetUploadAction = "reject"
+	AssetUploadActionAccept AssetUploadAction = "accept"
+	AssetUploadActionReject AssetUploadAction = "reject"
 )
 
 // Valid indicates whether the value is a known member of the AssetUploadAction enum.
 func (e AssetUploadAction) Valid() bool {
 	switch e {
-	case Accept:
+	case AssetUploadActionAccept:
 		return true
-	case Reject:
+	case AssetUploadActionReject:
 		return true
 	default:
 		return false
@@ -245,22 +245,22 @@ func (e AssetUploadAction) Valid() bool {
 
 // Defines values for AssetVisibility.
 const (
-	Archive  AssetVisibility = "archive"
-	Hidden   AssetVisibility = "hidden"
-	Locked   AssetVisibility = "locked"
-	Timeline AssetVisibility = "timeline"
+	AssetVisibilityArchive  AssetVisibility = "archive"
+	AssetVisibilityHidden   AssetVisibility = "hidden"
+	AssetVisibilityLocked   AssetVisibility = "locked"
+	AssetVisibilityTimeline AssetVisibility = "timeline"
 )
 
 // Valid indicates whether the value is a known member of the AssetVisibility enum.
 func (e AssetVisibility) Valid() bool {
 	switch e {
-	case Archive:
+	case AssetVisibilityArchive:
 		return true
-	case Hidden:
+	case AssetVisibilityHidden:
 		return true
-	case Locked:
+	case AssetVisibilityLocked:
 		return true
-	case Timeline:
+	case AssetVisibilityTimeline:
 		return true
 	default:
 		return false
@@ -269,22 +269,22 @@ func (e AssetVisibility) Valid() bool {
 
 // Defines values for AudioCodec.
 const (
-	Aac      AudioCodec = "aac"
-	Mp3      AudioCodec = "mp3"
-	Opus     AudioCodec = "opus"
-	PcmS16le AudioCodec = "pcm_s16le"
+	AudioCodecAac      AudioCodec = "aac"
+	AudioCodecMp3      AudioCodec = "mp3"
+	AudioCodecOpus     AudioCodec = "opus"
+	AudioCodecPcmS16le AudioCodec = "pcm_s16le"
 )
 
 // Valid indicates whether the value is a known member of the AudioCodec enum.
 func (e AudioCodec) Valid() bool {
 	switch e {
-	case Aac:
+	case AudioCodecAac:
 		return true
-	case Mp3:
+	case AudioCodecMp3:
 		return true
-	case Opus:
+	case AudioCodecOpus:
 		return true
-	case PcmS16le:
+	case AudioCodecPcmS16le:
 		return true
 	default:
 		return false
@@ -320,19 +320,19 @@ func (e BulkIdErrorReason) Valid() bool {
 
 // Defines values for CQMode.
 const (
-	Auto CQMode = "auto"
-	Cqp  CQMode = "cqp"
-	Icq  CQMode = "icq"
+	CQModeAuto CQMode = "auto"
+	CQModeCqp  CQMode = "cqp"
+	CQModeIcq  CQMode = "icq"
 )
 
 // Valid indicates whether the value is a known member of the CQMode enum.
 func (e CQMode) Valid() bool {
 	switch e {
-	case Auto:
+	case CQModeAuto:
 		return true
-	case Cqp:
+	case CQModeCqp:
 		return true
-	case Icq:
+	case CQModeIcq:
 		return true
 	default:
 		return false
@@ -359,16 +359,16 @@ func (e CalendarHeatmapType) Valid() bool {
 
 // Defines values for Colorspace.
 const (
-	P3   Colorspace = "p3"
-	Srgb Colorspace = "srgb"
+	ColorspaceP3   Colorspace = "p3"
+	ColorspaceSrgb Colorspace = "srgb"
 )
 
 // Valid indicates whether the value is a known member of the Colorspace enum.
 func (e Colorspace) Valid() bool {
 	switch e {
-	case P3:
+	case ColorspaceP3:
 		return true
-	case Srgb:
+	case ColorspaceSrgb:
 		return true
 	default:
 		return false
@@ -377,25 +377,25 @@ func (e Colorspace) Valid() bool {
 
 // Defines values for HlsVideoResolution.
 const (
-	N1080 HlsVideoResolution = 1080
-	N1440 HlsVideoResolution = 1440
-	N2160 HlsVideoResolution = 2160
-	N480  HlsVideoResolution = 480
-	N720  HlsVideoResolution = 720
+	HlsVideoResolutionN1080 HlsVideoResolution = 1080
+	HlsVideoResolutionN1440 HlsVideoResolution = 1440
+	HlsVideoResolutionN2160 HlsVideoResolution = 2160
+	HlsVideoResolutionN480  HlsVideoResolution = 480
+	HlsVideoResolutionN720  HlsVideoResolution = 720
 )
 
 // Valid indicates whether the value is a known member of the HlsVideoResolution enum.
 func (e HlsVideoResolution) Valid() bool {
 	switch e {
-	case N1080:
+	case HlsVideoResolutionN1080:
 		return true
-	case N1440:
+	case HlsVideoResolutionN1440:
 		return true
-	case N2160:
+	case HlsVideoResolutionN2160:
 		return true
-	case N480:
+	case HlsVideoResolutionN480:
 		return true
-	case N720:
+	case HlsVideoResolutionN720:
 		return true
 	default:
 		return false
@@ -404,16 +404,16 @@ func (e HlsVideoResolution) Valid() bool {
 
 // Defines values for ImageFormat.
 const (
-	Jpeg ImageFormat = "jpeg"
-	Webp ImageFormat = "webp"
+	ImageFormatJpeg ImageFormat = "jpeg"
+	ImageFormatWebp ImageFormat = "webp"
 )
 
 // Valid indicates whether the value is a known member of the ImageFormat enum.
 func (e ImageFormat) Valid() bool {
 	switch e {
-	case Jpeg:
+	case ImageFormatJpeg:
 		return true
-	case Webp:
+	case ImageFormatWebp:
 		return true
 	default:
 		return false
@@ -422,19 +422,19 @@ func (e ImageFormat) Valid() bool {
 
 // Defines values for IntegrityReport.
 const (
-	ChecksumMismatch IntegrityReport = "checksum_mismatch"
-	MissingFile      IntegrityReport = "missing_file"
-	UntrackedFile    IntegrityReport = "untracked_file"
+	IntegrityReportChecksumMismatch IntegrityReport = "checksum_mismatch"
+	IntegrityReportMissingFile      IntegrityReport = "missing_file"
+	IntegrityReportUntrackedFile    IntegrityReport = "untracked_file"
 )
 
 // Valid indicates whether the value is a known member of the IntegrityReport enum.
 func (e IntegrityReport) Valid() bool {
 	switch e {
-	case ChecksumMismatch:
+	case IntegrityReportChecksumMismatch:
 		return true
-	case MissingFile:
+	case IntegrityReportMissingFile:
 		return true
-	case UntrackedFile:
+	case IntegrityReportUntrackedFile:
 		return true
 	default:
 		return false
@@ -785,13 +785,13 @@ func (e MemorySearchOrder) Valid() bool {
 
 // Defines values for MemoryType.
 const (
-	OnThisDay MemoryType = "on_this_day"
+	MemoryTypeOnThisDay MemoryType = "on_this_day"
 )
 
 // Valid indicates whether the value is a known member of the MemoryType enum.
 func (e MemoryType) Valid() bool {
 	switch e {
-	case OnThisDay:
+	case MemoryTypeOnThisDay:
 		return true
 	default:
 		return false
@@ -800,16 +800,16 @@ func (e MemoryType) Valid() bool {
 
 // Defines values for MirrorAxis.
 const (
-	Horizontal MirrorAxis = "horizontal"
-	Vertical   MirrorAxis = "vertical"
+	MirrorAxisHorizontal MirrorAxis = "horizontal"
+	MirrorAxisVertical   MirrorAxis = "vertical"
 )
 
 // Valid indicates whether the value is a known member of the MirrorAxis enum.
 func (e MirrorAxis) Valid() bool {
 	switch e {
-	case Horizontal:
+	case MirrorAxisHorizontal:
 		return true
-	case Vertical:
+	case MirrorAxisVertical:
 		return true
 	default:
 		return false
@@ -872,16 +872,16 @@ func (e NotificationType) Valid() bool {
 
 // Defines values for OAuthTokenEndpointAuthMethod.
 const (
-	ClientSecretBasic OAuthTokenEndpointAuthMethod = "client_secret_basic"
-	ClientSecretPost  OAuthTokenEndpointAuthMethod = "client_secret_post"
+	OAuthTokenEndpointAuthMethodClientSecretBasic OAuthTokenEndpointAuthMethod = "client_secret_basic"
+	OAuthTokenEndpointAuthMethodClientSecretPost  OAuthTokenEndpointAuthMethod = "client_secret_post"
 )
 
 // Valid indicates whether the value is a known member of the OAuthTokenEndpointAuthMethod enum.
 func (e OAuthTokenEndpointAuthMethod) Valid() bool {
 	switch e {
-	case ClientSecretBasic:
+	case OAuthTokenEndpointAuthMethodClientSecretBasic:
 		return true
-	case ClientSecretPost:
+	case OAuthTokenEndpointAuthMethodClientSecretPost:
 		return true
 	default:
 		return false
@@ -890,16 +890,16 @@ func (e OAuthTokenEndpointAuthMethod) Valid() bool {
 
 // Defines values for PartnerDirection.
 const (
-	SharedBy   PartnerDirection = "shared-by"
-	SharedWith PartnerDirection = "shared-with"
+	PartnerDirectionSharedBy   PartnerDirection = "shared-by"
+	PartnerDirectionSharedWith PartnerDirection = "shared-with"
 )
 
 // Valid indicates whether the value is a known member of the PartnerDirection enum.
 func (e PartnerDirection) Valid() bool {
 	switch e {
-	case SharedBy:
+	case PartnerDirectionSharedBy:
 		return true
-	case SharedWith:
+	case PartnerDirectionSharedWith:
 		return true
 	default:
 		return false
@@ -1511,16 +1511,16 @@ func (e QueueName) Valid() bool {
 
 // Defines values for ReactionLevel.
 const (
-	Album ReactionLevel = "album"
-	Asset ReactionLevel = "asset"
+	ReactionLevelAlbum ReactionLevel = "album"
+	ReactionLevelAsset ReactionLevel = "asset"
 )
 
 // Valid indicates whether the value is a known member of the ReactionLevel enum.
 func (e ReactionLevel) Valid() bool {
 	switch e {
-	case Album:
+	case ReactionLevelAlbum:
 		return true
-	case Asset:
+	case ReactionLevelAsset:
 		return true
 	default:
 		return false
@@ -1529,16 +1529,16 @@ func (e ReactionLevel) Valid() bool {
 
 // Defines values for ReactionType.
 const (
-	Comment ReactionType = "comment"
-	Like    ReactionType = "like"
+	ReactionTypeComment ReactionType = "comment"
+	ReactionTypeLike    ReactionType = "like"
 )
 
 // Valid indicates whether the value is a known member of the ReactionType enum.
 func (e ReactionType) Valid() bool {
 	switch e {
-	case Comment:
+	case ReactionTypeComment:
 		return true
-	case Like:
+	case ReactionTypeLike:
 		return true
 	default:
 		return false
@@ -1547,16 +1547,16 @@ func (e ReactionType) Valid() bool {
 
 // Defines values for ReleaseChannel.
 const (
-	ReleaseCandidate ReleaseChannel = "releaseCandidate"
-	Stable           ReleaseChannel = "stable"
+	ReleaseChannelReleaseCandidate ReleaseChannel = "releaseCandidate"
+	ReleaseChannelStable           ReleaseChannel = "stable"
 )
 
 // Valid indicates whether the value is a known member of the ReleaseChannel enum.
 func (e ReleaseChannel) Valid() bool {
 	switch e {
-	case ReleaseCandidate:
+	case ReleaseChannelReleaseCandidate:
 		return true
-	case Stable:
+	case ReleaseChannelStable:
 		return true
 	default:
 		return false
@@ -1565,31 +1565,31 @@ func (e ReleaseChannel) Valid() bool {
 
 // Defines values for ReleaseType.
 const (
-	Major      ReleaseType = "major"
-	Minor      ReleaseType = "minor"
-	Patch      ReleaseType = "patch"
-	Premajor   ReleaseType = "premajor"
-	Preminor   ReleaseType = "preminor"
-	Prepatch   ReleaseType = "prepatch"
-	Prerelease ReleaseType = "prerelease"
+	ReleaseTypeMajor      ReleaseType = "major"
+	ReleaseTypeMinor      ReleaseType = "minor"
+	ReleaseTypePatch      ReleaseType = "patch"
+	ReleaseTypePremajor   ReleaseType = "premajor"
+	ReleaseTypePreminor   ReleaseType = "preminor"
+	ReleaseTypePrepatch   ReleaseType = "prepatch"
+	ReleaseTypePrerelease ReleaseType = "prerelease"
 )
 
 // Valid indicates whether the value is a known member of the ReleaseType enum.
 func (e ReleaseType) Valid() bool {
 	switch e {
-	case Major:
+	case ReleaseTypeMajor:
 		return true
-	case Minor:
+	case ReleaseTypeMinor:
 		return true
-	case Patch:
+	case ReleaseTypePatch:
 		return true
-	case Premajor:
+	case ReleaseTypePremajor:
 		return true
-	case Preminor:
+	case ReleaseTypePreminor:
 		return true
-	case Prepatch:
+	case ReleaseTypePrepatch:
 		return true
-	case Prerelease:
+	case ReleaseTypePrerelease:
 		return true
 	default:
 		return false
@@ -1598,28 +1598,28 @@ func (e ReleaseType) Valid() bool {
 
 // Defines values for SearchSuggestionType.
 const (
-	CameraLensModel SearchSuggestionType = "camera-lens-model"
-	CameraMake      SearchSuggestionType = "camera-make"
-	CameraModel     SearchSuggestionType = "camera-model"
-	City            SearchSuggestionType = "city"
-	Country         SearchSuggestionType = "country"
-	State           SearchSuggestionType = "state"
+	SearchSuggestionTypeCameraLensModel SearchSuggestionType = "camera-lens-model"
+	SearchSuggestionTypeCameraMake      SearchSuggestionType = "camera-make"
+	SearchSuggestionTypeCameraModel     SearchSuggestionType = "camera-model"
+	SearchSuggestionTypeCity            SearchSuggestionType = "city"
+	SearchSuggestionTypeCountry         SearchSuggestionType = "country"
+	SearchSuggestionTypeState           SearchSuggestionType = "state"
 )
 
 // Valid indicates whether the value is a known member of the SearchSuggestionType enum.
 func (e SearchSuggestionType) Valid() bool {
 	switch e {
-	case CameraLensModel:
+	case SearchSuggestionTypeCameraLensModel:
 		return true
-	case CameraMake:
+	case SearchSuggestionTypeCameraMake:
 		return true
-	case CameraModel:
+	case SearchSuggestionTypeCameraModel:
 		return true
-	case City:
+	case SearchSuggestionTypeCity:
 		return true
-	case Country:
+	case SearchSuggestionTypeCountry:
 		return true
-	case State:
+	case SearchSuggestionTypeState:
 		return true
 	default:
 		return false
@@ -1628,16 +1628,16 @@ func (e SearchSuggestionType) Valid() bool {
 
 // Defines values for SharedLinkType.
 const (
-	ALBUM      SharedLinkType = "ALBUM"
-	INDIVIDUAL SharedLinkType = "INDIVIDUAL"
+	SharedLinkTypeALBUM      SharedLinkType = "ALBUM"
+	SharedLinkTypeINDIVIDUAL SharedLinkType = "INDIVIDUAL"
 )
 
 // Valid indicates whether the value is a known member of the SharedLinkType enum.
 func (e SharedLinkType) Valid() bool {
 	switch e {
-	case ALBUM:
+	case SharedLinkTypeALBUM:
 		return true
-	case INDIVIDUAL:
+	case SharedLinkTypeINDIVIDUAL:
 		return true
 	default:
 		return false
@@ -1646,19 +1646,19 @@ func (e SharedLinkType) Valid() bool {
 
 // Defines values for SourceType.
 const (
-	Exif            SourceType = "exif"
-	MachineLearning SourceType = "machine-learning"
-	Manual          SourceType = "manual"
+	SourceTypeExif            SourceType = "exif"
+	SourceTypeMachineLearning SourceType = "machine-learning"
+	SourceTypeManual          SourceType = "manual"
 )
 
 // Valid indicates whether the value is a known member of the SourceType enum.
 func (e SourceType) Valid() bool {
 	switch e {
-	case Exif:
+	case SourceTypeExif:
 		return true
-	case MachineLearning:
+	case SourceTypeMachineLearning:
 		return true
-	case Manual:
+	case SourceTypeManual:
 		return true
 	default:
 		return false
@@ -2057,40 +2057,40 @@ func (e TranscodePolicy) Valid() bool {
 
 // Defines values for UserAvatarColor.
 const (
-	Amber   UserAvatarColor = "amber"
-	Blue    UserAvatarColor = "blue"
-	Gray    UserAvatarColor = "gray"
-	Green   UserAvatarColor = "green"
-	Orange  UserAvatarColor = "orange"
-	Pink    UserAvatarColor = "pink"
-	Primary UserAvatarColor = "primary"
-	Purple  UserAvatarColor = "purple"
-	Red     UserAvatarColor = "red"
-	Yellow  UserAvatarColor = "yellow"
+	UserAvatarColorAmber   UserAvatarColor = "amber"
+	UserAvatarColorBlue    UserAvatarColor = "blue"
+	UserAvatarColorGray    UserAvatarColor = "gray"
+	UserAvatarColorGreen   UserAvatarColor = "green"
+	UserAvatarColorOrange  UserAvatarColor = "orange"
+	UserAvatarColorPink    UserAvatarColor = "pink"
+	UserAvatarColorPrimary UserAvatarColor = "primary"
+	UserAvatarColorPurple  UserAvatarColor = "purple"
+	UserAvatarColorRed     UserAvatarColor = "red"
+	UserAvatarColorYellow  UserAvatarColor = "yellow"
 )
 
 // Valid indicates whether the value is a known member of the UserAvatarColor enum.
 func (e UserAvatarColor) Valid() bool {
 	switch e {
-	case Amber:
+	case UserAvatarColorAmber:
 		return true
-	case Blue:
+	case UserAvatarColorBlue:
 		return true
-	case Gray:
+	case UserAvatarColorGray:
 		return true
-	case Green:
+	case UserAvatarColorGreen:
 		return true
-	case Orange:
+	case UserAvatarColorOrange:
 		return true
-	case Pink:
+	case UserAvatarColorPink:
 		return true
-	case Primary:
+	case UserAvatarColorPrimary:
 		return true
-	case Purple:
+	case UserAvatarColorPurple:
 		return true
-	case Red:
+	case UserAvatarColorRed:
 		return true
-	case Yellow:
+	case UserAvatarColorYellow:
 		return true
 	default:
 		return false
@@ -2099,19 +2099,19 @@ func (e UserAvatarColor) Valid() bool {
 
 // Defines values for UserMetadataKey.
 const (
-	License     UserMetadataKey = "license"
-	Onboarding  UserMetadataKey = "onboarding"
-	Preferences UserMetadataKey = "preferences"
+	UserMetadataKeyLicense     UserMetadataKey = "license"
+	UserMetadataKeyOnboarding  UserMetadataKey = "onboarding"
+	UserMetadataKeyPreferences UserMetadataKey = "preferences"
 )
 
 // Valid indicates whether the value is a known member of the UserMetadataKey enum.
 func (e UserMetadataKey) Valid() bool {
 	switch e {
-	case License:
+	case UserMetadataKeyLicense:
 		return true
-	case Onboarding:
+	case UserMetadataKeyOnboarding:
 		return true
-	case Preferences:
+	case UserMetadataKeyPreferences:
 		return true
 	default:
 		return false
@@ -2141,22 +2141,22 @@ func (e UserStatus) Valid() bool {
 
 // Defines values for VideoCodec.
 const (
-	Av1  VideoCodec = "av1"
-	H264 VideoCodec = "h264"
-	Hevc VideoCodec = "hevc"
-	Vp9  VideoCodec = "vp9"
+	VideoCodecAv1  VideoCodec = "av1"
+	VideoCodecH264 VideoCodec = "h264"
+	VideoCodecHevc VideoCodec = "hevc"
+	VideoCodecVp9  VideoCodec = "vp9"
 )
 
 // Valid indicates whether the value is a known member of the VideoCodec enum.
 func (e VideoCodec) Valid() bool {
 	switch e {
-	case Av1:
+	case VideoCodecAv1:
 		return true
-	case H264:
+	case VideoCodecH264:
 		return true
-	case Hevc:
+	case VideoCodecHevc:
 		return true
-	case Vp9:
+	case VideoCodecVp9:
 		return true
 	default:
 		return false
@@ -2165,22 +2165,22 @@ func (e VideoCodec) Valid() bool {
 
 // Defines values for VideoContainer.
 const (
-	Mov  VideoContainer = "mov"
-	Mp4  VideoContainer = "mp4"
-	Ogg  VideoContainer = "ogg"
-	Webm VideoContainer = "webm"
+	VideoContainerMov  VideoContainer = "mov"
+	VideoContainerMp4  VideoContainer = "mp4"
+	VideoContainerOgg  VideoContainer = "ogg"
+	VideoContainerWebm VideoContainer = "webm"
 )
 
 // Valid indicates whether the value is a known member of the VideoContainer enum.
 func (e VideoContainer) Valid() bool {
 	switch e {
-	case Mov:
+	case VideoContainerMov:
 		return true
-	case Mp4:
+	case VideoContainerMp4:
 		return true
-	case Ogg:
+	case VideoContainerOgg:
 		return true
-	case Webm:
+	case VideoContainerWebm:
 		return true
 	default:
 		return false
@@ -2189,16 +2189,16 @@ func (e VideoContainer) Valid() bool {
 
 // Defines values for WorkflowTrigger.
 const (
-	AssetCreate             WorkflowTrigger = "AssetCreate"
-	AssetMetadataExtraction WorkflowTrigger = "AssetMetadataExtraction"
+	WorkflowTriggerAssetCreate             WorkflowTrigger = "AssetCreate"
+	WorkflowTriggerAssetMetadataExtraction WorkflowTrigger = "AssetMetadataExtraction"
 )
 
 // Valid indicates whether the value is a known member of the WorkflowTrigger enum.
 func (e WorkflowTrigger) Valid() bool {
 	switch e {
-	case AssetCreate:
+	case WorkflowTriggerAssetCreate:
 		return true
-	case AssetMetadataExtraction:
+	case WorkflowTriggerAssetMetadataExtraction:
 		return true
 	default:
 		return false

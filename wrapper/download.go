@@ -131,8 +131,8 @@ func (c *Client) DownloadAssetToFile(ctx context.Context, id uuid.UUID, outDir s
 	}, opts)
 }
 
-// ViewAssetToFile downloads a rendition of asset id (size: api.Thumbnail,
-// api.Preview or api.Fullsize) into folder outDir and returns the path of the
+// ViewAssetToFile downloads a rendition of asset id (size: api.AssetMediaSizeThumbnail,
+// api.AssetMediaSizePreview or api.AssetMediaSizeFullsize) into folder outDir and returns the path of the
 // file. The name is the server's Content-Disposition name
 // ("IMG_1_preview.webp"), else "STEM_SIZE" with the extension of the content
 // type the server sends (webp or jpeg). Streaming, .part, resume, naming and
@@ -149,7 +149,7 @@ func (c *Client) ViewAssetToFile(ctx context.Context, id uuid.UUID, outDir strin
 	}
 	label := string(size)
 	if label == "" {
-		label = string(api.Thumbnail)
+		label = string(api.AssetMediaSizeThumbnail)
 	}
 	stem := stemOf(firstName(opts.Filename, info.OriginalFileName, "asset-"+id.String()))
 	q := url.Values{}
@@ -188,7 +188,7 @@ func (c *Client) PlayAssetVideoToFile(ctx context.Context, id uuid.UUID, outDir 
 	if err != nil {
 		return "", err
 	}
-	if info.Type != api.VIDEO {
+	if info.Type != api.AssetTypeEnumVIDEO {
 		return "", fmt.Errorf("%s: the asset is a %s, not a video; use DownloadAssetToFile", what, strings.ToLower(string(info.Type)))
 	}
 	original := firstName(info.OriginalFileName, "asset-"+id.String())

@@ -704,7 +704,7 @@ func TestImmichDownloadHelpers(t *testing.T) {
 	for _, tt := range []struct {
 		size api.AssetMediaSize
 		w, h int
-	}{{api.Thumbnail, 250, 250}} { // larger sizes: TestViewAssetToFileSizes (rendering them is slow under -race)
+	}{{api.AssetMediaSizeThumbnail, 250, 250}} { // larger sizes: TestViewAssetToFileSizes (rendering them is slow under -race)
 		got, err := c.ViewAssetToFile(ctx, p.ID, dir, tt.size, DownloadOptions{})
 		want := filepath.Join(dir, "IMG_0001_"+string(tt.size)+".jpg")
 		if err != nil || got != want {
@@ -861,7 +861,7 @@ func TestImmichSharedLinks(t *testing.T) {
 	mkLink := func(slug string, allowDownload bool) string {
 		ids := []uuid.UUID{shared.ID}
 		r, err := owner.CreateSharedLinkWithResponse(ctx, api.SharedLinkCreateDto{
-			Type: api.INDIVIDUAL, AssetIds: &ids, Slug: &slug, AllowDownload: &allowDownload,
+			Type: api.SharedLinkTypeINDIVIDUAL, AssetIds: &ids, Slug: &slug, AllowDownload: &allowDownload,
 		})
 		if err == nil {
 			err = CheckResponse("createSharedLink", r.HTTPResponse, r.Body)
@@ -1415,10 +1415,10 @@ func TestViewAssetToFileSizes(t *testing.T) {
 		wantQuery string
 		want      string
 	}{
-		{api.Preview, "size=preview", "IMG_1_preview.webp"},
-		{api.Thumbnail, "size=thumbnail", "IMG_1_thumbnail.webp"},
-		{"", "", "IMG_1_thumbnail.webp"},                      // the server's default size; same bytes, same file
-		{api.Fullsize, "size=fullsize", "IMG_1_fullsize.jpg"}, // no name from the server: STEM_SIZE + type's extension
+		{api.AssetMediaSizePreview, "size=preview", "IMG_1_preview.webp"},
+		{api.AssetMediaSizeThumbnail, "size=thumbnail", "IMG_1_thumbnail.webp"},
+		{"", "", "IMG_1_thumbnail.webp"},                                    // the server's default size; same bytes, same file
+		{api.AssetMediaSizeFullsize, "size=fullsize", "IMG_1_fullsize.jpg"}, // no name from the server: STEM_SIZE + type's extension
 	} {
 		got, err := c.ViewAssetToFile(context.Background(), id, dir, tt.size, DownloadOptions{})
 		if err != nil || got != filepath.Join(dir, tt.want) {

@@ -64,7 +64,7 @@ func ExampleClient_ViewAssetToFile() {
 	dir, _ := os.MkdirTemp("", "thumbs")
 	defer os.RemoveAll(dir)
 
-	path, err := c.ViewAssetToFile(context.Background(), photo, dir, api.Thumbnail, wrapper.DownloadOptions{})
+	path, err := c.ViewAssetToFile(context.Background(), photo, dir, api.AssetMediaSizeThumbnail, wrapper.DownloadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -114,7 +114,7 @@ func ExampleDownloadOptions_sharedLink() {
 	ctx := context.Background()
 	ids := []uuid.UUID{photo}
 	slug := "holiday"
-	if _, err := owner.CreateSharedLinkWithResponse(ctx, api.SharedLinkCreateDto{Type: api.INDIVIDUAL, AssetIds: &ids, Slug: &slug}); err != nil {
+	if _, err := owner.CreateSharedLinkWithResponse(ctx, api.SharedLinkCreateDto{Type: api.SharedLinkTypeINDIVIDUAL, AssetIds: &ids, Slug: &slug}); err != nil {
 		log.Fatal(err)
 	}
 

@@ -74,7 +74,7 @@ func TestUploadBodyLayout(t *testing.T) {
 			f.sidecar, f.sidecarSize = side, 6
 		}
 		var reported int
-		b, err := newUploadBody(f, api.Archive, tc.device, func(n int) { reported += n })
+		b, err := newUploadBody(f, api.AssetVisibilityArchive, tc.device, func(n int) { reported += n })
 		if err != nil {
 			t.Fatal(err)
 		}

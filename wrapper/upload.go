@@ -733,7 +733,7 @@ func (c *Client) checkBatch(ctx context.Context, st []fileState, idx []int, toUp
 		delete(inBatch, i)
 		s := &st[i]
 		switch {
-		case r.Action == api.Accept:
+		case r.Action == api.AssetUploadActionAccept:
 			s.accepted = true
 			cache.forget(s.sum)
 			select {

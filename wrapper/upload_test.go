@@ -97,7 +97,7 @@ func TestUploadNewFiles(t *testing.T) {
 	if err := os.Chtimes(filepath.Join(dir, "a.jpg"), mod, mod); err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{Visibility: api.Archive})
+	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{Visibility: api.AssetVisibilityArchive})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1218,7 +1218,7 @@ func TestUploadWireFormat(t *testing.T) {
 			json.NewDecoder(r.Body).Decode(&in)
 			out := api.AssetBulkUploadCheckResponseDto{Results: []api.AssetBulkUploadCheckResult{}}
 			for _, a := range in.Assets {
-				out.Results = append(out.Results, api.AssetBulkUploadCheckResult{Id: a.Id, Action: api.Accept})
+				out.Results = append(out.Results, api.AssetBulkUploadCheckResult{Id: a.Id, Action: api.AssetUploadActionAccept})
 			}
 			json.NewEncoder(w).Encode(out)
 		case "/api/assets":

@@ -36,7 +36,7 @@ func recheck(ctx context.Context, t *testing.T, cl *api.ClientWithResponses, c *
 			i, _ := strconv.Atoi(r.Id)
 			sum := part[i]
 			switch {
-			case r.Action == api.Accept:
+			case r.Action == api.AssetUploadActionAccept:
 				c.Forget(server, user, sum)
 				gone = append(gone, sum)
 			case r.IsTrashed != nil && *r.IsTrashed:

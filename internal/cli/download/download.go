@@ -92,7 +92,7 @@ Exit codes: 0 all downloaded, 1 could not start, 2 some failed.`,
 				return cmdutil.FlagErrorf("--size, --video and --archive exclude each other")
 			}
 			switch api.AssetMediaSize(opts.Size) {
-			case "", api.Thumbnail, api.Preview, api.Fullsize:
+			case "", api.AssetMediaSizeThumbnail, api.AssetMediaSizePreview, api.AssetMediaSizeFullsize:
 			default:
 				return cmdutil.FlagErrorf("--size %q: want thumbnail, preview or fullsize", opts.Size)
 			}

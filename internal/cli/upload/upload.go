@@ -88,7 +88,7 @@ goes to standard error.`,
 			}
 			if opts.Visibility != "" {
 				switch api.AssetVisibility(opts.Visibility) {
-				case api.Archive, api.Hidden, api.Locked, api.Timeline:
+				case api.AssetVisibilityArchive, api.AssetVisibilityHidden, api.AssetVisibilityLocked, api.AssetVisibilityTimeline:
 				default:
 					return cmdutil.FlagErrorf("--visibility %q: want archive, timeline, hidden or locked", opts.Visibility)
 				}
