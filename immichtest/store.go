@@ -32,6 +32,21 @@ type Asset struct {
 	Sidecar          []byte // the sidecarData part, nil when none was sent
 	ContentType      string // Immich's MIME type for the file name
 	IsFavorite       bool
+	Exif             Exif // what Immich would have read from the file; see SeedAsset
+}
+
+// Exif is the part of an asset's metadata (Immich's asset_exif) that search
+// filters on. The fake reads nothing from files: an uploaded asset has none
+// of these, and SeedAsset sets them. An empty string or a zero Rating is
+// unknown, null in Immich's answers (so `"city": null` finds it).
+type Exif struct {
+	City, State, Country   string
+	Make, Model, LensModel string
+	// Rating is 1 to 5 stars (-1, "rejected", also exists in Immich 2.x);
+	// 0 is unrated.
+	Rating int
+	// Description is the user's description (PUT /assets/{id} changes it).
+	Description string
 }
 
 // blob is stored content: in memory (in chunks, so a body of unknown size
@@ -137,12 +152,21 @@ type assetRec struct {
 	updatedAt time.Time
 	deletedAt time.Time
 	duration  string // as sent ("" when none)
-	// description is the user's description (exifInfo.description).
+	// description is the user's description (exifInfo.description); it
+	// is kept here, not in Asset.Exif.Description, which snapshots fill.
 	description string
+}
+
+// originalPath is where Immich would keep the upload:
+// /data/upload/<owner>/<id[0:2]>/<id[2:4]>/<id><ext>.
+func (a *assetRec) originalPath() string {
+	id := a.ID.String()
+	return fmt.Sprintf("/data/upload/%s/%s/%s/%s%s", a.OwnerID, id[0:2], id[2:4], id, strings.ToLower(path.Ext(a.OriginalFileName)))
 }
 
 func (a *assetRec) snapshot() Asset {
 	out := a.Asset
+	out.Exif.Description = a.description
 	out.Checksum = bytes.Clone(a.Checksum)
 	out.Sidecar = bytes.Clone(a.Sidecar)
 	return out
@@ -386,7 +410,7 @@ func (s *Server) assetDTOLocked(a *assetRec) map[string]any {
 		"ownerId":          a.OwnerID.String(),
 		"libraryId":        nil,
 		"type":             a.Type,
-		"originalPath":     fmt.Sprintf("/data/upload/%s/%s/%s/%s%s", a.OwnerID, id[0:2], id[2:4], id, strings.ToLower(path.Ext(a.OriginalFileName))),
+		"originalPath":     a.originalPath(),
 		"originalFileName": a.OriginalFileName,
 		"originalMimeType": a.ContentType,
 		"resized":          true,
@@ -412,15 +436,46 @@ func (s *Server) assetDTOLocked(a *assetRec) map[string]any {
 		"people":           []any{},
 		"tags":             []any{},
 		"stack":            nil,
-		"exifInfo": map[string]any{
-			"fileSizeInByte":   a.Size,
-			"description":      a.description,
-			"dateTimeOriginal": ts(a.FileCreatedAt),
-			"modifyDate":       ts(a.FileModifiedAt),
-		},
+		"exifInfo":         s.exifDTO(a),
 	}
 	if owner != nil {
 		m["owner"] = s.userDTO(owner)
+	}
+	return m
+}
+
+// exifDTO builds an ExifResponseDto with the properties the spec's
+// release has: the file's size and dates, the user's description, and the
+// seeded place, camera and rating (null when unknown, as Immich answers).
+func (s *Server) exifDTO(a *assetRec) map[string]any {
+	orNull := func(v string) any {
+		if v == "" {
+			return nil
+		}
+		return v
+	}
+	var rating any
+	if a.Exif.Rating != 0 {
+		rating = a.Exif.Rating
+	}
+	all := map[string]any{
+		"fileSizeInByte":   a.Size,
+		"description":      a.description,
+		"dateTimeOriginal": ts(a.FileCreatedAt),
+		"modifyDate":       ts(a.FileModifiedAt),
+		"city":             orNull(a.Exif.City),
+		"state":            orNull(a.Exif.State),
+		"country":          orNull(a.Exif.Country),
+		"make":             orNull(a.Exif.Make),
+		"model":            orNull(a.Exif.Model),
+		"lensModel":        orNull(a.Exif.LensModel),
+		"rating":           rating,
+	}
+	m := make(map[string]any, len(all))
+	for k, v := range all {
+		if s.schemaHas("ExifResponseDto", k) {
+			m[k] = v
+		}
 	}
 	return m
 }
