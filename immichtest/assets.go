@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/textproto"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -645,114 +644,6 @@ func (s *Server) emptyTrash(c *call) {
 	}
 	s.mu.Unlock()
 	c.json(http.StatusOK, map[string]any{"count": len(ids)})
-}
-
-// searchAssets is POST /search/metadata with the filters a client uses to
-// find its uploads: id, checksum (hex or base64), originalFileName
-// (case-insensitive substring), deviceId, deviceAssetId, type, isFavorite,
-// visibility, withDeleted, albumIds (which must be readable; a share link
-// must give them), and paging (page, size 250 by default, nextPage) ordered
-// by fileCreatedAt, newest first unless order is "asc". Locked assets need
-// an elevated session, which the fake never has.
-func (s *Server) searchAssets(c *call) {
-	var q struct {
-		ID               *uuid.UUID  `json:"id"`
-		Checksum         *string     `json:"checksum"`
-		OriginalFileName *string     `json:"originalFileName"`
-		DeviceID         *string     `json:"deviceId"`
-		DeviceAssetID    *string     `json:"deviceAssetId"`
-		Type             *string     `json:"type"`
-		IsFavorite       *bool       `json:"isFavorite"`
-		Visibility       *string     `json:"visibility"`
-		WithDeleted      bool        `json:"withDeleted"`
-		AlbumIDs         []uuid.UUID `json:"albumIds"`
-		Order            string      `json:"order"`
-		Page             int         `json:"page"`
-		Size             int         `json:"size"`
-	}
-	if !c.decode(&q) {
-		return
-	}
-	if q.Visibility != nil && *q.Visibility == "locked" {
-		c.error(http.StatusUnauthorized, "Elevated permission is required")
-		return
-	}
-	if len(q.AlbumIDs) > 0 {
-		s.mu.Lock()
-		for _, id := range q.AlbumIDs {
-			if _, ok := c.albumAccessLocked(id, false); !ok {
-				s.mu.Unlock()
-				c.error(http.StatusBadRequest, noAccess("album.read"))
-				return
-			}
-		}
-		s.mu.Unlock()
-	} else if c.auth.link != nil {
-		c.error(http.StatusBadRequest, "Shared link access is only allowed in combination with an albumIds filter")
-		return
-	}
-	if q.Page < 1 {
-		q.Page = 1
-	}
-	if q.Size < 1 {
-		q.Size = 250
-	}
-	s.mu.Lock()
-	var matched []*assetRec
-	for _, id := range s.order {
-		a := s.assets[id]
-		// The caller's assets; with albumIds, the albums' assets.
-		if a.OwnerID != c.auth.userID && len(q.AlbumIDs) == 0 {
-			continue
-		}
-		switch {
-		case a.IsTrashed && !q.WithDeleted,
-			q.ID != nil && a.ID != *q.ID,
-			q.Checksum != nil && !bytes.Equal(a.Checksum, fromChecksum(*q.Checksum)),
-			q.OriginalFileName != nil && !strings.Contains(lower(a.OriginalFileName), lower(*q.OriginalFileName)),
-			q.DeviceID != nil && a.DeviceID != *q.DeviceID,
-			q.DeviceAssetID != nil && a.DeviceAssetID != *q.DeviceAssetID,
-			q.Type != nil && a.Type != *q.Type,
-			q.IsFavorite != nil && a.IsFavorite != *q.IsFavorite,
-			q.Visibility != nil && a.Visibility != *q.Visibility,
-			q.Visibility == nil && a.Visibility == "locked":
-			continue
-		}
-		inAll := true
-		for _, al := range q.AlbumIDs {
-			if r := s.albums[al]; r == nil || !slices.Contains(r.assetIDs, a.ID) {
-				inAll = false
-			}
-		}
-		if inAll {
-			matched = append(matched, a)
-		}
-	}
-	slices.SortStableFunc(matched, func(x, y *assetRec) int {
-		d := x.FileCreatedAt.Compare(y.FileCreatedAt)
-		if d == 0 {
-			d = int(x.seq - y.seq)
-		}
-		if q.Order != "asc" {
-			d = -d
-		}
-		return d
-	})
-	start := min((q.Page-1)*q.Size, len(matched))
-	end := min(start+q.Size, len(matched))
-	items := make([]any, 0, end-start)
-	for _, a := range matched[start:end] {
-		items = append(items, s.assetDTOLocked(a))
-	}
-	s.mu.Unlock()
-	var next any
-	if end < len(matched) {
-		next = strconv.Itoa(q.Page + 1)
-	}
-	c.json(http.StatusOK, map[string]any{
-		"albums": map[string]any{"total": 0, "count": 0, "items": []any{}, "facets": []any{}},
-		"assets": map[string]any{"total": len(items), "count": len(items), "items": items, "facets": []any{}, "nextPage": next},
-	})
 }
 
 // assetUpdate is the part of UpdateAssetDto and AssetBulkUpdateDto the fake

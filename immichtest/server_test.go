@@ -477,51 +477,6 @@ func TestAlbums(t *testing.T) {
 	}
 }
 
-func TestSearchMetadata(t *testing.T) {
-	s := start(t)
-	var ids []string
-	for i := range 5 {
-		id, _, _ := uploadFile(t, s, fmt.Sprintf("IMG_%d.jpg", i), []byte{byte(i)})
-		ids = append(ids, id)
-	}
-	type page struct {
-		Assets struct {
-			Count    int
-			Items    []struct{ ID, OriginalFileName string }
-			NextPage *string
-		}
-	}
-	var p page
-	r := do(t, s, "POST", "/search/metadata", map[string]any{"checksum": base64.StdEncoding.EncodeToString(sha([]byte{3}))})
-	r.json(t, &p)
-	if r.status != 200 || p.Assets.Count != 1 || p.Assets.Items[0].ID != ids[3] || p.Assets.NextPage != nil {
-		t.Fatalf("by checksum: %d %s", r.status, r.body)
-	}
-	do(t, s, "POST", "/search/metadata", map[string]any{"originalFileName": "img_4"}).json(t, &p)
-	if p.Assets.Count != 1 || p.Assets.Items[0].OriginalFileName != "IMG_4.jpg" {
-		t.Fatalf("by name: %+v", p)
-	}
-	var seen []string
-	for pg := 1; ; pg++ {
-		do(t, s, "POST", "/search/metadata", map[string]any{"page": pg, "size": 2, "order": "asc"}).json(t, &p)
-		for _, it := range p.Assets.Items {
-			seen = append(seen, it.ID)
-		}
-		if p.Assets.NextPage == nil {
-			break
-		}
-		if *p.Assets.NextPage != fmt.Sprint(pg+1) {
-			t.Fatalf("nextPage %q on page %d", *p.Assets.NextPage, pg)
-		}
-	}
-	if !slices.Equal(seen, ids) {
-		t.Fatalf("paged %v, want %v", seen, ids)
-	}
-	if r := do(t, s, "POST", "/search/metadata", map[string]any{"size": "many"}); r.status != 400 {
-		t.Fatalf("invalid size: %d", r.status)
-	}
-}
-
 func TestWellKnown(t *testing.T) {
 	s := start(t)
 	res, err := s.Client().Get(strings.TrimSuffix(s.URL(), "/api") + "/.well-known/immich")
