@@ -35,6 +35,7 @@ func (s *Server) handlers() map[string]handlerFunc {
 		"restoreAssets":          s.restoreAssets,
 		"emptyTrash":             s.emptyTrash,
 		"searchAssets":           s.searchAssets,
+		"searchAssetStatistics":  s.searchStatistics,
 		"getAllAlbums":           s.listAlbums,
 		"createAlbum":            s.createAlbum,
 		"getAlbumInfo":           s.getAlbum,

@@ -235,7 +235,7 @@ func (s *Server) searchAssets(c *call) {
 	}
 	var matched []*assetRec
 	for _, id := range s.order {
-		if a := s.assets[id]; s.matchLocked(c, &q, a) {
+		if a := s.assets[id]; s.matchLocked(c, &q, a, len(q.AlbumIDs) > 0) {
 			matched = append(matched, a)
 		}
 	}
@@ -271,9 +271,10 @@ func (s *Server) searchAssets(c *call) {
 }
 
 // matchLocked reports whether asset a is one the search q finds for the
-// caller.
-func (s *Server) matchLocked(c *call, q *metadataSearch, a *assetRec) bool {
-	if len(q.AlbumIDs) == 0 && a.OwnerID != c.auth.userID {
+// caller: among the caller's assets, or with anyOwner (albums the caller
+// may read were named) among everyone's.
+func (s *Server) matchLocked(c *call, q *metadataSearch, a *assetRec, anyOwner bool) bool {
+	if !anyOwner && a.OwnerID != c.auth.userID {
 		return false
 	}
 	switch {
@@ -362,6 +363,30 @@ func (s *Server) matchLocked(c *call, q *metadataSearch, a *assetRec) bool {
 		}
 	}
 	return true
+}
+
+// searchStatistics is POST /search/statistics: how many of the caller's
+// assets the filters of StatisticsSearchDto find, with the meaning and
+// defaults searchAssets gives them (there is no withDeleted: trashed assets
+// count only with a trash date filter or isOffline).
+func (s *Server) searchStatistics(c *call) {
+	var q metadataSearch
+	if !s.readSearch(c, "StatisticsSearchDto", metadataSearchFields, &q) {
+		return
+	}
+	if q.Visibility == "locked" {
+		c.error(http.StatusUnauthorized, "Elevated permission is required")
+		return
+	}
+	n := 0
+	s.mu.Lock()
+	for _, id := range s.order {
+		if s.matchLocked(c, &q, s.assets[id], false) {
+			n++
+		}
+	}
+	s.mu.Unlock()
+	c.json(http.StatusOK, map[string]any{"total": n})
 }
 
 // exifMatch applies an exif equality filter: absent matches all, null

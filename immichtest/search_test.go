@@ -448,3 +448,48 @@ func TestILike(t *testing.T) {
 		}
 	}
 }
+
+func TestSearchStatistics(t *testing.T) {
+	eachMajor(t, func(t *testing.T, s *Server) {
+		other, _ := s.AddUser("other@immich.test", "pw", "Other")
+		theirs := s.SeedAsset(AssetSeed{Name: "theirs.jpg", Owner: other})
+		mine := s.SeedAsset(AssetSeed{Name: "paris.jpg", TakenAt: day(2020, 1, 1), Exif: Exif{City: "Paris"}})
+		s.SeedAsset(AssetSeed{Name: "archived.jpg", Visibility: "archive"})
+		s.SeedAsset(AssetSeed{Name: "trashed.jpg", TrashedAt: day(2024, 1, 1)})
+		al := s.SeedAlbum("mixed", uuid.Nil, mine.ID, theirs.ID)
+		total := func(body map[string]any) int {
+			t.Helper()
+			r := do(t, s, "POST", "/search/statistics", body)
+			var out struct{ Total int }
+			r.json(t, &out)
+			if r.status != 200 {
+				t.Fatalf("statistics %v: %d %s", body, r.status, r.body)
+			}
+			return out.Total
+		}
+		def := 2 // paris and archived
+		if strings.HasPrefix(s.SpecVersion(), "2.") {
+			def = 1 // timeline only
+		}
+		for _, tc := range []struct {
+			body map[string]any
+			want int
+		}{
+			{map[string]any{}, def},
+			{map[string]any{"takenAfter": "2030-01-01T00:00:00Z"}, 0},
+			{map[string]any{"city": "Paris"}, 1},
+			{map[string]any{"visibility": "archive"}, 1},
+			{map[string]any{"trashedAfter": iso(day(2023, 1, 1))}, 1},
+			// Statistics count the caller's assets only, albums or not.
+			{map[string]any{"albumIds": []string{al.ID.String()}}, 1},
+			{map[string]any{"isNotInAlbum": true, "visibility": "archive"}, 1},
+			{map[string]any{"personIds": []string{uuid.NewString()}}, 0},
+		} {
+			if got := total(tc.body); got != tc.want {
+				t.Errorf("statistics %v = %d, want %d", tc.body, got, tc.want)
+			}
+		}
+		// The metadata search of the same album finds both owners' assets.
+		wantNames(t, s, map[string]any{"albumIds": []string{al.ID.String()}}, "paris.jpg", "theirs.jpg")
+	})
+}
