@@ -137,7 +137,8 @@ func (s *Server) readSearch(c *call, schema string, honoured map[string]bool, q 
 	if !c.decode(&raw) {
 		return false
 	}
-	props := s.spec.Components.Schemas[schema].Value.Properties
+	// The operation's body schema is the DTO named schema.
+	props := c.rt.op.RequestBody.Value.Content["application/json"].Schema.Value.Properties
 	kept := map[string]json.RawMessage{}
 	for _, name := range sortedKeys(raw) {
 		if props[name] == nil {

@@ -287,6 +287,14 @@ func TestSearchFavoritesAndIDs(t *testing.T) {
 			if r.status != 400 || !contains(r.errBody(t).Message, "checksum should not be empty") {
 				t.Fatalf("empty checksum on 2.x: %d %s", r.status, r.body)
 			}
+			// The spec says number; the server wants an integer.
+			r = do(t, s, "POST", "/search/metadata", map[string]any{"rating": 2.5})
+			if r.status != 400 || !contains(r.errBody(t).Message, "rating must be an integer") {
+				t.Fatalf("rating 2.5 on 2.x: %d %s", r.status, r.body)
+			}
+			// -1 (rejected) is a rating before Immich 3.
+			s.SeedAsset(AssetSeed{Name: "rejected.jpg", Exif: Exif{Rating: -1}})
+			wantNames(t, s, map[string]any{"rating": -1}, "rejected.jpg")
 		} else {
 			// 3.x dropped the device ids; the server strips them.
 			wantNames(t, s, map[string]any{"deviceId": "tablet"}, "fav.jpg", "plain.jpg")
