@@ -191,14 +191,14 @@ func (u *upload) times() (created, modified time.Time) {
 // receiveUpload streams the multipart body and validates it against the
 // spec. It answers the request itself when it reports false.
 func (s *Server) receiveUpload(c *call) (*upload, bool) {
-	fail := func(msg string) (*upload, bool) {
-		s.recordFailure(ValidationFailure{OperationID: c.rt.opID, Method: c.r.Method, Path: c.r.URL.Path, Err: msg})
-		c.invalid(msg)
+	fail := func(err error) (*upload, bool) {
+		s.recordFailure(ValidationFailure{OperationID: c.rt.opID, Method: c.r.Method, Path: c.r.URL.Path, Err: err.Error()})
+		c.invalid(err)
 		return nil, false
 	}
 	mt, params := mediaType(c.r.Header.Get("Content-Type"))
 	if mt != "multipart/form-data" || params["boundary"] == "" {
-		return fail("request body must be multipart/form-data")
+		return fail(errors.New("request body must be multipart/form-data"))
 	}
 	schema := c.rt.op.RequestBody.Value.Content["multipart/form-data"].Schema.Value
 	up := &upload{fields: map[string][]string{}}
@@ -265,6 +265,14 @@ func (s *Server) receiveUpload(c *call) (*upload, bool) {
 				cleanup()
 				return s.bodyError(c, err)
 			}
+			if !c.rt.honours(name, string(data)) {
+				// The rest of the body is read first, so the client
+				// gets the answer rather than a reset connection.
+				cleanup()
+				io.Copy(io.Discard, c.r.Body)
+				c.unhonoured(name)
+				return nil, false
+			}
 			up.fields[name] = append(up.fields[name], string(data))
 		default:
 			// Immich strips unknown fields.
@@ -277,7 +285,7 @@ func (s *Server) receiveUpload(c *call) (*upload, bool) {
 	}
 	if err := s.validateUpload(c, up, haveAsset); err != nil {
 		cleanup()
-		return fail(validationMessage(err))
+		return fail(err)
 	}
 	return up, true
 }
