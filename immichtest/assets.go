@@ -336,6 +336,19 @@ func (s *Server) validateUpload(c *call, up *upload, haveAsset bool) error {
 					continue
 				}
 			}
+			if prop.Type == nil || len(*prop.Type) == 0 {
+				// A property without a type of its own (2.x wraps enum
+				// refs in an allOf: "visibility") is a text part
+				// kin-openapi cannot type and decodes as null. As a JSON
+				// part it keeps its value and is validated against the
+				// allOf as sent.
+				h := textproto.MIMEHeader{}
+				h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": name}))
+				h.Set("Content-Type", "application/json")
+				pw, _ := mw.CreatePart(h)
+				pw.Write(typelessJSON(prop, v))
+				continue
+			}
 			mw.WriteField(name, v)
 		}
 	}
@@ -376,6 +389,24 @@ func (s *Server) validateUpload(c *call, up *upload, haveAsset bool) error {
 		op = &o
 	}
 	return s.validateRequest(c, r, op)
+}
+
+// typelessJSON encodes the text v of a form field whose schema has no type
+// as JSON: a string when the allOf it wraps says string (or says nothing),
+// else the text itself when it is JSON (a number or boolean), else a string
+// the schema then refuses.
+func typelessJSON(prop *openapi3.Schema, v string) []byte {
+	str := true
+	for _, sr := range prop.AllOf {
+		if sr.Value != nil && sr.Value.Type != nil && len(*sr.Value.Type) > 0 && !sr.Value.Type.Is("string") {
+			str = false
+		}
+	}
+	if !str && json.Valid([]byte(v)) {
+		return []byte(v)
+	}
+	b, _ := json.Marshal(v)
+	return b
 }
 
 // bulkUploadCheck is POST /assets/bulk-upload-check.

@@ -124,3 +124,29 @@ func embeddedVersion(t *testing.T) string {
 	}
 	return spec.Info.Version
 }
+
+// TestSpec2xUploadVisibility uploads with each visibility under a 2.x spec,
+// whose AssetMediaCreateDto wraps the AssetVisibility enum in an allOf: real
+// 2.x accepts every value of the enum and refuses others.
+func TestSpec2xUploadVisibility(t *testing.T) {
+	s := start(t, WithSpecFile(specFile(t, "2.7.3")))
+	for i, vis := range []string{"timeline", "archive", "hidden"} {
+		fields := append([]string{"deviceAssetId", vis, "deviceId", "test", "visibility", vis}, dates...)
+		id, status, code := uploadFile(t, s, vis+".jpg", fmt.Appendf(nil, "content %d", i), fields...)
+		if code != 201 || status != "created" {
+			t.Fatalf("visibility %s: %d %s", vis, code, status)
+		}
+		a, ok := s.Asset(uuid.MustParse(id))
+		if !ok || a.Visibility != vis {
+			t.Fatalf("visibility %s: stored %+v", vis, a)
+		}
+	}
+	fields := append([]string{"deviceAssetId", "x", "deviceId", "test", "visibility", "bogus"}, dates...)
+	r := do(t, s, "POST", "/assets", form("x.jpg", []byte("x"), fields...))
+	if e := r.errBody(t); r.status != 400 || !e.List || !contains(e.Message, "visibility") {
+		t.Fatalf("visibility bogus: %d %s", r.status, r.body)
+	}
+	if f := s.ValidationFailures(); len(f) != 1 || f[0].OperationID != "uploadAsset" {
+		t.Fatalf("failures %+v", f)
+	}
+}
