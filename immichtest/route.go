@@ -368,6 +368,21 @@ func issueOf(err error) zodIssue {
 			is.Message = re.Err.Error()
 		}
 	}
+	var pe *openapi3filter.ParseError
+	if errors.As(err, &pe) {
+		// A value that does not parse as its type (a form field or a
+		// query parameter): zod coerces it and finds NaN.
+		is.Code, is.Message = "invalid_type", pe.Error()
+		if p := pe.Path(); len(p) > 0 {
+			is.Path = append([]any{}, p...)
+		}
+		for inner := pe; inner != nil; inner, _ = inner.Cause.(*openapi3filter.ParseError) {
+			if inner.Reason == "an invalid integer" || inner.Reason == "an invalid number" {
+				is.Message = "Invalid input: expected number, received NaN"
+			}
+		}
+		return is
+	}
 	var se *openapi3.SchemaError
 	if !errors.As(err, &se) {
 		return is
