@@ -150,6 +150,7 @@ func (s *Server) replaceAsset(c *call) {
 	a.OriginalFileName, a.Type, a.ContentType = name, assetType(name), lookupMIME(name)
 	a.FileCreatedAt, a.FileModifiedAt = created.UTC(), modified.UTC()
 	a.DeviceAssetID, a.DeviceID, a.Sidecar = up.first("deviceAssetId"), up.first("deviceId"), up.sidecar
+	a.duration = up.first("duration")
 	a.updatedAt = now()
 	copyID := oldCopy.ID.String()
 	s.mu.Unlock()
@@ -602,7 +603,9 @@ func (s *Server) deleteAssets(c *call) {
 	c.noContent()
 }
 
-// assetStatistics is GET /assets/statistics (not trashed unless isTrashed).
+// assetStatistics is GET /assets/statistics: the caller's assets (not
+// trashed unless isTrashed) of the visibility asked for, by default those
+// of the timeline and the archive.
 func (s *Server) assetStatistics(c *call) {
 	q := c.r.URL.Query()
 	s.mu.Lock()
@@ -614,7 +617,9 @@ func (s *Server) assetStatistics(c *call) {
 		if q.Has("isFavorite") && a.IsFavorite != (q.Get("isFavorite") == "true") {
 			continue
 		}
-		if q.Has("visibility") && a.Visibility != q.Get("visibility") {
+		// Without a visibility Immich counts the timeline and the archive.
+		if q.Has("visibility") && a.Visibility != q.Get("visibility") ||
+			!q.Has("visibility") && a.Visibility != "timeline" && a.Visibility != "archive" {
 			continue
 		}
 		total++

@@ -90,11 +90,11 @@ func TestNewTestServerReportsUnimplemented(t *testing.T) {
 	rt := &recTB{TB: t}
 	s := NewTestServer(rt)
 	do(t, s, "GET", "/people", nil)
-	do(t, s, "GET", "/albums?isOwned=true", nil)
+	do(t, s, "GET", "/assets/"+uuid.NewString()+"/thumbnail?size=fullsize", nil)
 	for _, f := range rt.cleanups {
 		f()
 	}
-	if len(rt.errs) != 2 || !strings.Contains(rt.errs[0], "getAllPeople") || !strings.Contains(rt.errs[1], "field isOwned of operation getAllAlbums") {
+	if len(rt.errs) != 2 || !strings.Contains(rt.errs[0], "getAllPeople") || !strings.Contains(rt.errs[1], "field size of operation viewAsset") {
 		t.Fatalf("reported %q", rt.errs)
 	}
 }
