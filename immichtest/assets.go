@@ -93,6 +93,7 @@ func (s *Server) uploadAsset(c *call) {
 		Sidecar: up.sidecar,
 	}, up.content, up.sum)
 	rec.duration = up.first("duration")
+	s.upsertMetadataLocked(rec.ID, up.fields["metadata"])
 	// Immich adds what is uploaded through a share link to the link: to its
 	// album, or to its assets.
 	if l := c.auth.link; l != nil {
@@ -105,6 +106,56 @@ func (s *Server) uploadAsset(c *call) {
 	id := rec.ID.String()
 	s.mu.Unlock()
 	c.json(http.StatusCreated, map[string]any{"id": id, "status": "created"})
+}
+
+// metadataItem is one entry of an asset's metadata (AssetMetadataResponseDto).
+type metadataItem struct {
+	Key       string          `json:"key"`
+	Value     json.RawMessage `json:"value"`
+	UpdatedAt string          `json:"updatedAt"`
+}
+
+// upsertMetadataLocked stores the items of an upload's metadata field (a
+// JSON list, validated already) as Immich does: one value per key, a new
+// value replacing the old.
+func (s *Server) upsertMetadataLocked(id uuid.UUID, fields []string) {
+	for _, f := range fields {
+		type item struct {
+			Key   string          `json:"key"`
+			Value json.RawMessage `json:"value"`
+		}
+		var items []item
+		if json.Unmarshal([]byte(f), &items) != nil {
+			// One item per part.
+			var one item
+			if json.Unmarshal([]byte(f), &one) != nil {
+				continue
+			}
+			items = []item{one}
+		}
+		for _, it := range items {
+			list := slices.DeleteFunc(s.metadata[id], func(m metadataItem) bool { return m.Key == it.Key })
+			list = append(list, metadataItem{Key: it.Key, Value: it.Value, UpdatedAt: ts(now())})
+			slices.SortFunc(list, func(a, b metadataItem) int { return strings.Compare(a.Key, b.Key) })
+			s.metadata[id] = list
+		}
+	}
+}
+
+// assetMetadata is GET /assets/{id}/metadata: what uploads stored.
+func (s *Server) assetMetadata(c *call) {
+	s.mu.Lock()
+	a, ok := c.accessLocked(c.pathID("id"), "asset.read")
+	list := []metadataItem{}
+	if ok {
+		list = append(list, s.metadata[a.ID]...)
+	}
+	s.mu.Unlock()
+	if !ok {
+		c.error(http.StatusBadRequest, noAccess("asset.read"))
+		return
+	}
+	c.json(http.StatusOK, list)
 }
 
 // replaceAsset is PUT /assets/{id}/original (Immich 2.x): the asset keeps

@@ -58,6 +58,14 @@ func TestSpec2x(t *testing.T) {
 	if r.status != 201 || out.Status != "created" {
 		t.Fatalf("2.x upload with deviceAssetId: %d %s", r.status, r.body)
 	}
+	var meta []struct {
+		Key   string
+		Value map[string]string
+	}
+	do(t, s, "GET", "/assets/"+out.ID+"/metadata", nil).json(t, &meta)
+	if len(meta) != 1 || meta[0].Key != "mobile-app" || meta[0].Value["iCloudId"] != "x" {
+		t.Fatalf("metadata %+v", meta)
+	}
 	// 2.3.1's spec requires "metadata", but Immich's DTO marks it optional
 	// and the official 2.x CLI never sends it: the fake must accept that.
 	r = do(t, s, "POST", "/assets", form("b.jpg", []byte("no metadata"), append(append([]string{}, dates...),

@@ -24,6 +24,7 @@ func (s *Server) handlers() map[string]handlerFunc {
 		"checkBulkUpload":        s.bulkUploadCheck,
 		"checkExistingAssets":    s.checkExistingAssets,
 		"getAssetInfo":           s.getAsset,
+		"getAssetMetadata":       s.assetMetadata,
 		"downloadAsset":          s.downloadAsset,
 		"viewAsset":              s.viewAsset,
 		"playAssetVideo":         s.playVideo,

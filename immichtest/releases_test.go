@@ -61,7 +61,7 @@ func tour(t *testing.T, s *Server) {
 	var ids []string
 	for i, name := range []string{"a.jpg", "b.mp4", "c.heic"} {
 		content := fmt.Appendf(nil, "content %d", i)
-		fields := append([]string{"deviceAssetId", name, "deviceId", "tour", "metadata", "[]", "duration", "1000"}, dates...)
+		fields := append([]string{"deviceAssetId", name, "deviceId", "tour", "metadata", `[{"key":"mobile-app","value":{"iCloudId":"i"}}]`, "duration", "1000"}, dates...)
 		var out struct{ ID string }
 		ok("POST", "/assets", form(name, content, fields...), 201).json(t, &out)
 		ids = append(ids, out.ID)
@@ -71,6 +71,7 @@ func tour(t *testing.T, s *Server) {
 		{"id": "1", "checksum": "0000000000000000000000000000000000000000"},
 		{"id": "2", "checksum": fmt.Sprintf("%x", sha([]byte("content 0")))}}}, 200)
 	ok("GET", "/assets/"+ids[1], nil, 200)
+	ok("GET", "/assets/"+ids[1]+"/metadata", nil, 200)
 	ok("PUT", "/assets/"+ids[1], map[string]any{"isFavorite": true}, 200)
 	ok("PUT", "/assets", map[string]any{"ids": ids[:1], "visibility": "archive"}, 204)
 	ok("GET", "/assets/"+ids[0]+"/original", nil, 200)

@@ -64,6 +64,7 @@ type Server struct {
 	defaultUser uuid.UUID
 	defaultKey  string
 	thumbs      map[thumbKey][]byte
+	metadata    map[uuid.UUID][]metadataItem // by asset id, in key order
 	seq         int64
 }
 
@@ -149,6 +150,7 @@ func Start(opts ...Option) (*Server, error) {
 		albums:     map[uuid.UUID]*albumRec{},
 		links:      map[uuid.UUID]*linkRec{},
 		thumbs:     map[thumbKey][]byte{},
+		metadata:   map[uuid.UUID][]metadataItem{},
 	}
 	fmt.Sscanf(spec.Info.Version, "%d.%d.%d", &s.version[0], &s.version[1], &s.version[2])
 	s.setFaultsLocked(cfg.faults)
