@@ -23,8 +23,10 @@ import (
 const maxFieldSize = 16 << 20
 
 // accessLocked returns the asset if the caller may use it with perm, as
-// Immich's access checks do: owners may use their assets; a share link
-// reaches the assets it shares (downloads only when it allows them).
+// Immich's access checks do: owners may use their assets, except locked
+// ones, which need a session elevated by the PIN code (the fake has no PIN,
+// so never); a share link reaches the assets it shares (downloads only when
+// it allows them).
 func (c *call) accessLocked(id uuid.UUID, perm string) (*assetRec, bool) {
 	a, ok := c.s.assets[id]
 	if !ok {
@@ -39,7 +41,7 @@ func (c *call) accessLocked(id uuid.UUID, perm string) (*assetRec, bool) {
 		}
 		return a, true
 	}
-	return a, a.OwnerID == c.auth.userID
+	return a, a.OwnerID == c.auth.userID && a.Visibility != "locked"
 }
 
 // accessAllLocked reports whether the caller may use every asset of ids
@@ -873,7 +875,7 @@ func (u assetUpdate) applyLocked(a *assetRec) {
 }
 
 // updateAssets is PUT /assets: the same change to several assets, all of
-// which the caller must own.
+// which the caller must own; locking them takes them out of every album.
 func (s *Server) updateAssets(c *call) {
 	var u assetUpdate
 	if !c.decode(&u) {
@@ -887,6 +889,12 @@ func (s *Server) updateAssets(c *call) {
 	}
 	for _, id := range u.IDs {
 		u.applyLocked(s.assets[id])
+	}
+	if u.Visibility != nil && *u.Visibility == "locked" {
+		// Immich takes locked assets out of every album.
+		for _, al := range s.albums {
+			al.assetIDs = slices.DeleteFunc(al.assetIDs, func(id uuid.UUID) bool { return slices.Contains(u.IDs, id) })
+		}
 	}
 	s.mu.Unlock()
 	c.noContent()

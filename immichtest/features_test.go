@@ -616,3 +616,35 @@ func TestAlbumListShared2x(t *testing.T) {
 		}
 	}
 }
+
+// TestLockedAssets: a locked asset leaves its albums and is out of reach
+// without an elevated (PIN) session, which the fake never has.
+func TestLockedAssets(t *testing.T) {
+	s := start(t)
+	id, _, _ := uploadFile(t, s, "a.jpg", []byte("a"))
+	var al struct{ ID string }
+	do(t, s, "POST", "/albums", map[string]any{"albumName": "x", "assetIds": []string{id}}).json(t, &al)
+	if r := do(t, s, "PUT", "/assets", map[string]any{"ids": []string{id}, "visibility": "locked"}); r.status != 204 {
+		t.Fatalf("lock: %d %s", r.status, r.body)
+	}
+	if got := s.Albums(); len(got) != 1 || len(got[0].AssetIDs) != 0 {
+		t.Fatalf("locked asset still in its album: %+v", got)
+	}
+	for _, tc := range []struct{ method, path, perm string }{
+		{"GET", "/assets/" + id, "asset.read"},
+		{"GET", "/assets/" + id + "/original", "asset.download"},
+		{"PUT", "/assets/" + id, "asset.update"},
+	} {
+		var body any
+		if tc.method == "PUT" {
+			body = map[string]any{"visibility": "timeline"}
+		}
+		r := do(t, s, tc.method, tc.path, body)
+		if r.status != 400 || r.errBody(t).Message != noAccess(tc.perm) {
+			t.Errorf("%s %s: %d %s", tc.method, tc.path, r.status, r.body)
+		}
+	}
+	if a, _ := s.Asset(uuid.MustParse(id)); a.Visibility != "locked" {
+		t.Fatalf("visibility %q", a.Visibility)
+	}
+}
