@@ -234,6 +234,12 @@ type bulkIDs struct {
 // "duplicate" when already in the album, "no_permission" when the caller may
 // not use it (or it does not exist).
 func (s *Server) addAssetsToAlbum(c *call) {
+	if c.auth.link != nil {
+		// Immich lets a link that allows uploads add to its album, with
+		// rules that changed between releases; the fake does not.
+		c.unhonoured("key")
+		return
+	}
 	var body bulkIDs
 	if !c.decode(&body) {
 		return
@@ -303,6 +309,10 @@ func (s *Server) removeAssetsFromAlbum(c *call) {
 // when anything was added, else "no_permission" (no usable album or asset)
 // or "duplicate" (all there already).
 func (s *Server) addAssetsToAlbums(c *call) {
+	if c.auth.link != nil {
+		c.unhonoured("key")
+		return
+	}
 	var body struct {
 		AlbumIDs []uuid.UUID `json:"albumIds"`
 		AssetIDs []uuid.UUID `json:"assetIds"`

@@ -66,14 +66,15 @@ var honoured = map[string]map[string]valueRule{
 	"restoreAssets":      {"ids": nil},
 	"emptyTrash":         {},
 
-	"getAllAlbums":         {"assetId": nil, "shared": nil, "id": nil, "name": nil, "isShared": nil, "isOwned": nil},
-	"createAlbum":          {"albumName": nil, "description": nil, "assetIds": nil, "albumUsers": emptyList},
-	"getAlbumInfo":         {"key": nil, "slug": nil, "withoutAssets": nil},
-	"deleteAlbum":          {},
-	"updateAlbumInfo":      {"albumName": nil, "description": nil, "isActivityEnabled": nil, "order": nil},
-	"getAlbumStatistics":   {},
-	"addAssetsToAlbum":     {"key": nil, "slug": nil, "ids": nil},
-	"addAssetsToAlbums":    {"key": nil, "slug": nil, "albumIds": nil, "assetIds": nil},
+	"getAllAlbums":       {"assetId": nil, "shared": nil, "id": nil, "name": nil, "isShared": nil, "isOwned": nil},
+	"createAlbum":        {"albumName": nil, "description": nil, "assetIds": nil, "albumUsers": emptyList},
+	"getAlbumInfo":       {"key": nil, "slug": nil, "withoutAssets": nil},
+	"deleteAlbum":        {},
+	"updateAlbumInfo":    {"albumName": nil, "description": nil, "isActivityEnabled": nil, "order": nil},
+	"getAlbumStatistics": {},
+	// Adding to an album through a share link answers 501 (the handlers).
+	"addAssetsToAlbum":     {"ids": nil},
+	"addAssetsToAlbums":    {"albumIds": nil, "assetIds": nil},
 	"removeAssetFromAlbum": {"ids": nil},
 
 	"getDownloadInfo": {"key": nil, "slug": nil, "assetIds": nil, "albumId": nil, "userId": nil, "archiveSize": nil},

@@ -194,3 +194,27 @@ func TestErrorShape2x(t *testing.T) {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
 }
+
+// TestShareLinkAlbumAdd501: adding to an album through a share link is
+// something Immich allows (with allowUpload) and the fake does not
+// implement: 501, by query key or header.
+func TestShareLinkAlbumAdd501(t *testing.T) {
+	s := NewServer(WithSpecFile(specFile(t, "2.7.3"))) // its 501s are recorded on purpose
+	defer s.Close()
+	var al struct{ ID string }
+	do(t, s, "POST", "/albums", map[string]any{"albumName": "x"}).json(t, &al)
+	var link struct{ Key string }
+	do(t, s, "POST", "/shared-links", map[string]any{"type": "ALBUM", "albumId": al.ID}).json(t, &link)
+	body := map[string]any{"ids": []string{uuid.NewString()}}
+	for _, r := range []resp{
+		do(t, s, "PUT", "/albums/"+al.ID+"/assets?key="+link.Key, body, "x-api-key", ""),
+		do(t, s, "PUT", "/albums/"+al.ID+"/assets", body, "x-api-key", "", "x-immich-share-key", link.Key),
+	} {
+		if r.status != 501 || !contains(r.errBody(t).Message, "field key of operation addAssetsToAlbum") {
+			t.Errorf("%d %s", r.status, r.body)
+		}
+	}
+	if n := len(unimplemented(s)); n != 2 {
+		t.Fatalf("recorded %d", n)
+	}
+}
