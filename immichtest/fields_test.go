@@ -3,6 +3,7 @@ package immichtest
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -216,5 +217,51 @@ func TestShareLinkAlbumAdd501(t *testing.T) {
 	}
 	if n := len(unimplemented(s)); n != 2 {
 		t.Fatalf("recorded %d", n)
+	}
+}
+
+// TestRegistryMatchesHandlers: every handler has an entry in the registry
+// (search operations excepted: they honour their whole spec), and every
+// field the registry names exists in some release's spec of the operation,
+// so a misspelt name cannot leave a real field answering 501.
+func TestRegistryMatchesHandlers(t *testing.T) {
+	s := start(t)
+	search := map[string]bool{}
+	for _, e := range s.router.routes {
+		search[e.rt.opID] = e.rt.allFields
+	}
+	for op := range s.handlers() {
+		if _, ok := honoured[op]; !ok && !search[op] {
+			t.Errorf("handler %s has no registry entry", op)
+		}
+	}
+	for op := range honoured {
+		if _, ok := s.handlers()[op]; !ok {
+			t.Errorf("registry entry %s has no handler", op)
+		}
+	}
+	known := map[string]map[string]bool{}
+	servers := []*Server{s}
+	if os.Getenv("IMMICH_SPEC_DIR") != "" {
+		for _, v := range []string{"2.3.1", "2.7.3"} {
+			servers = append(servers, start(t, WithSpecFile(specFile(t, v))))
+		}
+	}
+	for _, srv := range servers {
+		for _, e := range srv.router.routes {
+			for _, f := range specFields(e.rt) {
+				if known[e.rt.opID] == nil {
+					known[e.rt.opID] = map[string]bool{}
+				}
+				known[e.rt.opID][f] = true
+			}
+		}
+	}
+	for op, fields := range honoured {
+		for f := range fields {
+			if !known[op][f] {
+				t.Errorf("registry names %s.%s, which no spec has", op, f)
+			}
+		}
 	}
 }
