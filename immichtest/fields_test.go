@@ -185,6 +185,10 @@ func TestErrorShape2x(t *testing.T) {
 	if e := r.errBody(t); r.status != 400 || !e.List || !contains(e.Message, "assets") {
 		t.Fatalf("%d %s", r.status, r.body)
 	}
+	r = do(t, s, "DELETE", "/assets", map[string]any{"ids": []string{"x"}})
+	if e := r.errBody(t); r.status != 400 || !e.List || !contains(e.Message, "ids") {
+		t.Fatalf("not a uuid: %d %s", r.status, r.body)
+	}
 	r = do(t, s, "GET", "/no/such/path", nil)
 	if e := r.errBody(t); r.status != 404 || e.Error != "Not Found" {
 		t.Fatalf("%d %s", r.status, r.body)

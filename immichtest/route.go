@@ -239,10 +239,18 @@ func (s *Server) input(rt *route, r *http.Request) *openapi3filter.RequestValida
 			Spec: s.spec, Path: rt.path, PathItem: rt.pathItem, Method: rt.method, Operation: rt.op,
 		},
 		Options: &openapi3filter.Options{
-			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
-			MultiError:         false,
+			AuthenticationFunc:      openapi3filter.NoopAuthenticationFunc,
+			MultiError:              false,
+			SchemaValidationOptions: formatChecks,
 		},
 	}
+}
+
+// formatChecks makes kin-openapi check the uuid format, which it leaves
+// alone by default: Immich 2's specs give ids only that format (3's add a
+// pattern), and its server refuses what is not a UUID ("must be a UUID").
+var formatChecks = []openapi3.SchemaValidationOption{
+	openapi3.WithStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC4122)),
 }
 
 // validateRequest checks r against the spec (openapi3filter buffers and
@@ -514,9 +522,10 @@ func (s *Server) responseInput(c *call, status int, h http.Header, body []byte, 
 		Header:                 h,
 		Body:                   io.NopCloser(bytes.NewReader(body)),
 		Options: &openapi3filter.Options{
-			IncludeResponseStatus: true,
-			ExcludeResponseBody:   excludeBody,
-			AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
+			IncludeResponseStatus:   true,
+			ExcludeResponseBody:     excludeBody,
+			AuthenticationFunc:      openapi3filter.NoopAuthenticationFunc,
+			SchemaValidationOptions: formatChecks,
 		},
 	}
 }
