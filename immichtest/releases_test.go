@@ -67,6 +67,7 @@ func tour(t *testing.T, s *Server) {
 		ids = append(ids, out.ID)
 	}
 	ok("POST", "/assets", form("a.jpg", []byte("content 0"), append([]string{"deviceAssetId", "x", "deviceId", "tour", "metadata", "[]"}, dates...)...), 200)
+	ok("POST", "/assets", form("d.jpg", []byte("content 3"), append([]string{"deviceAssetId", "d", "deviceId", "tour", "visibility", "archive"}, dates...)...), 201)
 	ok("POST", "/assets/bulk-upload-check", map[string]any{"assets": []map[string]string{
 		{"id": "1", "checksum": "0000000000000000000000000000000000000000"},
 		{"id": "2", "checksum": fmt.Sprintf("%x", sha([]byte("content 0")))}}}, 200)
