@@ -15,8 +15,9 @@ type albumRec struct {
 	name        string
 	description string
 	assetIDs    []uuid.UUID
-	noActivity  bool   // isActivityEnabled switched off
-	order       string // "asc" when set so; Immich's default is "desc"
+	thumbID     uuid.UUID // albumThumbnailAssetId chosen by the user, while in the album
+	noActivity  bool      // isActivityEnabled switched off
+	order       string    // "asc" when set so; Immich's default is "desc"
 	createdAt   time.Time
 	updatedAt   time.Time
 }
@@ -39,7 +40,10 @@ func (s *Server) enumHas(schema, value string) bool {
 func (s *Server) albumDTOLocked(al *albumRec, withAssets bool) map[string]any {
 	owner := s.users[al.ownerID]
 	var thumb any
-	if len(al.assetIDs) > 0 {
+	switch {
+	case al.thumbID != uuid.Nil && slices.Contains(al.assetIDs, al.thumbID):
+		thumb = al.thumbID.String()
+	case len(al.assetIDs) > 0:
 		thumb = al.assetIDs[0].String()
 	}
 	users := []any{}
@@ -370,14 +374,16 @@ func (s *Server) albumStatistics(c *call) {
 	c.json(http.StatusOK, map[string]any{"owned": owned, "shared": shared, "notShared": notShared})
 }
 
-// updateAlbum is PATCH /albums/{id}: name, description, isActivityEnabled
-// and order.
+// updateAlbum is PATCH /albums/{id}: name, description, isActivityEnabled,
+// order, and the thumbnail, which must be an asset of the album ("Invalid
+// album thumbnail" otherwise, as Immich answers).
 func (s *Server) updateAlbum(c *call) {
 	var body struct {
-		AlbumName         *string `json:"albumName"`
-		Description       *string `json:"description"`
-		IsActivityEnabled *bool   `json:"isActivityEnabled"`
-		Order             *string `json:"order"`
+		AlbumThumbnailAssetID *uuid.UUID `json:"albumThumbnailAssetId"`
+		AlbumName             *string    `json:"albumName"`
+		Description           *string    `json:"description"`
+		IsActivityEnabled     *bool      `json:"isActivityEnabled"`
+		Order                 *string    `json:"order"`
 	}
 	if !c.decode(&body) {
 		return
@@ -385,7 +391,15 @@ func (s *Server) updateAlbum(c *call) {
 	s.mu.Lock()
 	al, ok := c.albumAccessLocked(c.pathID("id"), true)
 	var dto map[string]any
+	if ok && body.AlbumThumbnailAssetID != nil && !slices.Contains(al.assetIDs, *body.AlbumThumbnailAssetID) {
+		s.mu.Unlock()
+		c.error(http.StatusBadRequest, "Invalid album thumbnail")
+		return
+	}
 	if ok {
+		if body.AlbumThumbnailAssetID != nil {
+			al.thumbID = *body.AlbumThumbnailAssetID
+		}
 		if body.AlbumName != nil {
 			al.name = *body.AlbumName
 		}

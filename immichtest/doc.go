@@ -112,8 +112,9 @@
 //   - createAlbum: albumName, description, assetIds (those the caller may
 //     not share are left out), albumUsers only when empty.
 //   - getAlbumInfo: key, slug, withoutAssets (2.x). updateAlbumInfo:
-//     albumName, description, isActivityEnabled, order; not
-//     albumThumbnailAssetId. deleteAlbum, getAlbumStatistics.
+//     albumName, description, isActivityEnabled, order,
+//     albumThumbnailAssetId (an asset of the album). deleteAlbum,
+//     getAlbumStatistics.
 //   - addAssetsToAlbum: ids; addAssetsToAlbums: albumIds, assetIds;
 //     removeAssetFromAlbum: ids; Immich's per-asset results ("duplicate",
 //     "no_permission", "not_found"). Adding through a share link answers

@@ -590,6 +590,16 @@ func TestAlbumListFilters(t *testing.T) {
 	if upd.IsActivityEnabled || upd.Order != "asc" {
 		t.Fatalf("update %+v", upd)
 	}
+	b := s.AddAsset("b.jpg", []byte("b"))
+	do(t, s, "PUT", "/albums/"+first.ID+"/assets", map[string]any{"ids": []uuid.UUID{b.ID}})
+	var thumb struct{ AlbumThumbnailAssetID string }
+	do(t, s, "PATCH", "/albums/"+first.ID, map[string]any{"albumThumbnailAssetId": b.ID}).json(t, &thumb)
+	if thumb.AlbumThumbnailAssetID != b.ID.String() {
+		t.Fatalf("thumbnail %q, want %s", thumb.AlbumThumbnailAssetID, b.ID)
+	}
+	if r := do(t, s, "PATCH", "/albums/"+second.ID, map[string]any{"albumThumbnailAssetId": b.ID}); r.status != 400 || r.errBody(t).Message != "Invalid album thumbnail" {
+		t.Fatalf("thumbnail outside the album: %d %s", r.status, r.body)
+	}
 	var links []struct{ ID string }
 	do(t, s, "GET", "/shared-links?albumId="+first.ID, nil).json(t, &links)
 	if len(links) != 0 {

@@ -70,7 +70,7 @@ var honoured = map[string]map[string]valueRule{
 	"createAlbum":        {"albumName": nil, "description": nil, "assetIds": nil, "albumUsers": emptyList},
 	"getAlbumInfo":       {"key": nil, "slug": nil, "withoutAssets": nil},
 	"deleteAlbum":        {},
-	"updateAlbumInfo":    {"albumName": nil, "description": nil, "isActivityEnabled": nil, "order": nil},
+	"updateAlbumInfo":    {"albumName": nil, "description": nil, "isActivityEnabled": nil, "order": nil, "albumThumbnailAssetId": nil},
 	"getAlbumStatistics": {},
 	// Adding to an album through a share link answers 501 (the handlers).
 	"addAssetsToAlbum":     {"ids": nil},
