@@ -148,7 +148,7 @@ func TestErrorShape3x(t *testing.T) {
 	}{
 		{"multipart type", "POST", "/assets", form("a.mp4", []byte("v"), append([]string{"duration", "abc"}, dates...)...), "invalid_type", []any{"duration"}, "expected number, received NaN"},
 		{"required", "POST", "/assets/bulk-upload-check", map[string]any{"assets": []any{map[string]any{"id": "1"}}}, "invalid_type", []any{"assets", 0, "checksum"}, "expected string, received undefined"},
-		{"enum", "PUT", "/assets", map[string]any{"ids": []string{}, "visibility": "nowhere"}, "invalid_value", []any{"visibility"}, ""},
+		{"enum", "PUT", "/assets", map[string]any{"ids": []string{}, "visibility": "nowhere"}, "invalid_value", []any{"visibility"}, `Invalid option: expected one of "archive"|"timeline"`},
 		{"uuid", "DELETE", "/assets", map[string]any{"ids": []string{"x"}}, "invalid_format", []any{"ids", 0}, "Invalid UUID"},
 		{"query", "GET", "/assets/statistics?isFavorite=maybe", nil, "", []any{"isFavorite"}, ""},
 	}

@@ -354,11 +354,15 @@ func (c *call) invalid(err error) {
 	writeJSON(c.w, http.StatusBadRequest, map[string]any{"message": "Validation failed", "errors": []zodIssue{issueOf(err)}})
 }
 
-// zodIssue is one entry of Immich 3's "errors" list (a zod issue).
+// zodIssue is one entry of Immich 3's "errors" list (a zod issue): the
+// kind, the field's path, the message, and for a wrong type the type
+// expected, for a value outside an enum the values allowed.
 type zodIssue struct {
-	Code    string `json:"code"`
-	Path    []any  `json:"path"`
-	Message string `json:"message"`
+	Code     string `json:"code"`
+	Expected string `json:"expected,omitempty"`
+	Values   []any  `json:"values,omitempty"`
+	Path     []any  `json:"path"`
+	Message  string `json:"message"`
 }
 
 // issueOf describes a kin-openapi validation error as a zod issue: the
@@ -381,12 +385,15 @@ func issueOf(err error) zodIssue {
 		// A value that does not parse as its type (a form field or a
 		// query parameter): zod coerces it and finds NaN.
 		is.Code, is.Message = "invalid_type", pe.Error()
+		if sc := paramSchema(re); sc != nil && sc.Type != nil && len(*sc.Type) > 0 {
+			is.Expected = (*sc.Type)[0]
+		}
 		if p := pe.Path(); len(p) > 0 {
 			is.Path = append([]any{}, p...)
 		}
 		for inner := pe; inner != nil; inner, _ = inner.Cause.(*openapi3filter.ParseError) {
 			if inner.Reason == "an invalid integer" || inner.Reason == "an invalid number" {
-				is.Message = "Invalid input: expected number, received NaN"
+				is.Expected, is.Message = "number", "Invalid input: expected number, received NaN"
 			}
 		}
 		return is
@@ -414,10 +421,20 @@ func issueOf(err error) zodIssue {
 	case "type", "required", "nullable":
 		is.Code = "invalid_type"
 		if sc != nil && sc.Type != nil && len(*sc.Type) > 0 {
-			is.Message = fmt.Sprintf("Invalid input: expected %s, received %s", (*sc.Type)[0], got)
+			is.Expected = (*sc.Type)[0]
+			is.Message = fmt.Sprintf("Invalid input: expected %s, received %s", is.Expected, got)
 		}
 	case "enum":
 		is.Code = "invalid_value"
+		if sc != nil {
+			is.Values = sc.Enum
+			var opts []string
+			for _, v := range sc.Enum {
+				b, _ := json.Marshal(v)
+				opts = append(opts, string(b))
+			}
+			is.Message = "Invalid option: expected one of " + strings.Join(opts, "|")
+		}
 	case "format", "pattern":
 		is.Code = "invalid_format"
 		switch {
@@ -434,6 +451,15 @@ func issueOf(err error) zodIssue {
 		is.Code = "unrecognized_keys"
 	}
 	return is
+}
+
+// paramSchema is the schema of the parameter a request error is about, if
+// any.
+func paramSchema(re *openapi3filter.RequestError) *openapi3.Schema {
+	if re == nil || re.Parameter == nil || re.Parameter.Schema == nil {
+		return nil
+	}
+	return re.Parameter.Schema.Value
 }
 
 // jsonKind names the JSON type of a decoded value as zod's messages do.
