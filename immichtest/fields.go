@@ -34,7 +34,7 @@ func oneOf(vals ...string) valueRule {
 // because the fake silently ignored what it was asked. Fields the spec does
 // not have are dropped, as Immich's validation drops unknown properties.
 // Operations under /search/ honour every field of their spec (their
-// handlers implement them all; see searchFields).
+// handlers implement them all; see route.allFields).
 var honoured = map[string]map[string]valueRule{
 	// key and slug authenticate share links (authenticate).
 	"uploadAsset": {
@@ -80,7 +80,8 @@ var honoured = map[string]map[string]valueRule{
 	"getDownloadInfo": {"key": nil, "slug": nil, "assetIds": nil, "albumId": nil, "userId": nil, "archiveSize": nil},
 	"downloadArchive": {"key": nil, "slug": nil, "assetIds": nil, "edited": nil},
 
-	// A password protects a link in Immich; the fake does not ask for it.
+	// A password protects a link in Immich, and hidden metadata strips the
+	// assets answered through it; the fake does neither.
 	"createSharedLink": {
 		"type": nil, "albumId": nil, "assetIds": nil, "allowDownload": nil, "allowUpload": nil,
 		"showMetadata": oneOf("true"), "slug": nil, "description": nil, "expiresAt": nil,
