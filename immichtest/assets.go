@@ -247,12 +247,15 @@ func (u *upload) times() (created, modified time.Time) {
 func (s *Server) receiveUpload(c *call) (*upload, bool) {
 	fail := func(err error) (*upload, bool) {
 		s.recordFailure(ValidationFailure{OperationID: c.rt.opID, Method: c.r.Method, Path: c.r.URL.Path, Err: err.Error()})
-		c.invalid(err)
+		c.invalidRequest(err)
 		return nil, false
 	}
 	mt, params := mediaType(c.r.Header.Get("Content-Type"))
 	if mt != "multipart/form-data" || params["boundary"] == "" {
-		return fail(errors.New("request body must be multipart/form-data"))
+		const msg = "request body must be multipart/form-data"
+		s.recordFailure(ValidationFailure{OperationID: c.rt.opID, Method: c.r.Method, Path: c.r.URL.Path, Err: msg})
+		c.invalid(msg)
+		return nil, false
 	}
 	schema := c.rt.op.RequestBody.Value.Content["multipart/form-data"].Schema.Value
 	up := &upload{fields: map[string][]string{}}

@@ -104,7 +104,15 @@ func (r resp) errBody(t *testing.T) apiError {
 			if is.Code == "" || is.Message == "" {
 				t.Fatalf("issue without code or message: %s", r.body)
 			}
-			msgs = append(msgs, fmt.Sprint(is.Path...)+": "+is.Message)
+			if len(is.Path) == 0 {
+				msgs = append(msgs, is.Message)
+				continue
+			}
+			var path []string
+			for _, p := range is.Path {
+				path = append(path, fmt.Sprint(p))
+			}
+			msgs = append(msgs, strings.Join(path, ".")+": "+is.Message)
 		}
 		out.Message, out.List = strings.Join(msgs, "; "), true
 	}

@@ -211,7 +211,7 @@ func (s *Server) serve(rt *route, h handlerFunc, w http.ResponseWriter, r *http.
 				return
 			}
 			s.recordFailure(ValidationFailure{OperationID: rt.opID, Method: r.Method, Path: r.URL.Path, Err: err.Error()})
-			c.invalid(err)
+			c.invalidRequest(err)
 			return
 		}
 	}
@@ -338,11 +338,15 @@ func (c *call) error(status int, msg string) {
 	c.s.writeError(c.w, status, msg, c.corr)
 }
 
-// invalid answers 400 for a request the spec rejects, as Immich's
+// invalid answers 400 for a request Immich's validation refuses, when all
+// the fake has is the reason (no field path): see invalidRequest.
+func (c *call) invalid(msg string) { c.invalidRequest(errors.New(msg)) }
+
+// invalidRequest answers 400 for a request the spec rejects, as Immich's
 // validation does: 2.x (class-validator) lists messages in "message"; 3.x
 // (zod) answers {"message":"Validation failed","errors":[issue]}, each
-// issue with a code, the path of the field and a message.
-func (c *call) invalid(err error) {
+// issue with a code, the path of the field and a message (issueOf).
+func (c *call) invalidRequest(err error) {
 	if c.responded {
 		return
 	}
