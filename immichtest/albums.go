@@ -1,6 +1,7 @@
 package immichtest
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"time"
@@ -14,6 +15,9 @@ type albumRec struct {
 	name        string
 	description string
 	assetIDs    []uuid.UUID
+	thumbID     uuid.UUID // albumThumbnailAssetId chosen by the user, while in the album
+	noActivity  bool      // isActivityEnabled switched off
+	order       string    // "asc" when set so; Immich's default is "desc"
 	createdAt   time.Time
 	updatedAt   time.Time
 }
@@ -36,19 +40,17 @@ func (s *Server) enumHas(schema, value string) bool {
 func (s *Server) albumDTOLocked(al *albumRec, withAssets bool) map[string]any {
 	owner := s.users[al.ownerID]
 	var thumb any
-	if len(al.assetIDs) > 0 {
+	switch {
+	case al.thumbID != uuid.Nil && slices.Contains(al.assetIDs, al.thumbID):
+		thumb = al.thumbID.String()
+	case len(al.assetIDs) > 0:
 		thumb = al.assetIDs[0].String()
 	}
 	users := []any{}
 	if s.enumHas("AlbumUserRole", "owner") {
 		users = append(users, map[string]any{"role": "owner", "user": s.userDTO(owner)})
 	}
-	hasLink := false
-	for _, l := range s.links {
-		if l.albumID == al.id {
-			hasLink = true
-		}
-	}
+	hasLink := s.albumSharedLocked(al)
 	m := map[string]any{
 		"id":                         al.id.String(),
 		"albumName":                  al.name,
@@ -58,9 +60,9 @@ func (s *Server) albumDTOLocked(al *albumRec, withAssets bool) map[string]any {
 		"createdAt":                  ts(al.createdAt),
 		"updatedAt":                  ts(al.updatedAt),
 		"hasSharedLink":              hasLink,
-		"isActivityEnabled":          true,
+		"isActivityEnabled":          !al.noActivity,
 		"shared":                     hasLink,
-		"order":                      "desc",
+		"order":                      cmp.Or(al.order, "desc"),
 		"ownerId":                    al.ownerID.String(),
 		"owner":                      s.userDTO(owner),
 		"lastModifiedAssetTimestamp": ts(al.updatedAt),
@@ -107,31 +109,66 @@ func (c *call) albumAccessLocked(id uuid.UUID, write bool) (*albumRec, bool) {
 	return al, al.ownerID == c.auth.userID
 }
 
-// listAlbums is GET /albums (the caller's albums; assetId filters to albums
-// holding that asset).
+// listAlbums is GET /albums: the caller's albums, newest first, as
+// Immich's album repository lists them. assetId (either major) lists the
+// albums holding that asset and overrides the other filters. 2.x: shared
+// true lists albums with a share link, false those without (the fake has no
+// album users, so a link is what makes an album shared). 3.x: id and name
+// match exactly, isShared as 2.x's shared, isOwned false lists none (albums
+// shared with the caller by others do not exist in the fake).
 func (s *Server) listAlbums(c *call) {
 	q := c.r.URL.Query()
+	boolQ := func(name string) *bool {
+		if !q.Has(name) {
+			return nil
+		}
+		b := q.Get(name) == "true"
+		return &b
+	}
 	var assetID uuid.UUID
 	if q.Has("assetId") {
 		assetID, _ = uuid.Parse(q.Get("assetId"))
 	}
+	shared := boolQ("shared")
+	if isShared := boolQ("isShared"); isShared != nil {
+		shared = isShared
+	}
+	owned := boolQ("isOwned")
 	s.mu.Lock()
 	out := []any{}
-	for _, id := range s.albumOrder {
-		al := s.albums[id]
+	for i := len(s.albumOrder) - 1; i >= 0; i-- {
+		al := s.albums[s.albumOrder[i]]
 		if al == nil || al.ownerID != c.auth.userID {
 			continue
 		}
-		if q.Has("assetId") && !slices.Contains(al.assetIDs, assetID) {
+		if q.Has("assetId") {
+			if slices.Contains(al.assetIDs, assetID) {
+				out = append(out, s.albumDTOLocked(al, false))
+			}
 			continue
 		}
-		if q.Has("name") && al.name != q.Get("name") {
+		switch {
+		case owned != nil && !*owned,
+			shared != nil && s.albumSharedLocked(al) != *shared,
+			q.Has("id") && al.id.String() != q.Get("id"),
+			q.Has("name") && al.name != q.Get("name"):
 			continue
 		}
 		out = append(out, s.albumDTOLocked(al, false))
 	}
 	s.mu.Unlock()
 	c.json(http.StatusOK, out)
+}
+
+// albumSharedLocked reports whether Immich counts the album as shared: it
+// has users besides its owner (never, in the fake) or a share link.
+func (s *Server) albumSharedLocked(al *albumRec) bool {
+	for _, l := range s.links {
+		if l.albumID == al.id {
+			return true
+		}
+	}
+	return false
 }
 
 // createAlbum is POST /albums; assets the caller may not use are left out,
@@ -201,6 +238,12 @@ type bulkIDs struct {
 // "duplicate" when already in the album, "no_permission" when the caller may
 // not use it (or it does not exist).
 func (s *Server) addAssetsToAlbum(c *call) {
+	if c.auth.link != nil {
+		// Immich lets a link that allows uploads add to its album, with
+		// rules that changed between releases; the fake does not.
+		c.unhonoured("key")
+		return
+	}
 	var body bulkIDs
 	if !c.decode(&body) {
 		return
@@ -270,6 +313,10 @@ func (s *Server) removeAssetsFromAlbum(c *call) {
 // when anything was added, else "no_permission" (no usable album or asset)
 // or "duplicate" (all there already).
 func (s *Server) addAssetsToAlbums(c *call) {
+	if c.auth.link != nil {
+		c.unhonoured("key")
+		return
+	}
 	var body struct {
 		AlbumIDs []uuid.UUID `json:"albumIds"`
 		AssetIDs []uuid.UUID `json:"assetIds"`
@@ -327,11 +374,16 @@ func (s *Server) albumStatistics(c *call) {
 	c.json(http.StatusOK, map[string]any{"owned": owned, "shared": shared, "notShared": notShared})
 }
 
-// updateAlbum is PATCH /albums/{id}: name, description.
+// updateAlbum is PATCH /albums/{id}: name, description, isActivityEnabled,
+// order, and the thumbnail, which must be an asset of the album ("Invalid
+// album thumbnail" otherwise, as Immich answers).
 func (s *Server) updateAlbum(c *call) {
 	var body struct {
-		AlbumName   *string `json:"albumName"`
-		Description *string `json:"description"`
+		AlbumThumbnailAssetID *uuid.UUID `json:"albumThumbnailAssetId"`
+		AlbumName             *string    `json:"albumName"`
+		Description           *string    `json:"description"`
+		IsActivityEnabled     *bool      `json:"isActivityEnabled"`
+		Order                 *string    `json:"order"`
 	}
 	if !c.decode(&body) {
 		return
@@ -339,12 +391,26 @@ func (s *Server) updateAlbum(c *call) {
 	s.mu.Lock()
 	al, ok := c.albumAccessLocked(c.pathID("id"), true)
 	var dto map[string]any
+	if ok && body.AlbumThumbnailAssetID != nil && !slices.Contains(al.assetIDs, *body.AlbumThumbnailAssetID) {
+		s.mu.Unlock()
+		c.error(http.StatusBadRequest, "Invalid album thumbnail")
+		return
+	}
 	if ok {
+		if body.AlbumThumbnailAssetID != nil {
+			al.thumbID = *body.AlbumThumbnailAssetID
+		}
 		if body.AlbumName != nil {
 			al.name = *body.AlbumName
 		}
 		if body.Description != nil {
 			al.description = *body.Description
+		}
+		if body.IsActivityEnabled != nil {
+			al.noActivity = !*body.IsActivityEnabled
+		}
+		if body.Order != nil {
+			al.order = *body.Order
 		}
 		al.updatedAt = now()
 		dto = s.albumDTOLocked(al, false)

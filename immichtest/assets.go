@@ -22,8 +22,10 @@ import (
 const maxFieldSize = 16 << 20
 
 // accessLocked returns the asset if the caller may use it with perm, as
-// Immich's access checks do: owners may use their assets; a share link
-// reaches the assets it shares (downloads only when it allows them).
+// Immich's access checks do: owners may use their assets, except locked
+// ones, which need a session elevated by the PIN code (the fake has no PIN,
+// so never); a share link reaches the assets it shares (downloads only when
+// it allows them).
 func (c *call) accessLocked(id uuid.UUID, perm string) (*assetRec, bool) {
 	a, ok := c.s.assets[id]
 	if !ok {
@@ -38,7 +40,7 @@ func (c *call) accessLocked(id uuid.UUID, perm string) (*assetRec, bool) {
 		}
 		return a, true
 	}
-	return a, a.OwnerID == c.auth.userID
+	return a, a.OwnerID == c.auth.userID && a.Visibility != "locked"
 }
 
 // accessAllLocked reports whether the caller may use every asset of ids
@@ -92,6 +94,7 @@ func (s *Server) uploadAsset(c *call) {
 		Sidecar: up.sidecar,
 	}, up.content, up.sum)
 	rec.duration = up.first("duration")
+	s.upsertMetadataLocked(rec.ID, up.fields["metadata"])
 	// Immich adds what is uploaded through a share link to the link: to its
 	// album, or to its assets.
 	if l := c.auth.link; l != nil {
@@ -104,6 +107,56 @@ func (s *Server) uploadAsset(c *call) {
 	id := rec.ID.String()
 	s.mu.Unlock()
 	c.json(http.StatusCreated, map[string]any{"id": id, "status": "created"})
+}
+
+// metadataItem is one entry of an asset's metadata (AssetMetadataResponseDto).
+type metadataItem struct {
+	Key       string          `json:"key"`
+	Value     json.RawMessage `json:"value"`
+	UpdatedAt string          `json:"updatedAt"`
+}
+
+// upsertMetadataLocked stores the items of an upload's metadata field (a
+// JSON list, validated already) as Immich does: one value per key, a new
+// value replacing the old.
+func (s *Server) upsertMetadataLocked(id uuid.UUID, fields []string) {
+	for _, f := range fields {
+		type item struct {
+			Key   string          `json:"key"`
+			Value json.RawMessage `json:"value"`
+		}
+		var items []item
+		if json.Unmarshal([]byte(f), &items) != nil {
+			// One item per part.
+			var one item
+			if json.Unmarshal([]byte(f), &one) != nil {
+				continue
+			}
+			items = []item{one}
+		}
+		for _, it := range items {
+			list := slices.DeleteFunc(s.metadata[id], func(m metadataItem) bool { return m.Key == it.Key })
+			list = append(list, metadataItem{Key: it.Key, Value: it.Value, UpdatedAt: ts(now())})
+			slices.SortFunc(list, func(a, b metadataItem) int { return strings.Compare(a.Key, b.Key) })
+			s.metadata[id] = list
+		}
+	}
+}
+
+// assetMetadata is GET /assets/{id}/metadata: what uploads stored.
+func (s *Server) assetMetadata(c *call) {
+	s.mu.Lock()
+	a, ok := c.accessLocked(c.pathID("id"), "asset.read")
+	list := []metadataItem{}
+	if ok {
+		list = append(list, s.metadata[a.ID]...)
+	}
+	s.mu.Unlock()
+	if !ok {
+		c.error(http.StatusBadRequest, noAccess("asset.read"))
+		return
+	}
+	c.json(http.StatusOK, list)
 }
 
 // replaceAsset is PUT /assets/{id}/original (Immich 2.x): the asset keeps
@@ -149,6 +202,7 @@ func (s *Server) replaceAsset(c *call) {
 	a.OriginalFileName, a.Type, a.ContentType = name, assetType(name), lookupMIME(name)
 	a.FileCreatedAt, a.FileModifiedAt = created.UTC(), modified.UTC()
 	a.DeviceAssetID, a.DeviceID, a.Sidecar = up.first("deviceAssetId"), up.first("deviceId"), up.sidecar
+	a.duration = up.first("duration")
 	a.updatedAt = now()
 	copyID := oldCopy.ID.String()
 	s.mu.Unlock()
@@ -190,14 +244,17 @@ func (u *upload) times() (created, modified time.Time) {
 // receiveUpload streams the multipart body and validates it against the
 // spec. It answers the request itself when it reports false.
 func (s *Server) receiveUpload(c *call) (*upload, bool) {
-	fail := func(msg string) (*upload, bool) {
-		s.recordFailure(ValidationFailure{OperationID: c.rt.opID, Method: c.r.Method, Path: c.r.URL.Path, Err: msg})
-		c.invalid(msg)
+	fail := func(err error) (*upload, bool) {
+		s.recordFailure(ValidationFailure{OperationID: c.rt.opID, Method: c.r.Method, Path: c.r.URL.Path, Err: err.Error()})
+		c.invalidRequest(err)
 		return nil, false
 	}
 	mt, params := mediaType(c.r.Header.Get("Content-Type"))
 	if mt != "multipart/form-data" || params["boundary"] == "" {
-		return fail("request body must be multipart/form-data")
+		const msg = "request body must be multipart/form-data"
+		s.recordFailure(ValidationFailure{OperationID: c.rt.opID, Method: c.r.Method, Path: c.r.URL.Path, Err: msg})
+		c.invalid(msg)
+		return nil, false
 	}
 	schema := c.rt.op.RequestBody.Value.Content["multipart/form-data"].Schema.Value
 	up := &upload{fields: map[string][]string{}}
@@ -264,6 +321,14 @@ func (s *Server) receiveUpload(c *call) (*upload, bool) {
 				cleanup()
 				return s.bodyError(c, err)
 			}
+			if !c.rt.honours(name, string(data)) {
+				// The rest of the body is read first, so the client
+				// gets the answer rather than a reset connection.
+				cleanup()
+				io.Copy(io.Discard, c.r.Body)
+				c.unhonoured(name)
+				return nil, false
+			}
 			up.fields[name] = append(up.fields[name], string(data))
 		default:
 			// Immich strips unknown fields.
@@ -276,7 +341,7 @@ func (s *Server) receiveUpload(c *call) (*upload, bool) {
 	}
 	if err := s.validateUpload(c, up, haveAsset); err != nil {
 		cleanup()
-		return fail(validationMessage(err))
+		return fail(err)
 	}
 	return up, true
 }
@@ -327,6 +392,19 @@ func (s *Server) validateUpload(c *call, up *upload, haveAsset bool) error {
 					continue
 				}
 			}
+			if prop.Type == nil || len(*prop.Type) == 0 {
+				// A property without a type of its own (2.x wraps enum
+				// refs in an allOf: "visibility") is a text part
+				// kin-openapi cannot type and decodes as null. As a JSON
+				// part it keeps its value and is validated against the
+				// allOf as sent.
+				h := textproto.MIMEHeader{}
+				h.Set("Content-Disposition", mime.FormatMediaType("form-data", map[string]string{"name": name}))
+				h.Set("Content-Type", "application/json")
+				pw, _ := mw.CreatePart(h)
+				pw.Write(typelessJSON(prop, v))
+				continue
+			}
 			mw.WriteField(name, v)
 		}
 	}
@@ -367,6 +445,24 @@ func (s *Server) validateUpload(c *call, up *upload, haveAsset bool) error {
 		op = &o
 	}
 	return s.validateRequest(c, r, op)
+}
+
+// typelessJSON encodes the text v of a form field whose schema has no type
+// as JSON: a string when the allOf it wraps says string (or says nothing),
+// else the text itself when it is JSON (a number or boolean), else a string
+// the schema then refuses.
+func typelessJSON(prop *openapi3.Schema, v string) []byte {
+	str := true
+	for _, sr := range prop.AllOf {
+		if sr.Value != nil && sr.Value.Type != nil && len(*sr.Value.Type) > 0 && !sr.Value.Type.Is("string") {
+			str = false
+		}
+	}
+	if !str && json.Valid([]byte(v)) {
+		return []byte(v)
+	}
+	b, _ := json.Marshal(v)
+	return b
 }
 
 // bulkUploadCheck is POST /assets/bulk-upload-check.
@@ -562,7 +658,9 @@ func (s *Server) deleteAssets(c *call) {
 	c.noContent()
 }
 
-// assetStatistics is GET /assets/statistics (not trashed unless isTrashed).
+// assetStatistics is GET /assets/statistics: the caller's assets (not
+// trashed unless isTrashed) of the visibility asked for, by default those
+// of the timeline and the archive.
 func (s *Server) assetStatistics(c *call) {
 	q := c.r.URL.Query()
 	s.mu.Lock()
@@ -574,7 +672,9 @@ func (s *Server) assetStatistics(c *call) {
 		if q.Has("isFavorite") && a.IsFavorite != (q.Get("isFavorite") == "true") {
 			continue
 		}
-		if q.Has("visibility") && a.Visibility != q.Get("visibility") {
+		// Without a visibility Immich counts the timeline and the archive.
+		if q.Has("visibility") && a.Visibility != q.Get("visibility") ||
+			!q.Has("visibility") && a.Visibility != "timeline" && a.Visibility != "archive" {
 			continue
 		}
 		total++
@@ -669,7 +769,7 @@ func (u assetUpdate) applyLocked(a *assetRec) {
 }
 
 // updateAssets is PUT /assets: the same change to several assets, all of
-// which the caller must own.
+// which the caller must own; locking them takes them out of every album.
 func (s *Server) updateAssets(c *call) {
 	var u assetUpdate
 	if !c.decode(&u) {
@@ -683,6 +783,12 @@ func (s *Server) updateAssets(c *call) {
 	}
 	for _, id := range u.IDs {
 		u.applyLocked(s.assets[id])
+	}
+	if u.Visibility != nil && *u.Visibility == "locked" {
+		// Immich takes locked assets out of every album.
+		for _, al := range s.albums {
+			al.assetIDs = slices.DeleteFunc(al.assetIDs, func(id uuid.UUID) bool { return slices.Contains(u.IDs, id) })
+		}
 	}
 	s.mu.Unlock()
 	c.noContent()

@@ -203,6 +203,10 @@ func (s *Server) viewAsset(c *call) {
 	if size == "" {
 		size = "thumbnail"
 	}
+	if size == "original" {
+		c.error(http.StatusBadRequest, "May not request original file")
+		return
+	}
 	s.mu.Lock()
 	a, ok := c.accessLocked(c.pathID("id"), "asset.view")
 	var snap assetRec

@@ -168,6 +168,9 @@ func isDownload(opID string) bool {
 // proxyError answers like a reverse proxy would: plain text, not Immich's
 // JSON.
 func proxyError(w http.ResponseWriter, status int) {
+	// The proxy answers for itself: no correlation id of Immich's.
+	w.Header().Del("X-Correlation-ID")
+	w.Header().Del("x-immich-cid")
 	w.Header().Set("Content-Type", "text/html")
 	w.WriteHeader(status)
 	fmt.Fprintf(w, "<html><head><title>%d %s</title></head><body><center><h1>%d %s</h1></center><hr><center>nginx</center></body></html>\n",

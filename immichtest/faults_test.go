@@ -64,6 +64,9 @@ func TestFaultErrorBodies(t *testing.T) {
 	if r.status != 502 || !strings.Contains(string(r.body), "502 Bad Gateway") || r.header.Get("Content-Type") != "text/html" {
 		t.Fatalf("502: %d %s", r.status, r.body)
 	}
+	if cid := r.header.Get("X-Correlation-ID"); cid != "" {
+		t.Fatalf("a proxy's answer carries Immich's correlation id %q", cid)
+	}
 	s.SetFaults(Faults{})
 	if r := do(t, s, "GET", "/users/me", nil); r.status != 200 {
 		t.Fatalf("after SetFaults(Faults{}): %d", r.status)

@@ -58,6 +58,14 @@ func TestSpec2x(t *testing.T) {
 	if r.status != 201 || out.Status != "created" {
 		t.Fatalf("2.x upload with deviceAssetId: %d %s", r.status, r.body)
 	}
+	var meta []struct {
+		Key   string
+		Value map[string]string
+	}
+	do(t, s, "GET", "/assets/"+out.ID+"/metadata", nil).json(t, &meta)
+	if len(meta) != 1 || meta[0].Key != "mobile-app" || meta[0].Value["iCloudId"] != "x" {
+		t.Fatalf("metadata %+v", meta)
+	}
 	// 2.3.1's spec requires "metadata", but Immich's DTO marks it optional
 	// and the official 2.x CLI never sends it: the fake must accept that.
 	r = do(t, s, "POST", "/assets", form("b.jpg", []byte("no metadata"), append(append([]string{}, dates...),
@@ -190,6 +198,9 @@ func TestThumbnailAndPlayback(t *testing.T) {
 		if r, g, b, _ := got.At(tc.w/2, tc.h/2).RGBA(); r>>8 < 150 || g>>8 > 60 || b>>8 > 60 {
 			t.Fatalf("%s is not the original's red: %d %d %d", tc.size, r>>8, g>>8, b>>8)
 		}
+	}
+	if r := do(t, s, "GET", "/assets/"+photo.ID.String()+"/thumbnail?size=original", nil); r.status != 400 || r.errBody(t).Message != "May not request original file" {
+		t.Fatalf("size=original: %d %s", r.status, r.body)
 	}
 	r := do(t, s, "GET", "/assets/"+vid.ID.String()+"/video/playback", nil, "Range", "bytes=3-")
 	if r.status != 206 || string(r.body) != "3456789" || r.header.Get("Content-Type") != "video/mp4" || r.header.Get("Content-Disposition") != "" {
@@ -512,5 +523,138 @@ func TestUpdateAssets(t *testing.T) {
 	}
 	if r := do(t, s, "PUT", "/assets", map[string]any{"ids": []uuid.UUID{a.ID}, "visibility": "nope"}); r.status != 400 {
 		t.Fatalf("invalid visibility: %d", r.status)
+	}
+}
+
+// TestStatisticsDefaultVisibility: without a visibility Immich counts the
+// timeline and the archive, not hidden or locked assets.
+func TestStatisticsDefaultVisibility(t *testing.T) {
+	s := start(t)
+	for _, vis := range []string{"timeline", "archive", "hidden", "locked"} {
+		uploadFile(t, s, vis+".jpg", []byte(vis), "visibility", vis)
+	}
+	for q, want := range map[string]int{"": 2, "?visibility=hidden": 1, "?visibility=archive": 1} {
+		var st struct{ Total int }
+		do(t, s, "GET", "/assets/statistics"+q, nil).json(t, &st)
+		if st.Total != want {
+			t.Errorf("statistics%s: %d, want %d", q, st.Total, want)
+		}
+	}
+}
+
+// TestAlbumListFilters: GET /albums lists the caller's albums newest first;
+// assetId overrides the other filters; an album with a share link is
+// shared; 3.x matches id and name exactly.
+func TestAlbumListFilters(t *testing.T) {
+	s := start(t)
+	a := s.AddAsset("a.jpg", []byte("a"))
+	var first, second struct{ ID string }
+	do(t, s, "POST", "/albums", map[string]any{"albumName": "first", "assetIds": []uuid.UUID{a.ID}}).json(t, &first)
+	do(t, s, "POST", "/albums", map[string]any{"albumName": "second"}).json(t, &second)
+	if r := do(t, s, "POST", "/shared-links", map[string]any{"type": "ALBUM", "albumId": second.ID}); r.status != 201 {
+		t.Fatalf("link: %d %s", r.status, r.body)
+	}
+	list := func(q string) []string {
+		t.Helper()
+		var out []struct{ AlbumName string }
+		r := do(t, s, "GET", "/albums"+q, nil)
+		if r.status != 200 {
+			t.Fatalf("albums%s: %d %s", q, r.status, r.body)
+		}
+		r.json(t, &out)
+		var names []string
+		for _, al := range out {
+			names = append(names, al.AlbumName)
+		}
+		return names
+	}
+	for q, want := range map[string][]string{
+		"":                 {"second", "first"},
+		"?isShared=true":   {"second"},
+		"?isShared=false":  {"first"},
+		"?isOwned=false":   nil,
+		"?name=first":      {"first"},
+		"?name=firs":       nil,
+		"?id=" + second.ID: {"second"},
+		"?assetId=" + a.ID.String() + "&isShared=true": {"first"},
+	} {
+		if got := list(q); !slices.Equal(got, want) {
+			t.Errorf("albums%s = %q, want %q", q, got, want)
+		}
+	}
+	var upd struct {
+		IsActivityEnabled bool
+		Order             string
+	}
+	do(t, s, "PATCH", "/albums/"+first.ID, map[string]any{"isActivityEnabled": false, "order": "asc"}).json(t, &upd)
+	if upd.IsActivityEnabled || upd.Order != "asc" {
+		t.Fatalf("update %+v", upd)
+	}
+	b := s.AddAsset("b.jpg", []byte("b"))
+	do(t, s, "PUT", "/albums/"+first.ID+"/assets", map[string]any{"ids": []uuid.UUID{b.ID}})
+	var thumb struct{ AlbumThumbnailAssetID string }
+	do(t, s, "PATCH", "/albums/"+first.ID, map[string]any{"albumThumbnailAssetId": b.ID}).json(t, &thumb)
+	if thumb.AlbumThumbnailAssetID != b.ID.String() {
+		t.Fatalf("thumbnail %q, want %s", thumb.AlbumThumbnailAssetID, b.ID)
+	}
+	if r := do(t, s, "PATCH", "/albums/"+second.ID, map[string]any{"albumThumbnailAssetId": b.ID}); r.status != 400 || r.errBody(t).Message != "Invalid album thumbnail" {
+		t.Fatalf("thumbnail outside the album: %d %s", r.status, r.body)
+	}
+	var links []struct{ ID string }
+	do(t, s, "GET", "/shared-links?albumId="+first.ID, nil).json(t, &links)
+	if len(links) != 0 {
+		t.Fatalf("links of an album without any: %+v", links)
+	}
+	do(t, s, "GET", "/shared-links?albumId="+second.ID, nil).json(t, &links)
+	if len(links) != 1 {
+		t.Fatalf("links of the shared album: %+v", links)
+	}
+}
+
+// TestAlbumListShared2x: 2.x's shared filter.
+func TestAlbumListShared2x(t *testing.T) {
+	s := start(t, WithSpecFile(specFile(t, "2.7.3")))
+	var al struct{ ID string }
+	do(t, s, "POST", "/albums", map[string]any{"albumName": "linked"}).json(t, &al)
+	do(t, s, "POST", "/albums", map[string]any{"albumName": "alone"})
+	do(t, s, "POST", "/shared-links", map[string]any{"type": "ALBUM", "albumId": al.ID})
+	for q, want := range map[string]string{"?shared=true": "linked", "?shared=false": "alone"} {
+		var out []struct{ AlbumName string }
+		do(t, s, "GET", "/albums"+q, nil).json(t, &out)
+		if len(out) != 1 || out[0].AlbumName != want {
+			t.Errorf("albums%s = %+v, want %s", q, out, want)
+		}
+	}
+}
+
+// TestLockedAssets: a locked asset leaves its albums and is out of reach
+// without an elevated (PIN) session, which the fake never has.
+func TestLockedAssets(t *testing.T) {
+	s := start(t)
+	id, _, _ := uploadFile(t, s, "a.jpg", []byte("a"))
+	var al struct{ ID string }
+	do(t, s, "POST", "/albums", map[string]any{"albumName": "x", "assetIds": []string{id}}).json(t, &al)
+	if r := do(t, s, "PUT", "/assets", map[string]any{"ids": []string{id}, "visibility": "locked"}); r.status != 204 {
+		t.Fatalf("lock: %d %s", r.status, r.body)
+	}
+	if got := s.Albums(); len(got) != 1 || len(got[0].AssetIDs) != 0 {
+		t.Fatalf("locked asset still in its album: %+v", got)
+	}
+	for _, tc := range []struct{ method, path, perm string }{
+		{"GET", "/assets/" + id, "asset.read"},
+		{"GET", "/assets/" + id + "/original", "asset.download"},
+		{"PUT", "/assets/" + id, "asset.update"},
+	} {
+		var body any
+		if tc.method == "PUT" {
+			body = map[string]any{"visibility": "timeline"}
+		}
+		r := do(t, s, tc.method, tc.path, body)
+		if r.status != 400 || r.errBody(t).Message != noAccess(tc.perm) {
+			t.Errorf("%s %s: %d %s", tc.method, tc.path, r.status, r.body)
+		}
+	}
+	if a, _ := s.Asset(uuid.MustParse(id)); a.Visibility != "locked" {
+		t.Fatalf("visibility %q", a.Visibility)
 	}
 }

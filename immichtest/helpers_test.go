@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -36,34 +37,87 @@ func (r resp) json(t *testing.T, v any) {
 }
 
 // apiError is Immich's error body with the message as text (a list of
-// validation messages joined by "; ").
+// validation messages joined by "; "; in 3.x the issues as "path: message").
 type apiError struct {
 	Message       string
 	Error         string
 	StatusCode    int
-	CorrelationID string
-	List          bool // message was a list
+	CorrelationID string // the body's (2.x) or the header's (3.x)
+	List          bool   // a validation failure: message was a list (2.x) or errors came (3.x)
+	Issues        []issue
 }
 
+type issue struct {
+	Code    string
+	Path    []any
+	Message string
+}
+
+// errBody decodes an error answer and fails the test unless it has the
+// shape of the spec's major: 3.x {"message"} (+ "errors" for validation)
+// with an X-Correlation-ID header; 2.x message, error, statusCode and
+// correlationId, also in the x-immich-cid header.
 func (r resp) errBody(t *testing.T) apiError {
 	t.Helper()
+	var raw map[string]json.RawMessage
+	r.json(t, &raw)
+	var out apiError
+	if _, v2 := raw["statusCode"]; v2 {
+		var e struct {
+			Message       json.RawMessage
+			Error         string
+			StatusCode    int
+			CorrelationID string
+		}
+		r.json(t, &e)
+		out = apiError{Error: e.Error, StatusCode: e.StatusCode, CorrelationID: e.CorrelationID}
+		var list []string
+		if json.Unmarshal(e.Message, &out.Message) != nil {
+			if err := json.Unmarshal(e.Message, &list); err != nil || len(list) == 0 {
+				t.Fatalf("message neither text nor list: %s", r.body)
+			}
+			out.Message, out.List = strings.Join(list, "; "), true
+		}
+		if out.StatusCode != r.status || (out.Error == "") != (r.status == 500) || out.Message == "" ||
+			out.CorrelationID == "" || r.header.Get("x-immich-cid") != out.CorrelationID {
+			t.Fatalf("not Immich 2's error shape for %d: %s %v", r.status, r.body, r.header)
+		}
+		return out
+	}
 	var e struct {
-		Message       json.RawMessage
-		Error         string
-		StatusCode    int
-		CorrelationID string
+		Message string
+		Errors  []issue
 	}
 	r.json(t, &e)
-	out := apiError{Error: e.Error, StatusCode: e.StatusCode, CorrelationID: e.CorrelationID}
-	var list []string
-	if json.Unmarshal(e.Message, &out.Message) != nil {
-		if err := json.Unmarshal(e.Message, &list); err != nil || len(list) == 0 {
-			t.Fatalf("message neither text nor list: %s", r.body)
+	for k := range raw {
+		if k != "message" && k != "errors" {
+			t.Fatalf("Immich 3's error body has no %q: %s", k, r.body)
 		}
-		out.Message, out.List = strings.Join(list, "; "), true
 	}
-	if out.StatusCode != r.status || out.Error == "" || out.Message == "" || out.CorrelationID == "" {
-		t.Fatalf("not Immich's error shape for %d: %s", r.status, r.body)
+	out = apiError{Message: e.Message, StatusCode: r.status, CorrelationID: r.header.Get("X-Correlation-ID"), Issues: e.Errors}
+	if _, ok := raw["errors"]; ok {
+		if e.Message != "Validation failed" || len(e.Errors) == 0 {
+			t.Fatalf("not Immich 3's validation shape: %s", r.body)
+		}
+		var msgs []string
+		for _, is := range e.Errors {
+			if is.Code == "" || is.Message == "" {
+				t.Fatalf("issue without code or message: %s", r.body)
+			}
+			if len(is.Path) == 0 {
+				msgs = append(msgs, is.Message)
+				continue
+			}
+			var path []string
+			for _, p := range is.Path {
+				path = append(path, fmt.Sprint(p))
+			}
+			msgs = append(msgs, strings.Join(path, ".")+": "+is.Message)
+		}
+		out.Message, out.List = strings.Join(msgs, "; "), true
+	}
+	if out.Message == "" || out.CorrelationID == "" {
+		t.Fatalf("not Immich 3's error shape for %d: %s %v", r.status, r.body, r.header)
 	}
 	return out
 }

@@ -6,7 +6,8 @@ import (
 )
 
 // handlers maps operationIds to their implementation. Operations of the spec
-// missing here answer 501.
+// missing here answer 501 and are recorded (Unimplemented); the request
+// fields each one honours are listed in fields.go.
 func (s *Server) handlers() map[string]handlerFunc {
 	return map[string]handlerFunc{
 		"pingServer":             s.ping,
@@ -24,6 +25,7 @@ func (s *Server) handlers() map[string]handlerFunc {
 		"checkBulkUpload":        s.bulkUploadCheck,
 		"checkExistingAssets":    s.checkExistingAssets,
 		"getAssetInfo":           s.getAsset,
+		"getAssetMetadata":       s.assetMetadata,
 		"downloadAsset":          s.downloadAsset,
 		"viewAsset":              s.viewAsset,
 		"playAssetVideo":         s.playVideo,

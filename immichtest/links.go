@@ -127,14 +127,23 @@ func (s *Server) addLink(c *call, l *linkRec, albumID *uuid.UUID, assetIDs []uui
 	return s.linkDTOLocked(l), ""
 }
 
-// listSharedLinks is GET /shared-links (the caller's links).
+// listSharedLinks is GET /shared-links: the caller's links, newest first,
+// those of albumId or the one with id when asked.
 func (s *Server) listSharedLinks(c *call) {
+	q := c.r.URL.Query()
 	s.mu.Lock()
 	out := []any{}
+	var mine []*linkRec
 	for _, l := range s.links {
-		if l.userID == c.auth.userID && c.auth.link == nil {
-			out = append(out, s.linkDTOLocked(l))
+		if l.userID != c.auth.userID || c.auth.link != nil ||
+			(q.Has("albumId") && l.albumID.String() != q.Get("albumId")) || (q.Has("id") && l.id.String() != q.Get("id")) {
+			continue
 		}
+		mine = append(mine, l)
+	}
+	slices.SortFunc(mine, func(a, b *linkRec) int { return b.createdAt.Compare(a.createdAt) })
+	for _, l := range mine {
+		out = append(out, s.linkDTOLocked(l))
 	}
 	s.mu.Unlock()
 	c.json(http.StatusOK, out)

@@ -61,16 +61,18 @@ func tour(t *testing.T, s *Server) {
 	var ids []string
 	for i, name := range []string{"a.jpg", "b.mp4", "c.heic"} {
 		content := fmt.Appendf(nil, "content %d", i)
-		fields := append([]string{"deviceAssetId", name, "deviceId", "tour", "metadata", "[]", "duration", "1000"}, dates...)
+		fields := append([]string{"deviceAssetId", name, "deviceId", "tour", "metadata", `[{"key":"mobile-app","value":{"iCloudId":"i"}}]`, "duration", "1000"}, dates...)
 		var out struct{ ID string }
 		ok("POST", "/assets", form(name, content, fields...), 201).json(t, &out)
 		ids = append(ids, out.ID)
 	}
 	ok("POST", "/assets", form("a.jpg", []byte("content 0"), append([]string{"deviceAssetId", "x", "deviceId", "tour", "metadata", "[]"}, dates...)...), 200)
+	ok("POST", "/assets", form("d.jpg", []byte("content 3"), append([]string{"deviceAssetId", "d", "deviceId", "tour", "visibility", "archive"}, dates...)...), 201)
 	ok("POST", "/assets/bulk-upload-check", map[string]any{"assets": []map[string]string{
 		{"id": "1", "checksum": "0000000000000000000000000000000000000000"},
 		{"id": "2", "checksum": fmt.Sprintf("%x", sha([]byte("content 0")))}}}, 200)
 	ok("GET", "/assets/"+ids[1], nil, 200)
+	ok("GET", "/assets/"+ids[1]+"/metadata", nil, 200)
 	ok("PUT", "/assets/"+ids[1], map[string]any{"isFavorite": true}, 200)
 	ok("PUT", "/assets", map[string]any{"ids": ids[:1], "visibility": "archive"}, 204)
 	ok("GET", "/assets/"+ids[0]+"/original", nil, 200)
@@ -123,4 +125,30 @@ func embeddedVersion(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return spec.Info.Version
+}
+
+// TestSpec2xUploadVisibility uploads with each visibility under a 2.x spec,
+// whose AssetMediaCreateDto wraps the AssetVisibility enum in an allOf: real
+// 2.x accepts every value of the enum and refuses others.
+func TestSpec2xUploadVisibility(t *testing.T) {
+	s := start(t, WithSpecFile(specFile(t, "2.7.3")))
+	for i, vis := range []string{"timeline", "archive", "hidden"} {
+		fields := append([]string{"deviceAssetId", vis, "deviceId", "test", "visibility", vis}, dates...)
+		id, status, code := uploadFile(t, s, vis+".jpg", fmt.Appendf(nil, "content %d", i), fields...)
+		if code != 201 || status != "created" {
+			t.Fatalf("visibility %s: %d %s", vis, code, status)
+		}
+		a, ok := s.Asset(uuid.MustParse(id))
+		if !ok || a.Visibility != vis {
+			t.Fatalf("visibility %s: stored %+v", vis, a)
+		}
+	}
+	fields := append([]string{"deviceAssetId", "x", "deviceId", "test", "visibility", "bogus"}, dates...)
+	r := do(t, s, "POST", "/assets", form("x.jpg", []byte("x"), fields...))
+	if e := r.errBody(t); r.status != 400 || !e.List || !contains(e.Message, "visibility") {
+		t.Fatalf("visibility bogus: %d %s", r.status, r.body)
+	}
+	if f := s.ValidationFailures(); len(f) != 1 || f[0].OperationID != "uploadAsset" {
+		t.Fatalf("failures %+v", f)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -30,6 +31,7 @@ type route struct {
 	public     bool     // no security requirement
 	sharedOK   bool     // accepts key/slug share-link auth
 	multipart  bool     // request body is multipart/form-data
+	allFields  bool     // every request field of the spec is honoured (search)
 }
 
 // handlerFunc serves one operation after auth and request validation.
@@ -84,6 +86,8 @@ func (s *Server) buildMux() http.Handler {
 			if op.RequestBody != nil && op.RequestBody.Value != nil {
 				_, rt.multipart = op.RequestBody.Value.Content["multipart/form-data"]
 			}
+			// The search handlers implement every filter of their DTOs.
+			rt.allFields = strings.HasPrefix(path, "/search/")
 			e := &routeEntry{rt: rt, h: handlers[rt.opID]}
 			for _, seg := range strings.Split(strings.Trim(path, "/"), "/") {
 				if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
@@ -94,10 +98,19 @@ func (s *Server) buildMux() http.Handler {
 			rtr.routes = append(rtr.routes, e)
 		}
 	}
+	s.router = rtr
 	return rtr
 }
 
 func (rtr *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Immich names every request with a correlation id (the caller's own,
+	// when it sends one) and answers it in a header.
+	hdr := rtr.s.correlationHeader()
+	corr := r.Header.Get(hdr)
+	if corr == "" {
+		corr = uuid.NewString()
+	}
+	w.Header().Set(hdr, corr)
 	if r.Method == http.MethodGet && r.URL.Path == "/.well-known/immich" {
 		// Clients (the official CLI) discover the API base here; it lies
 		// outside the spec.
@@ -137,13 +150,13 @@ func (rtr *router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if best == nil {
 		rtr.s.recordFailure(ValidationFailure{Method: r.Method, Path: r.URL.Path, Err: "no operation of the spec matches this method and path"})
-		writeError(w, http.StatusNotFound, fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path), uuid.NewString())
+		rtr.s.writeError(w, http.StatusNotFound, fmt.Sprintf("Cannot %s %s", r.Method, r.URL.Path), corr)
 		return
 	}
 	for i, name := range best.rt.params {
 		r.SetPathValue(name, bestVals[i])
 	}
-	rtr.s.serve(best.rt, best.h, w, r)
+	rtr.s.serve(best.rt, best.h, w, r, corr)
 }
 
 // moreSpecific reports whether template a has a literal segment where b
@@ -171,15 +184,17 @@ type call struct {
 	responded bool
 }
 
-// serve runs faults, authentication, request validation and the handler.
-func (s *Server) serve(rt *route, h handlerFunc, w http.ResponseWriter, r *http.Request) {
+// serve runs faults, authentication, request validation, the check that
+// the fake honours every field sent (fields.go) and the handler. An
+// operation without a handler answers 501 and is recorded as Unimplemented.
+func (s *Server) serve(rt *route, h handlerFunc, w http.ResponseWriter, r *http.Request, corr string) {
 	s.mu.Lock()
 	s.counts[rt.opID]++
 	plan := s.planFaultsLocked(rt.opID)
 	s.mu.Unlock()
 
 	r.Body = &countingBody{rc: r.Body, n: &s.bytesIn}
-	c := &call{s: s, w: w, r: r, rt: rt, corr: uuid.NewString(), ctx: r.Context(), f: plan}
+	c := &call{s: s, w: w, r: r, rt: rt, corr: corr, ctx: r.Context(), f: plan}
 	if s.applyFaults(c) {
 		return
 	}
@@ -196,12 +211,17 @@ func (s *Server) serve(rt *route, h handlerFunc, w http.ResponseWriter, r *http.
 				return
 			}
 			s.recordFailure(ValidationFailure{OperationID: rt.opID, Method: r.Method, Path: r.URL.Path, Err: err.Error()})
-			c.invalid(validationMessage(err))
+			c.invalidRequest(err)
 			return
 		}
 	}
 	if h == nil {
-		c.error(http.StatusNotImplemented, "immichtest does not implement "+rt.opID)
+		msg := "immichtest does not implement operation " + rt.opID
+		s.recordFailure(ValidationFailure{OperationID: rt.opID, Method: r.Method, Path: r.URL.Path, Err: msg, Unimplemented: true})
+		c.error(http.StatusNotImplemented, msg)
+		return
+	}
+	if !c.checkFields() {
 		return
 	}
 	h(c)
@@ -219,10 +239,18 @@ func (s *Server) input(rt *route, r *http.Request) *openapi3filter.RequestValida
 			Spec: s.spec, Path: rt.path, PathItem: rt.pathItem, Method: rt.method, Operation: rt.op,
 		},
 		Options: &openapi3filter.Options{
-			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
-			MultiError:         false,
+			AuthenticationFunc:      openapi3filter.NoopAuthenticationFunc,
+			MultiError:              false,
+			SchemaValidationOptions: formatChecks,
 		},
 	}
+}
+
+// formatChecks makes kin-openapi check the uuid format, which it leaves
+// alone by default: Immich 2's specs give ids only that format (3's add a
+// pattern), and its server refuses what is not a UUID ("must be a UUID").
+var formatChecks = []openapi3.SchemaValidationOption{
+	openapi3.WithStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC4122)),
 }
 
 // validateRequest checks r against the spec (openapi3filter buffers and
@@ -263,18 +291,38 @@ func validationMessage(err error) string {
 	return err.Error()
 }
 
-// errorBody is Immich's error response shape. Message is a string, or for
-// request validation failures a list of strings (class-validator in 2.x,
-// nestjs-zod issues in 3.x).
-type errorBody struct {
-	Message       any    `json:"message"`
-	Error         string `json:"error"`
-	StatusCode    int    `json:"statusCode"`
-	CorrelationID string `json:"correlationId"`
+// v3 reports whether the spec is of Immich 3 or later, which answers
+// errors with only a message in the body and the correlation id in the
+// X-Correlation-ID header.
+func (s *Server) v3() bool { return s.version[0] >= 3 }
+
+// correlationHeader is the header Immich names a request's correlation id
+// in: X-Correlation-ID from 3.0, x-immich-cid before.
+func (s *Server) correlationHeader() string {
+	if s.v3() {
+		return "X-Correlation-ID"
+	}
+	return "x-immich-cid"
 }
 
-func writeError(w http.ResponseWriter, status int, msg any, corr string) {
-	b, _ := json.Marshal(errorBody{Message: msg, Error: http.StatusText(status), StatusCode: status, CorrelationID: corr})
+// writeError answers with Immich's error body for the spec's major. 3.x:
+// {"message"}. 2.x: {"message","error","statusCode","correlationId"},
+// where message is a string or (validation) a list of strings, and a 500
+// has no "error", as 2.x's global exception filter answers an error that
+// is not an HTTP exception.
+func (s *Server) writeError(w http.ResponseWriter, status int, msg any, corr string) {
+	body := map[string]any{"message": msg}
+	if !s.v3() {
+		body["statusCode"], body["correlationId"] = status, corr
+		if status != http.StatusInternalServerError {
+			body["error"] = http.StatusText(status)
+		}
+	}
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	b, _ := json.Marshal(body)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Length", fmt.Sprint(len(b)))
 	w.WriteHeader(status)
@@ -287,17 +335,152 @@ func (c *call) error(status int, msg string) {
 		return
 	}
 	c.responded = true
-	writeError(c.w, status, msg, c.corr)
+	c.s.writeError(c.w, status, msg, c.corr)
 }
 
-// invalid answers 400 for a request the spec rejects, with the reasons as a
-// list as Immich's validation pipes do.
-func (c *call) invalid(reasons ...string) {
+// invalid answers 400 for a request Immich's validation refuses, when all
+// the fake has is the reason (no field path): see invalidRequest.
+func (c *call) invalid(msg string) { c.invalidRequest(errors.New(msg)) }
+
+// invalidRequest answers 400 for a request the spec rejects, as Immich's
+// validation does: 2.x (class-validator) lists messages in "message"; 3.x
+// (zod) answers {"message":"Validation failed","errors":[issue]}, each
+// issue with a code, the path of the field and a message (issueOf).
+func (c *call) invalidRequest(err error) {
 	if c.responded {
 		return
 	}
 	c.responded = true
-	writeError(c.w, http.StatusBadRequest, reasons, c.corr)
+	if !c.s.v3() {
+		c.s.writeError(c.w, http.StatusBadRequest, []string{validationMessage(err)}, c.corr)
+		return
+	}
+	writeJSON(c.w, http.StatusBadRequest, map[string]any{"message": "Validation failed", "errors": []zodIssue{issueOf(err)}})
+}
+
+// zodIssue is one entry of Immich 3's "errors" list (a zod issue): the
+// kind, the field's path, the message, and for a wrong type the type
+// expected, for a value outside an enum the values allowed.
+type zodIssue struct {
+	Code     string `json:"code"`
+	Expected string `json:"expected,omitempty"`
+	Values   []any  `json:"values,omitempty"`
+	Path     []any  `json:"path"`
+	Message  string `json:"message"`
+}
+
+// issueOf describes a kin-openapi validation error as a zod issue: the
+// field's path (array indexes as numbers), zod's code for the kind of
+// failure and the reason.
+func issueOf(err error) zodIssue {
+	is := zodIssue{Code: "custom", Path: []any{}, Message: err.Error()}
+	var re *openapi3filter.RequestError
+	if errors.As(err, &re) {
+		if re.Parameter != nil {
+			is.Path = append(is.Path, re.Parameter.Name)
+		}
+		is.Message = re.Reason
+		if re.Err != nil && re.Reason == "" {
+			is.Message = re.Err.Error()
+		}
+	}
+	var pe *openapi3filter.ParseError
+	if errors.As(err, &pe) {
+		// A value that does not parse as its type (a form field or a
+		// query parameter): zod coerces it and finds NaN.
+		is.Code, is.Message = "invalid_type", pe.Error()
+		if sc := paramSchema(re); sc != nil && sc.Type != nil && len(*sc.Type) > 0 {
+			is.Expected = (*sc.Type)[0]
+		}
+		if p := pe.Path(); len(p) > 0 {
+			is.Path = append([]any{}, p...)
+		}
+		for inner := pe; inner != nil; inner, _ = inner.Cause.(*openapi3filter.ParseError) {
+			if inner.Reason == "an invalid integer" || inner.Reason == "an invalid number" {
+				is.Expected, is.Message = "number", "Invalid input: expected number, received NaN"
+			}
+		}
+		return is
+	}
+	var se *openapi3.SchemaError
+	if !errors.As(err, &se) {
+		return is
+	}
+	for _, seg := range se.JSONPointer() {
+		if n, err := strconv.Atoi(seg); err == nil {
+			is.Path = append(is.Path, n)
+		} else {
+			is.Path = append(is.Path, seg)
+		}
+	}
+	is.Message = se.Reason
+	sc, got := se.Schema, jsonKind(se.Value)
+	if se.SchemaField == "required" && sc != nil && len(is.Path) > 0 {
+		// The error is the object's; the message is about the property.
+		if name, ok := is.Path[len(is.Path)-1].(string); ok && sc.Properties[name] != nil {
+			sc, got = sc.Properties[name].Value, "undefined"
+		}
+	}
+	switch se.SchemaField {
+	case "type", "required", "nullable":
+		is.Code = "invalid_type"
+		if sc != nil && sc.Type != nil && len(*sc.Type) > 0 {
+			is.Expected = (*sc.Type)[0]
+			is.Message = fmt.Sprintf("Invalid input: expected %s, received %s", is.Expected, got)
+		}
+	case "enum":
+		is.Code = "invalid_value"
+		if sc != nil {
+			is.Values = sc.Enum
+			var opts []string
+			for _, v := range sc.Enum {
+				b, _ := json.Marshal(v)
+				opts = append(opts, string(b))
+			}
+			is.Message = "Invalid option: expected one of " + strings.Join(opts, "|")
+		}
+	case "format", "pattern":
+		is.Code = "invalid_format"
+		switch {
+		case sc != nil && sc.Format == "date-time":
+			is.Message = "Invalid ISO datetime"
+		case sc != nil && sc.Format == "uuid":
+			is.Message = "Invalid UUID"
+		}
+	case "minimum", "exclusiveMinimum", "minLength", "minItems", "minProperties":
+		is.Code = "too_small"
+	case "maximum", "exclusiveMaximum", "maxLength", "maxItems", "maxProperties":
+		is.Code = "too_big"
+	case "additionalProperties":
+		is.Code = "unrecognized_keys"
+	}
+	return is
+}
+
+// paramSchema is the schema of the parameter a request error is about, if
+// any.
+func paramSchema(re *openapi3filter.RequestError) *openapi3.Schema {
+	if re == nil || re.Parameter == nil || re.Parameter.Schema == nil {
+		return nil
+	}
+	return re.Parameter.Schema.Value
+}
+
+// jsonKind names the JSON type of a decoded value as zod's messages do.
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return "boolean"
+	case float64, int, int64, json.Number:
+		return "number"
+	case string:
+		return "string"
+	case []any:
+		return "array"
+	}
+	return "object"
 }
 
 // json answers with v as JSON after validating the response against the
@@ -369,9 +552,10 @@ func (s *Server) responseInput(c *call, status int, h http.Header, body []byte, 
 		Header:                 h,
 		Body:                   io.NopCloser(bytes.NewReader(body)),
 		Options: &openapi3filter.Options{
-			IncludeResponseStatus: true,
-			ExcludeResponseBody:   excludeBody,
-			AuthenticationFunc:    openapi3filter.NoopAuthenticationFunc,
+			IncludeResponseStatus:   true,
+			ExcludeResponseBody:     excludeBody,
+			AuthenticationFunc:      openapi3filter.NoopAuthenticationFunc,
+			SchemaValidationOptions: formatChecks,
 		},
 	}
 }

@@ -42,6 +42,7 @@ type Server struct {
 	spec    *openapi3.T
 	version [3]int
 	done    chan struct{} // closed by Close; ends stalls and latency waits
+	router  *router
 
 	closeOnce sync.Once
 	bytesIn   atomic.Int64
@@ -63,6 +64,7 @@ type Server struct {
 	defaultUser uuid.UUID
 	defaultKey  string
 	thumbs      map[thumbKey][]byte
+	metadata    map[uuid.UUID][]metadataItem // by asset id, in key order
 	seq         int64
 }
 
@@ -148,6 +150,7 @@ func Start(opts ...Option) (*Server, error) {
 		albums:     map[uuid.UUID]*albumRec{},
 		links:      map[uuid.UUID]*linkRec{},
 		thumbs:     map[thumbKey][]byte{},
+		metadata:   map[uuid.UUID][]metadataItem{},
 	}
 	fmt.Sscanf(spec.Info.Version, "%d.%d.%d", &s.version[0], &s.version[1], &s.version[2])
 	s.setFaultsLocked(cfg.faults)
@@ -333,14 +336,19 @@ func now() time.Time { return time.Now().UTC().Truncate(time.Millisecond) }
 
 // ---- inspection ----
 
-// ValidationFailure is a request the spec rejected, or a response of the
-// fake that the spec rejected (Response true; that is a bug of the fake).
+// ValidationFailure is a request the spec rejected, a response of the fake
+// that the spec rejected (Response true; that is a bug of the fake), or a
+// request the fake answered 501 because it does not implement the operation
+// or one of the fields sent (Unimplemented true; a limit of the fake, which
+// would otherwise make the test pass or fail for the wrong reason).
 type ValidationFailure struct {
 	OperationID string // "" when no operation of the spec matched the path
 	Method      string
 	Path        string
 	Err         string
 	Response    bool
+	// Unimplemented is set for a 501: Err names the operation or field.
+	Unimplemented bool
 }
 
 // RequestCount returns how many requests were routed to the operation
