@@ -2,11 +2,7 @@ package wrapper
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -17,13 +13,16 @@ import (
 )
 
 // RetryPolicy says which failed requests are sent again and when, and when a
-// transfer counts as stalled.
+// transfer counts as stalled. It applies to every request of a Client: the
+// generated operations, Upload, the download helpers and the command
+// line's login check alike.
 //
-// A request is retried after a connection error, a stall (ErrStalled), a 5xx
-// or a 429 answer, only when it is idempotent (GET, HEAD, PUT, DELETE,
-// OPTIONS) or a POST that is safe to repeat (an asset upload, which the
-// server deduplicates by checksum; bulk-upload-check; restoring from the
-// trash), and only when its body can be sent again (req.GetBody is set). The
+// A 429 answer is retried for any request. A connection error, a stall
+// (ErrStalled) or a 5xx answer is retried only when the request is
+// idempotent (GET, HEAD, PUT, DELETE, OPTIONS) or a POST that is safe to
+// repeat (an asset upload, which the server deduplicates by checksum;
+// bulk-upload-check; restoring from the trash). Either way its body must be
+// one that can be sent again (req.GetBody is set). The
 // wait doubles from BaseDelay up to MaxDelay with full jitter; a Retry-After
 // header is honoured (up to 5 minutes). TLS certificate errors are never
 // retried. Neither is, unless RetryUnreachable is set, a refused connection
@@ -121,19 +120,6 @@ func (p RetryPolicy) backoff(n int, resp *http.Response) time.Duration {
 	return time.Duration(rand.Int64N(int64(d)) + 1)
 }
 
-func retryableStatus(code int) bool {
-	return code == http.StatusTooManyRequests || code >= 500
-}
-
-// retryableError reports whether a transport error is worth another try.
-func retryableError(err error) bool {
-	var cv *tls.CertificateVerificationError
-	var ua x509.UnknownAuthorityError
-	var hn x509.HostnameError
-	var ci x509.CertificateInvalidError
-	return !errors.As(err, &cv) && !errors.As(err, &ua) && !errors.As(err, &hn) && !errors.As(err, &ci)
-}
-
 // unreachable reports a connection refused or a host name that does not
 // resolve.
 func unreachable(err error) bool {
@@ -154,93 +140,25 @@ func withAttemptCounter(ctx context.Context) (context.Context, *atomic.Int32) {
 	return context.WithValue(ctx, attemptsKey{}, n), n
 }
 
-// retryDoer sends requests through the Client's HTTP client with its retry
-// policy and stall watch. The generated client uses it too, so every
-// operation is retried and watched under the same rules.
-type retryDoer struct{ c *Client }
-
-func (d *retryDoer) Do(req *http.Request) (*http.Response, error) {
-	p := d.c.retry
-	ctx := req.Context()
-	retryable := isIdempotent(req.Method) || isSafePost(req)
-	hasBody := req.Body != nil && req.Body != http.NoBody
-	if hasBody && req.GetBody == nil {
-		retryable = false
+// retryable reports whether an attempt that ended with resp or err is
+// worth another under the policy (see RetryPolicy), given whether the
+// Client has had an answer from the server yet.
+func (p RetryPolicy) retryable(req *http.Request, resp *http.Response, err error, answered bool) bool {
+	if err == nil {
+		// 429: the server refused before doing anything, so any request
+		// may be sent again.
+		return resp.StatusCode == http.StatusTooManyRequests ||
+			(retryableStatus(resp.StatusCode) && (isIdempotent(req.Method) || isSafePost(req)))
 	}
-	counter, _ := ctx.Value(attemptsKey{}).(*atomic.Int32)
-	body := req.Body
-	for n := 1; ; n++ {
-		if counter != nil {
-			counter.Add(1)
-		}
-		resp, err := d.c.send(req, body)
-		last := n >= p.attempts() || !retryable || ctx.Err() != nil
-		if err == nil && !retryableStatus(resp.StatusCode) {
-			return resp, nil
-		}
-		if err != nil && (!retryableError(err) || (!p.RetryUnreachable && unreachable(err) && !d.c.answered.Load())) {
-			last = true
-		}
-		if last {
-			return resp, err
-		}
-		wait := p.backoff(n, resp)
-		if resp != nil {
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-			resp.Body.Close()
-			d.c.logger.Debug("retrying", "method", req.Method, "path", req.URL.Path, "status", resp.StatusCode, "attempt", n, "wait", wait)
-		} else {
-			d.c.logger.Debug("retrying", "method", req.Method, "path", req.URL.Path, "error", err, "attempt", n, "wait", wait)
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return nil, err
-		}
-		body = nil
-		if hasBody {
-			if body, err = req.GetBody(); err != nil {
-				return nil, fmt.Errorf("rewinding request body for retry: %w", err)
-			}
-		}
+	if untrustedCertificate(err) || (!p.RetryUnreachable && !answered && unreachable(err)) {
+		return false
 	}
+	return isIdempotent(req.Method) || isSafePost(req)
 }
 
-// send makes one attempt of req with body under a stall watch. The watch
-// covers sending the body (stall timeout), the wait for the answer (answer
-// timeout) and reading the response body (stall timeout) until it is closed.
-func (c *Client) send(req *http.Request, body io.ReadCloser) (*http.Response, error) {
-	actx, w := newStallWatch(req.Context(), c.retry.stallTimeout(), c.retry.answerTimeout())
-	r := req.Clone(actx)
-	if body != nil && body != http.NoBody {
-		watched := func(rc io.ReadCloser) io.ReadCloser {
-			return &stallReader{rc: rc, w: w, ctx: actx, size: req.ContentLength, request: true}
-		}
-		r.Body = watched(body)
-		if req.GetBody != nil {
-			r.GetBody = func() (io.ReadCloser, error) {
-				b, err := req.GetBody()
-				if err != nil {
-					return nil, err
-				}
-				return watched(b), nil
-			}
-		}
-	} else {
-		r.Body = body
-		w.answering()
-	}
-	resp, err := c.hc.Do(r)
-	if err != nil {
-		cause := stallCause(actx)
-		w.stop()
-		if cause != nil && req.Context().Err() == nil {
-			return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, cause)
-		}
-		return nil, err
-	}
-	c.answered.Store(true)
-	w.moving()
-	resp.Body = &stallReader{rc: resp.Body, w: w, ctx: actx, size: -1, closeFn: w.stop}
-	return resp, nil
+// retryableStatus reports the statuses worth another attempt: 429 and 5xx.
+func retryableStatus(code int) bool {
+	return code == http.StatusTooManyRequests || code >= 500
 }
 
 func isIdempotent(method string) bool {

@@ -30,7 +30,7 @@ func newTestClient(t *testing.T, url string, p RetryPolicy) *Client {
 	return c
 }
 
-// flaky answers fail(n) for the n-th request (from 1), else 200 "ok"; it
+// flaky answers fail(n) for the n-th request (from 1), else 200 "ok" (JSON); it
 // records each request body.
 type flaky struct {
 	n      atomic.Int32
@@ -48,7 +48,8 @@ func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.fail != nil && f.fail(n, w) {
 		return
 	}
-	io.WriteString(w, "ok")
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, `"ok"`)
 }
 
 func cut(w http.ResponseWriter) {
@@ -122,18 +123,18 @@ func TestRetryRules(t *testing.T) {
 			defer srv.Close()
 			c := newTestClient(t, srv.URL, quickPolicy(tt.attempts))
 			body := []byte("payload-" + tt.name)
-			req, err := c.newRequest(context.Background(), tt.method, tt.path[len("/api"):], nil, bytes.NewReader(body))
+			req, err := c.NewRequest(context.Background(), tt.method, tt.path[len("/api"):], nil, bytes.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := c.do(req, "op")
+			resp, err := c.Do(req, "op")
 			if tt.wantOK {
 				if err != nil {
 					t.Fatalf("do: %v", err)
 				}
 				got, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				if string(got) != "ok" {
+				if string(got) != `"ok"` {
 					t.Fatalf("body %q", got)
 				}
 			} else if err == nil {
@@ -195,8 +196,8 @@ func TestRetryNotOnCertificateError(t *testing.T) {
 	}
 	srv.StartTLS()
 	c := newTestClient(t, srv.URL, quickPolicy(5))
-	req, _ := c.newRequest(context.Background(), "GET", "/x", nil, nil)
-	_, err := c.do(req, "op")
+	req, _ := c.NewRequest(context.Background(), "GET", "/x", nil, nil)
+	_, err := c.Do(req, "op")
 	if err == nil {
 		t.Fatal("untrusted certificate accepted")
 	}
@@ -211,8 +212,8 @@ func TestRetryStopsOnCancel(t *testing.T) {
 	c := newTestClient(t, srv.URL, RetryPolicy{MaxAttempts: 100, BaseDelay: time.Hour, MaxDelay: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
-	req, _ := c.newRequest(ctx, "GET", "/x", nil, nil)
-	_, err := c.do(req, "op")
+	req, _ := c.NewRequest(ctx, "GET", "/x", nil, nil)
+	_, err := c.Do(req, "op")
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
 	}
@@ -236,8 +237,8 @@ func TestNoRetryWhileUnreachable(t *testing.T) {
 		p.RetryUnreachable = tc.retryUnreachable
 		c := newTestClient(t, "http://"+addr, p)
 		ctx, attempts := withAttemptCounter(context.Background())
-		req, _ := c.newRequest(ctx, "GET", "/server/ping", nil, nil)
-		_, err = c.do(req, "pingServer")
+		req, _ := c.NewRequest(ctx, "GET", "/server/ping", nil, nil)
+		_, err = c.Do(req, "pingServer")
 		if !errors.Is(err, syscall.ECONNREFUSED) {
 			t.Fatalf("err = %v, want connection refused", err)
 		}
@@ -261,8 +262,8 @@ func TestRetryRefusedAfterAnAnswer(t *testing.T) {
 	c := newTestClient(t, "http://"+addr, RetryPolicy{MaxAttempts: 50, BaseDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond})
 	call := func() (int32, error) {
 		ctx, attempts := withAttemptCounter(context.Background())
-		req, _ := c.newRequest(ctx, "GET", "/server/ping", nil, nil)
-		resp, err := c.do(req, "pingServer")
+		req, _ := c.NewRequest(ctx, "GET", "/server/ping", nil, nil)
+		resp, err := c.Do(req, "pingServer")
 		if err == nil {
 			resp.Body.Close()
 		}

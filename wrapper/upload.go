@@ -821,7 +821,7 @@ func (c *Client) uploadFile(ctx context.Context, s *fileState, opts UploadOption
 	if err != nil {
 		return ans, err
 	}
-	req, err := c.newRequest(actx, http.MethodPost, "/assets", nil, first)
+	req, err := c.NewRequest(actx, http.MethodPost, "/assets", nil, first)
 	if err != nil {
 		first.Close()
 		return ans, err
@@ -833,7 +833,7 @@ func (c *Client) uploadFile(ctx context.Context, s *fileState, opts UploadOption
 	if s.hashed {
 		req.Header.Set("x-immich-checksum", s.sum.Hex())
 	}
-	resp, err := c.do(req, "uploadAsset")
+	resp, err := c.Do(req, "uploadAsset")
 	if err != nil {
 		return ans, fmt.Errorf("uploading %s: %w", filepath.Base(s.f.path), err)
 	}
@@ -1030,14 +1030,14 @@ func (c *Client) resolveLeftovers(ctx context.Context, st []fileState, prog Prog
 	}
 }
 
-func statusOf(o outcome) string {
+func statusOf(o outcome) Status {
 	switch o {
 	case outUploaded:
-		return "uploaded"
+		return StatusUploaded
 	case outDuplicate:
-		return "duplicate"
+		return StatusDuplicate
 	}
-	return "failed"
+	return StatusFailed
 }
 
 // restoreTrashed takes the server's trashed duplicates out of the trash and
