@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"mime/multipart"
 	"net/http"
@@ -38,7 +39,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
-	"github.com/goimmich/goimmich/api"
 	"github.com/goimmich/goimmich/internal/cli/cmdutil"
 	"github.com/goimmich/goimmich/internal/cli/config"
 	"github.com/goimmich/goimmich/internal/cli/iostreams"
@@ -339,19 +339,16 @@ func apiRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	defer c.CloseIdleConnections()
 	req, err := newRequest(ctx, c, op, opts.Params, body, contentType)
 	if err != nil {
 		return err
 	}
-	resp, err := send(c, req)
+	resp, err := c.Do(req, op.ID)
 	if err != nil {
-		return cmdutil.Unreachable(c.ServerURL(), err)
+		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return wrapper.CheckResponse(op.ID, resp, raw)
-	}
 	return writeAnswer(opts, resp)
 }
 
@@ -371,6 +368,9 @@ func (p param) check(v string) error {
 		if _, err := strconv.ParseBool(v); err != nil {
 			return fmt.Errorf("%q is not true or false", v)
 		}
+	}
+	if p.In == "path" && (strings.Contains(v, "/") || v == "." || v == "..") {
+		return fmt.Errorf("%q: a path parameter cannot hold / or be . or ..", v)
 	}
 	if p.Format == "uuid" {
 		if _, err := uuid.Parse(v); err != nil {
@@ -557,22 +557,9 @@ func (m *multiCloser) Close() error {
 	return errors.Join(errs...)
 }
 
-// generated returns the generated client inside c, whose Server, request
-// editors (auth) and doer (retries) the raw request uses.
-func generated(c *wrapper.Client) (*api.Client, error) {
-	gc, ok := c.ClientWithResponses.ClientInterface.(*api.Client)
-	if !ok {
-		return nil, fmt.Errorf("internal error: unexpected generated client %T", c.ClientWithResponses.ClientInterface)
-	}
-	return gc, nil
-}
-
-// newRequest builds the HTTP request of op with params and body.
+// newRequest builds the HTTP request of op with params and body, with c's
+// credentials.
 func newRequest(ctx context.Context, c *wrapper.Client, op *operation, params map[string][]string, body *bodySource, contentType string) (*http.Request, error) {
-	gc, err := generated(c)
-	if err != nil {
-		return nil, err
-	}
 	path := op.Path
 	query := url.Values{}
 	header := http.Header{}
@@ -583,7 +570,7 @@ func newRequest(ctx context.Context, c *wrapper.Client, op *operation, params ma
 		}
 		switch p.In {
 		case "path":
-			path = strings.ReplaceAll(path, "{"+p.Name+"}", url.PathEscape(vals[0]))
+			path = strings.ReplaceAll(path, "{"+p.Name+"}", vals[0])
 		case "query":
 			for _, v := range vals {
 				query.Add(p.Name, v)
@@ -592,17 +579,18 @@ func newRequest(ctx context.Context, c *wrapper.Client, op *operation, params ma
 			header.Set(p.Name, vals[0])
 		}
 	}
-	u := strings.TrimRight(gc.Server, "/") + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
 	var rd io.ReadCloser
 	if body != nil {
+		var err error
 		if rd, err = body.open(); err != nil {
 			return nil, fmt.Errorf("opening the request body: %w", err)
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, op.Method, u, rd)
+	var r io.Reader
+	if rd != nil {
+		r = rd
+	}
+	req, err := c.NewRequest(ctx, op.Method, path, query, r)
 	if err != nil {
 		if rd != nil {
 			rd.Close()
@@ -618,21 +606,7 @@ func newRequest(ctx context.Context, c *wrapper.Client, op *operation, params ma
 		req.Header[k] = v
 	}
 	req.Header.Set("Accept", "application/json, */*")
-	for _, ed := range gc.RequestEditors {
-		if err := ed(ctx, req); err != nil {
-			return nil, err
-		}
-	}
 	return req, nil
-}
-
-// send sends req with the generated client's doer: the wrapper's retries.
-func send(c *wrapper.Client, req *http.Request) (*http.Response, error) {
-	gc, err := generated(c)
-	if err != nil {
-		return nil, err
-	}
-	return gc.Client.Do(req)
 }
 
 func isJSON(ct string) bool {
@@ -700,50 +674,47 @@ func prettyCopy(w io.Writer, r io.Reader) error {
 }
 
 // writeFileSafely writes through fill into a temporary file next to name and
-// moves it to name only when fill succeeded. Without force an existing name
-// is never replaced (the final link fails instead); with force it is
-// replaced atomically. It returns the bytes written.
+// gives it the name only when fill succeeded and the bytes are synced.
+// Without force an existing name is never replaced (wrapper.PlaceFile); with
+// force it is replaced atomically. It returns the bytes written.
 func writeFileSafely(name string, force bool, fill func(io.Writer) error) (int64, error) {
-	dir := filepath.Dir(name)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".*.part")
+	root, err := os.OpenRoot(filepath.Dir(name))
+	if err != nil {
+		return 0, fmt.Errorf("writing %s: %w", name, err)
+	}
+	defer root.Close()
+	base := filepath.Base(name)
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+base+".*.part")
 	if err != nil {
 		return 0, fmt.Errorf("creating %s: %w", name, err)
 	}
-	tmpName := tmp.Name()
-	defer os.Remove(tmpName) // no-op once renamed or linked and removed
+	tmpBase := filepath.Base(tmp.Name())
+	defer root.Remove(tmpBase) // fails harmlessly once placed
 	cw := &countWriter{w: tmp}
-	if err := fill(cw); err != nil {
+	err = fill(cw)
+	if err != nil {
 		tmp.Close()
 		return 0, fmt.Errorf("writing %s: %w (nothing written under that name)", name, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return 0, fmt.Errorf("writing %s: %w", name, err)
+	if err = tmp.Sync(); err == nil {
+		err = tmp.Chmod(0o644)
 	}
-	if err := tmp.Close(); err != nil {
-		return 0, fmt.Errorf("writing %s: %w", name, err)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := os.Chmod(tmpName, 0o644); err != nil {
+	if err != nil {
 		return 0, fmt.Errorf("writing %s: %w", name, err)
 	}
 	if force {
-		if err := os.Rename(tmpName, name); err != nil {
-			return 0, fmt.Errorf("writing %s: %w", name, err)
-		}
-		return cw.n, nil
+		err = root.Rename(tmpBase, base)
+	} else {
+		err = wrapper.PlaceFile(root, tmpBase, base)
 	}
-	// Link fails when name exists: no window in which another file is lost.
-	if err := os.Link(tmpName, name); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return 0, fmt.Errorf("%s appeared while downloading; not overwritten (give --force to overwrite)", name)
-		}
-		// File systems without hard links: check, then rename.
-		if _, serr := os.Lstat(name); serr == nil {
-			return 0, fmt.Errorf("%s exists; not overwritten (give --force to overwrite)", name)
-		}
-		if err := os.Rename(tmpName, name); err != nil {
-			return 0, fmt.Errorf("writing %s: %w", name, err)
-		}
+	if errors.Is(err, fs.ErrExist) {
+		return 0, fmt.Errorf("%s exists; not overwritten (give --force to overwrite)", name)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("writing %s: %w", name, err)
 	}
 	return cw.n, nil
 }
