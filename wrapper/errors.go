@@ -184,7 +184,7 @@ func newAPIError(op string, status int, header http.Header, body io.Reader) *API
 			e.Hint = "this is a web page, not an answer of Immich's API: check the URL (the address you open Immich at) and any proxy in front of it"
 		}
 	}
-	if h := e.hint(header); h != "" {
+	if h := e.hint(header); h != "" && (!e.page || proxyStatus(status)) {
 		e.Hint = h
 	}
 	return e

@@ -1,0 +1,194 @@
+package wrapper
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/google/uuid"
+
+	"github.com/goimmich/goimmich/api"
+	"github.com/goimmich/goimmich/api/apispec"
+	"github.com/goimmich/goimmich/immichtest"
+)
+
+// A 2xx answer that is not Immich's is an error matching ErrNotImmich on
+// every path, never a nil JSON200; a JSON body under another content type
+// is decoded; binary operations keep their bytes.
+func TestTwoHundredThatIsNotImmich(t *testing.T) {
+	tests := []struct {
+		name, ctype, body string
+		notImmich         bool
+	}{
+		{name: "login portal page", ctype: "text/html; charset=utf-8", body: "<!DOCTYPE html><html><head><title>Sign in - Authelia</title></head></html>", notImmich: true},
+		{name: "page without a content type", body: "<html><head><title>It works!</title></head></html>", notImmich: true},
+		{name: "plain text", ctype: "text/plain", body: "OK", notImmich: true},
+		{name: "JSON as text/plain", ctype: "text/plain", body: `{"res":"pong","id":"u1"}`},
+		{name: "JSON", ctype: "application/json", body: `{"res":"pong","id":"u1"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.ctype != "" {
+					w.Header().Set("Content-Type", tt.ctype)
+				}
+				io.WriteString(w, tt.body)
+			}))
+			defer srv.Close()
+			c := newTestClient(t, srv.URL, quickPolicy(1))
+
+			r, err := c.PingServerWithResponse(context.Background())
+			if tt.notImmich {
+				if !errors.Is(err, ErrNotImmich) || r != nil || !strings.Contains(err.Error(), "check the URL") {
+					t.Fatalf("generated call: %v, %v; want ErrNotImmich and no response", r, err)
+				}
+			} else if err != nil || r.JSON200 == nil || r.JSON200.Res != "pong" {
+				t.Fatalf("generated call: %+v, %v; want JSON200 decoded", r, err)
+			}
+
+			var ping struct{ Res string }
+			err = c.callJSON(context.Background(), "pingServer", http.MethodGet, "/server/ping", nil, &ping)
+			if tt.notImmich != errors.Is(err, ErrNotImmich) || (!tt.notImmich && ping.Res != "pong") {
+				t.Fatalf("callJSON: %+v, %v; want ErrNotImmich %v", ping, err, tt.notImmich)
+			}
+		})
+	}
+}
+
+// A binary answer of any type but a web page goes through; an empty JSON
+// answer (204, or 200 without a body) is no error.
+func TestBinaryAndEmptyAnswers(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/thumbnail"):
+			w.Header().Set("Content-Type", "image/webp")
+			io.WriteString(w, "RIFF....WEBP")
+		case strings.HasSuffix(r.URL.Path, "/original"):
+			w.Header().Set("Content-Type", "text/html")
+			io.WriteString(w, "<html><title>Login</title></html>")
+		case r.Method == http.MethodDelete:
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			w.Header().Set("Content-Type", "text/plain")
+		}
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, quickPolicy(1))
+	ctx := context.Background()
+	id := uuid.New()
+	r, err := c.ViewAssetWithResponse(ctx, id, nil)
+	if err != nil || string(r.Body) != "RIFF....WEBP" {
+		t.Fatalf("viewAsset: %v", err)
+	}
+	if _, err := c.DownloadAssetWithResponse(ctx, id, nil); !errors.Is(err, ErrNotImmich) {
+		t.Fatalf("downloadAsset answering a web page: %v, want ErrNotImmich", err)
+	}
+	if _, err := c.DeleteAlbumWithResponse(ctx, id); err != nil {
+		t.Fatalf("204: %v", err)
+	}
+	if err := c.callJSON(ctx, "pingServer", http.MethodGet, "/server/ping", nil, nil); err != nil {
+		t.Fatalf("empty 200: %v", err)
+	}
+}
+
+// Immich answers an id it does not have (or the caller may not see) with
+// 400 "Not found or no asset.read access": ErrNotFound on every path.
+func TestImmichNotFoundOnEveryPath(t *testing.T) {
+	s := immichtest.NewTestServer(t)
+	c := newTestClient(t, s.URL(), quickPolicy(1))
+	c.apiKey = s.APIKey()
+	ctx := context.Background()
+	missing := uuid.New()
+
+	_, err := c.GetAssetInfoWithResponse(ctx, missing, nil)
+	var ae *APIError
+	if !errors.Is(err, ErrNotFound) || !errors.As(err, &ae) || ae.StatusCode != http.StatusBadRequest || !strings.HasPrefix(ae.Message, "Not found or no ") {
+		t.Fatalf("generated call: %v; want Immich's 400 matching ErrNotFound", err)
+	}
+	if !strings.Contains(err.Error(), "GET /assets/"+missing.String()) {
+		t.Fatalf("generated call's error does not name the call: %v", err)
+	}
+	err = c.callJSON(ctx, "getAssetInfo", http.MethodGet, "/assets/"+missing.String(), nil, &struct{}{})
+	if !errors.Is(err, ErrNotFound) || !strings.HasPrefix(err.Error(), "getAssetInfo: ") {
+		t.Fatalf("callJSON: %v; want ErrNotFound", err)
+	}
+	_, err = c.DownloadAssetToFile(ctx, missing, t.TempDir(), DownloadOptions{})
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), "no such asset") {
+		t.Fatalf("download helper: %v; want ErrNotFound with a hint", err)
+	}
+	_, err = c.AddAssetsToAlbumWithResponse(ctx, uuid.New(), api.BulkIdsDto{Ids: []uuid.UUID{missing}})
+	if !errors.Is(err, ErrNotFound) {
+		t.Fatalf("album: %v; want ErrNotFound", err)
+	}
+}
+
+// A 429 is retried for every request, a POST that is not safe to repeat
+// included: the server did nothing with it. A 503 of such a POST is not.
+func TestRateLimitRetriedForEveryRequest(t *testing.T) {
+	var n atomic.Int32
+	status := http.StatusTooManyRequests
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if n.Add(1) <= 2 {
+			w.Header().Set("Retry-After", "0")
+			w.WriteHeader(status)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":%q,"albumName":"Trip"}`, uuid.New())
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, RetryPolicy{MaxAttempts: 5, BaseDelay: time.Hour, MaxDelay: time.Hour})
+	if _, err := c.CreateAlbumWithResponse(context.Background(), api.CreateAlbumDto{AlbumName: "Trip"}); err != nil || n.Load() != 3 {
+		t.Fatalf("createAlbum after two 429s: %v after %d requests; want success after 3", err, n.Load())
+	}
+	n.Store(0)
+	status = http.StatusServiceUnavailable
+	_, err := c.CreateAlbumWithResponse(context.Background(), api.CreateAlbumDto{AlbumName: "Trip"})
+	var ae *APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 503 || n.Load() != 1 {
+		t.Fatalf("createAlbum after a 503: %v after %d requests; want the 503 at once", err, n.Load())
+	}
+}
+
+// binaryAnswers lists exactly the operations of the pinned spec whose 2xx
+// answer is not JSON.
+func TestBinaryAnswersMatchSpec(t *testing.T) {
+	spec, err := apispec.GetSpec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			concrete := "/api" + strings.NewReplacer("{", "", "}", "").Replace(path)
+			want := answersBinary(op)
+			if got := binaryAnswer(method, concrete); got != want {
+				t.Errorf("%s %s (%s): binaryAnswer = %v, the spec says %v", method, path, op.OperationID, got, want)
+			}
+		}
+	}
+}
+
+// answersBinary reports whether op declares a 2xx answer with content that
+// is not JSON.
+func answersBinary(op *openapi3.Operation) bool {
+	for code, r := range op.Responses.Map() {
+		if !strings.HasPrefix(code, "2") || r.Value == nil {
+			continue
+		}
+		for ct := range r.Value.Content {
+			if !isJSONType(ct) {
+				return true
+			}
+		}
+	}
+	return false
+}
