@@ -1525,3 +1525,66 @@ func pathsOf(rs []DownloadResult, err error) ([]string, error) {
 	}
 	return ps, err
 }
+
+// Progress and the result name the path the file really ended at, and say
+// how it got there.
+func TestDownloadOutcomeAndProgressPath(t *testing.T) {
+	s := newPlainServer(t)
+	content := randomBytes(150_000, 9)
+	id := s.add(&plainAsset{name: "IMG_4.jpg", content: content, disposition: `attachment; filename="IMG_4.jpg"`})
+	// Known to the server under another name: only placement finds a copy.
+	id2 := s.add(&plainAsset{name: "other-name.jpg", content: content, disposition: `attachment; filename="IMG_4.jpg"`})
+	c := newDownloadClient(t, s.url(), fastRetry())
+	ctx := context.Background()
+	dir := t.TempDir()
+	check := func(rec *recorder, res DownloadResult, path string, outcome Status, added int64) {
+		t.Helper()
+		if res.Path != path || res.Outcome != outcome {
+			t.Fatalf("result %+v, want %s %s", res, path, outcome)
+		}
+		if len(rec.done) != 1 || rec.done[path] != outcome || rec.added[path] != added {
+			t.Fatalf("progress: done %v, added %v; want %s %s after %d bytes", rec.done, rec.added, path, outcome, added)
+		}
+	}
+
+	rec := newRecorder()
+	res, err := c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{Progress: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(rec, res, filepath.Join(dir, "IMG_4.jpg"), StatusDownloaded, int64(len(content)))
+
+	rec = newRecorder()
+	if res, err = c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{Progress: rec}); err != nil {
+		t.Fatal(err)
+	}
+	check(rec, res, filepath.Join(dir, "IMG_4.jpg"), StatusPresent, 0)
+
+	// Without a checksum to find the copy first, the bytes move under the
+	// name the file would have got; Done names the copy it turned out to be.
+	rec = newRecorder()
+	if res, err = c.DownloadAssetToFile(ctx, id2, dir, DownloadOptions{Progress: rec}); err != nil {
+		t.Fatal(err)
+	}
+	check(rec, res, filepath.Join(dir, "IMG_4.jpg"), StatusPresent, 0)
+	if rec.added[filepath.Join(dir, "IMG_4 (1).jpg")] != int64(len(content)) {
+		t.Fatalf("bytes reported %v", rec.added)
+	}
+	if names := listDir(t, dir); len(names) != 1 {
+		t.Fatalf("folder holds %q", names)
+	}
+
+	// Another file holds the name: the download lands at "IMG_4 (1).jpg",
+	// and Start, Add and Done all say so.
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "IMG_4.jpg"), []byte("my edit"), 0o644)
+	rec = newRecorder()
+	if res, err = c.DownloadAssetToFile(ctx, id, other, DownloadOptions{Progress: rec}); err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(other, "IMG_4 (1).jpg")
+	check(rec, res, want, StatusRenamed, int64(len(content)))
+	if len(rec.starts) != 1 || rec.starts[want] != int64(len(content)) {
+		t.Fatalf("progress started %v, want only %s", rec.starts, want)
+	}
+}
