@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 
 	"github.com/goimmich/goimmich/api"
@@ -113,7 +114,27 @@ func (f *Factory) Credentials() (config.Credentials, error) {
 	if err != nil {
 		return config.Credentials{}, err
 	}
-	return config.Resolve(config.Request{FlagURL: f.FlagURL, FlagKey: f.FlagKey, Profile: f.Profile, Getenv: f.getenv, Paths: paths})
+	creds, err := config.Resolve(config.Request{FlagURL: f.FlagURL, FlagKey: f.FlagKey, Profile: f.Profile, Getenv: f.getenv, Paths: paths})
+	if err == nil {
+		f.warnReadableFiles(creds.Files)
+	}
+	return creds, err
+}
+
+// warnReadableFiles warns, on standard error, about each config file that
+// holds the key and that other users of the computer may read.
+func (f *Factory) warnReadableFiles(files []string) {
+	if runtime.GOOS == "windows" {
+		return // no Unix modes; ACLs decide
+	}
+	for _, name := range files {
+		fi, err := os.Stat(name)
+		if err != nil || fi.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		fmt.Fprintf(f.IOStreams.ErrOut, "Warning: %s holds your API key and other users of this computer can read it (mode %04o); run: chmod 600 %s\n",
+			name, fi.Mode().Perm(), name)
+	}
 }
 
 // NewClient returns a client for url and key with this Factory's HTTP
