@@ -183,16 +183,54 @@ func newCmdOperation(f *cmdutil.Factory, op *operation, runF func(*Options) erro
 		}
 		return c, err
 	}
-	var pathParams []param
-	for _, p := range op.Params {
-		if p.In == "path" {
-			pathParams = append(pathParams, p)
-		}
-	}
+	pathParams := op.pathParams()
 	use := op.ID
 	for _, p := range pathParams {
 		use += " [" + p.Name + "]"
 	}
+	cmd := &cobra.Command{
+		Use:     use,
+		Short:   op.Summary,
+		Long:    op.long(),
+		GroupID: op.Tag,
+		Args:    cobra.MaximumNArgs(len(pathParams)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.parseParams(cmd, args, pathParams); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return apiRun(cmd.Context(), opts)
+		},
+	}
+	op.addParamFlags(cmd)
+	fl := cmd.Flags()
+	if op.Body == "json" {
+		fl.StringVarP(&opts.Data, "data", "d", "", "Request body: JSON text, @FILE, or - for standard input")
+	}
+	if op.Body == "multipart" || op.Body == "form" {
+		fl.StringArrayVarP(&opts.Fields, "field", "F", nil, "Body field name=value, or name=@FILE for a file (repeatable)")
+	}
+	fl.StringVarP(&opts.Output, "output", "o", "", "Write the answer to FILE (- for standard output); required for binary answers")
+	fl.BoolVar(&opts.Force, "force", false, "Overwrite the --output file if it exists")
+	fl.BoolVar(&opts.Raw, "raw", false, "Print JSON answers as the server sent them, not indented")
+	return cmd
+}
+
+// pathParams returns op's path parameters, in path order.
+func (op *operation) pathParams() []param {
+	var ps []param
+	for _, p := range op.Params {
+		if p.In == "path" {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// long is the help text of op's command.
+func (op *operation) long() string {
 	long := op.Description
 	if long == "" {
 		long = op.Summary
@@ -220,38 +258,11 @@ func newCmdOperation(f *cmdutil.Factory, op *operation, runF func(*Options) erro
 	if op.Binary {
 		long += "\n\nThe answer is binary (" + op.ResponseType + "): give --output FILE, or --output - for standard output."
 	}
-	cmd := &cobra.Command{
-		Use:     use,
-		Short:   op.Summary,
-		Long:    long,
-		GroupID: op.Tag,
-		Args:    cobra.MaximumNArgs(len(pathParams)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			for i, a := range args {
-				p := pathParams[i]
-				if cmd.Flags().Changed(p.flagName()) {
-					return cmdutil.FlagErrorf("path parameter %s given both as argument and as --%s", p.Name, p.flagName())
-				}
-				opts.Params[p.Name] = []string{a}
-			}
-			for _, p := range op.Params {
-				fl := cmd.Flags().Lookup(p.flagName())
-				if fl == nil || !fl.Changed {
-					continue
-				}
-				if p.Array {
-					v, _ := cmd.Flags().GetStringSlice(p.flagName())
-					opts.Params[p.Name] = v
-				} else {
-					opts.Params[p.Name] = []string{fl.Value.String()}
-				}
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return apiRun(cmd.Context(), opts)
-		},
-	}
+	return long
+}
+
+// addParamFlags adds a flag for each parameter of op.
+func (op *operation) addParamFlags(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	for _, p := range op.Params {
 		usage := p.Description
@@ -281,16 +292,31 @@ func newCmdOperation(f *cmdutil.Factory, op *operation, runF func(*Options) erro
 			_ = cmd.RegisterFlagCompletionFunc(p.flagName(), cobra.FixedCompletions(p.Enum, cobra.ShellCompDirectiveNoFileComp))
 		}
 	}
-	if op.Body == "json" {
-		fl.StringVarP(&opts.Data, "data", "d", "", "Request body: JSON text, @FILE, or - for standard input")
+}
+
+// parseParams fills opts.Params from the path arguments and the parameter
+// flags that were given.
+func (opts *Options) parseParams(cmd *cobra.Command, args []string, pathParams []param) error {
+	for i, a := range args {
+		p := pathParams[i]
+		if cmd.Flags().Changed(p.flagName()) {
+			return cmdutil.FlagErrorf("path parameter %s given both as argument and as --%s", p.Name, p.flagName())
+		}
+		opts.Params[p.Name] = []string{a}
 	}
-	if op.Body == "multipart" || op.Body == "form" {
-		fl.StringArrayVarP(&opts.Fields, "field", "F", nil, "Body field name=value, or name=@FILE for a file (repeatable)")
+	for _, p := range opts.Op.Params {
+		fl := cmd.Flags().Lookup(p.flagName())
+		if fl == nil || !fl.Changed {
+			continue
+		}
+		if p.Array {
+			v, _ := cmd.Flags().GetStringSlice(p.flagName())
+			opts.Params[p.Name] = v
+		} else {
+			opts.Params[p.Name] = []string{fl.Value.String()}
+		}
 	}
-	fl.StringVarP(&opts.Output, "output", "o", "", "Write the answer to FILE (- for standard output); required for binary answers")
-	fl.BoolVar(&opts.Force, "force", false, "Overwrite the --output file if it exists")
-	fl.BoolVar(&opts.Raw, "raw", false, "Print JSON answers as the server sent them, not indented")
-	return cmd
+	return nil
 }
 
 // listRun prints every operation: operationId, method, path.
