@@ -3,7 +3,6 @@ package wrapper
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"reflect"
 	"strings"
@@ -146,14 +145,9 @@ func TestAPIErrorFields(t *testing.T) {
 // A request that got no answer is a *ConnectionError wrapping the cause,
 // saying the URL is wrong or the server down.
 func TestConnectionError(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there any more
+	addr := closedAddr(t)
 	c := newTestClient(t, "http://"+addr, quickPolicy(3))
-	_, err = c.GetServerVersionWithResponse(context.Background())
+	_, err := c.GetServerVersionWithResponse(context.Background())
 	var ce *ConnectionError
 	if !errors.As(err, &ce) || !errors.Is(err, syscall.ECONNREFUSED) || ce.URL != c.ServerURL() {
 		t.Fatalf("err = %#v, want a *ConnectionError for %s wrapping ECONNREFUSED", err, c.ServerURL())

@@ -219,16 +219,24 @@ func TestRetryStopsOnCancel(t *testing.T) {
 	}
 }
 
-// TestNoRetryWhileUnreachable: with nothing listening and no answer ever
-// received, a request fails after one attempt with the refusal, unless
-// the policy says RetryUnreachable.
-func TestNoRetryWhileUnreachable(t *testing.T) {
+// closedAddr returns a loopback address where nothing listens.
+func closedAddr(t *testing.T) string {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there any more
+	return addr
+}
+
+// TestNoRetryWhileUnreachable: with nothing listening and no answer ever
+// received, a request fails after one attempt with the refusal, unless
+// the policy says RetryUnreachable.
+func TestNoRetryWhileUnreachable(t *testing.T) {
+	addr := closedAddr(t)
+	var err error
 	for _, tc := range []struct {
 		retryUnreachable bool
 		want             int32

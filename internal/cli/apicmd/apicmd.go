@@ -396,7 +396,7 @@ func (p param) check(v string) error {
 		}
 	}
 	if p.In == "path" && (strings.Contains(v, "/") || v == "." || v == "..") {
-		return fmt.Errorf("%q: a path parameter cannot hold / or be . or ..", v)
+		return fmt.Errorf("%q: a path parameter cannot hold a slash or be a dot segment", v)
 	}
 	if p.Format == "uuid" {
 		if _, err := uuid.Parse(v); err != nil {
