@@ -319,12 +319,11 @@ func (e *ConnectionError) Unwrap() error { return e.Err }
 
 // transportCause says in words why a request got no answer, and what to check.
 func transportCause(err error) string {
-	var dns *net.DNSError
 	var ne net.Error
 	switch {
 	case ConnectionRefused(err):
 		return "connection refused: is the server running, and is the port right?"
-	case errors.As(err, &dns) && dns.IsNotFound:
+	case hostNotFound(err):
 		return "the host name does not resolve: check the URL"
 	case untrustedCertificate(err):
 		return "its TLS certificate is not trusted for this host: fix the certificate or use the right host name"

@@ -122,9 +122,12 @@ func (p RetryPolicy) backoff(n int, resp *http.Response) time.Duration {
 
 // unreachable reports a connection refused or a host name that does not
 // resolve.
-func unreachable(err error) bool {
+func unreachable(err error) bool { return ConnectionRefused(err) || hostNotFound(err) }
+
+// hostNotFound reports a host name that does not resolve.
+func hostNotFound(err error) bool {
 	var dns *net.DNSError
-	return ConnectionRefused(err) || (errors.As(err, &dns) && dns.IsNotFound)
+	return errors.As(err, &dns) && dns.IsNotFound
 }
 
 // attemptsKey keys an *atomic.Int32 in a request's context that retryDoer

@@ -414,12 +414,12 @@ func (c *Client) preflight(ctx context.Context) (serverInfo, error) {
 			return info, ctx.Err()
 		}
 		var ae *APIError
-		var ue *url.Error
+		var ce *ConnectionError
 		switch {
 		case errors.As(err, &ae):
 			return info, fmt.Errorf("wrapper: %s does not answer like an Immich server (GET /server/ping: %w); check the server URL", c.baseURL, err)
-		case errors.As(err, &ue):
-			return info, fmt.Errorf("wrapper: cannot reach the Immich server at %s: %w; check the URL and that the server is running", c.baseURL, err)
+		case errors.As(err, &ce):
+			return info, err
 		default:
 			return info, fmt.Errorf("wrapper: %s does not answer like an Immich server: %w; check the server URL", c.baseURL, err)
 		}
