@@ -1,12 +1,16 @@
 package wrapper
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -191,4 +195,82 @@ func answersBinary(op *openapi3.Operation) bool {
 		}
 	}
 	return false
+}
+
+// A MultipartBody streams its fields and files with an exact length and
+// can be sent again on a retry.
+func TestMultipartBody(t *testing.T) {
+	dir := t.TempDir()
+	photo := filepath.Join(dir, `IMG "1".jpg`)
+	content := bytes.Repeat([]byte("jpeg"), 50_000)
+	os.WriteFile(photo, content, 0o644)
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if n.Add(1) == 1 {
+			io.CopyN(io.Discard, r.Body, 1000)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		if err := r.ParseMultipartForm(1 << 20); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		f, fh, err := r.FormFile("assetData")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		got, _ := io.ReadAll(f)
+		f.Close()
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"field":%q,"name":%q,"type":%q,"same":%v}`, r.FormValue("deviceId"), fh.Filename, fh.Header.Get("Content-Type"), bytes.Equal(got, content))
+	}))
+	defer srv.Close()
+	c := newTestClient(t, srv.URL, quickPolicy(3))
+
+	body := NewMultipartBody()
+	if err := body.AddField("deviceId", "goimmich"); err != nil {
+		t.Fatal(err)
+	}
+	var read atomic.Int64
+	if err := body.AddFile("assetData", photo, int64(len(content)), func(n int) { read.Add(int64(n)) }); err != nil {
+		t.Fatal(err)
+	}
+	first, err := body.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := c.NewRequest(context.Background(), http.MethodPost, "/assets", nil, first)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.GetBody, req.ContentLength = body.Open, body.Len()
+	req.Header.Set("Content-Type", body.ContentType())
+	resp, err := c.Do(req, "uploadAsset")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ans struct {
+		Field, Name, Type string
+		Same              bool
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
+		t.Fatal(err)
+	}
+	if ans.Field != "goimmich" || ans.Name != `IMG %221%22.jpg` || ans.Type != "image/jpeg" || !ans.Same || n.Load() != 2 {
+		t.Fatalf("server saw %+v after %d requests", ans, n.Load())
+	}
+	if read.Load() < int64(len(content)) {
+		t.Fatalf("onRead told of %d bytes, want at least %d", read.Load(), len(content))
+	}
+
+	// A file that shrank since it was added fails the send.
+	os.WriteFile(photo, content[:10], 0o644)
+	r, _ := body.Open()
+	_, err = io.Copy(io.Discard, r)
+	r.Close()
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("shrunk file: %v", err)
+	}
 }

@@ -24,14 +24,11 @@ import (
 	"io"
 	"io/fs"
 	"maps"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -489,98 +486,31 @@ func readData(opts *Options) ([]byte, string, error) {
 // from disk, with a known length (so proxies accept it) and re-openable for
 // a retry.
 func multipartBody(fields []string) (*bodySource, string, error) {
-	type part struct {
-		head []byte
-		file string
-		text string
-		size int64
-	}
-	var parts []part
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	boundary := mw.Boundary()
-	total := int64(0)
-	for i, f := range fields {
+	body := wrapper.NewMultipartBody()
+	for _, f := range fields {
 		name, value, ok := strings.Cut(f, "=")
 		if !ok || name == "" {
 			return nil, "", cmdutil.FlagErrorf("--field %q: want name=value or name=@FILE", f)
 		}
-		var p part
-		h := textproto.MIMEHeader{}
-		if file, isFile := strings.CutPrefix(value, "@"); isFile {
-			st, err := os.Stat(file)
-			if err != nil {
-				return nil, "", cmdutil.FlagErrorf("--field %s: %v", name, err)
+		file, isFile := strings.CutPrefix(value, "@")
+		if !isFile {
+			if err := body.AddField(name, value); err != nil {
+				return nil, "", err
 			}
-			if !st.Mode().IsRegular() {
-				return nil, "", cmdutil.FlagErrorf("--field %s: %s is not a regular file", name, file)
-			}
-			h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q; filename=%q`, name, filepath.Base(file)))
-			h.Set("Content-Type", "application/octet-stream")
-			p.file, p.size = file, st.Size()
-		} else {
-			h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q`, name))
-			p.text, p.size = value, int64(len(value))
+			continue
 		}
-		var hb bytes.Buffer
-		if i > 0 {
-			hb.WriteString("\r\n")
+		st, err := os.Stat(file)
+		if err != nil {
+			return nil, "", cmdutil.FlagErrorf("--field %s: %v", name, err)
 		}
-		fmt.Fprintf(&hb, "--%s\r\n", boundary)
-		keys := make([]string, 0, len(h))
-		for k := range h {
-			keys = append(keys, k)
+		if !st.Mode().IsRegular() {
+			return nil, "", cmdutil.FlagErrorf("--field %s: %s is not a regular file", name, file)
 		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(&hb, "%s: %s\r\n", k, h.Get(k))
+		if err := body.AddFile(name, file, st.Size(), nil); err != nil {
+			return nil, "", err
 		}
-		hb.WriteString("\r\n")
-		p.head = hb.Bytes()
-		total += int64(len(p.head)) + p.size
-		parts = append(parts, p)
 	}
-	tail := []byte(fmt.Sprintf("\r\n--%s--\r\n", boundary))
-	if len(parts) == 0 {
-		tail = []byte(fmt.Sprintf("--%s--\r\n", boundary))
-	}
-	total += int64(len(tail))
-	open := func() (io.ReadCloser, error) {
-		var readers []io.Reader
-		var files []*os.File
-		for _, p := range parts {
-			readers = append(readers, bytes.NewReader(p.head))
-			if p.file != "" {
-				fh, err := os.Open(p.file)
-				if err != nil {
-					for _, f := range files {
-						f.Close()
-					}
-					return nil, err
-				}
-				files = append(files, fh)
-				readers = append(readers, io.LimitReader(fh, p.size))
-			} else {
-				readers = append(readers, strings.NewReader(p.text))
-			}
-		}
-		readers = append(readers, bytes.NewReader(tail))
-		return &multiCloser{Reader: io.MultiReader(readers...), files: files}, nil
-	}
-	return &bodySource{open: open, size: total}, mw.FormDataContentType(), nil
-}
-
-type multiCloser struct {
-	io.Reader
-	files []*os.File
-}
-
-func (m *multiCloser) Close() error {
-	var errs []error
-	for _, f := range m.files {
-		errs = append(errs, f.Close())
-	}
-	return errors.Join(errs...)
+	return &bodySource{open: body.Open, size: body.Len()}, body.ContentType(), nil
 }
 
 // newRequest builds the HTTP request of op with params and body, with c's
