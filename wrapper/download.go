@@ -56,14 +56,13 @@ type DownloadOptions struct {
 	Filename string
 	// Overwrite replaces an existing file of the same name. Without it an
 	// existing file is never touched: when it holds the same bytes it is
-	// returned as the result, otherwise the download gets the first free name
-	// of "NAME (1).ext", "NAME (2).ext", ...
+	// the result (StatusPresent), otherwise the download gets the first free
+	// name of "NAME (1).ext", "NAME (2).ext", ... (StatusRenamed).
 	Overwrite bool
-	// Progress observes the download; nil means none. Start, Add and Done
-	// name the file by outDir and the name chosen from the server's first
-	// answer, also when it ends under a numbered name or as an existing
-	// copy (status "exists"); bytes are announced once, even when a
-	// transfer restarts. DownloadArchiveToDir announces Total.
+	// Progress observes the download; nil means none. Start and Add name
+	// the file by the path it will land at, Done by the path it ended at,
+	// with its outcome (see Progress.Done); bytes are announced once, even
+	// when a transfer restarts. DownloadArchiveToDir announces Total.
 	Progress Progress
 	// SkipVerify turns verification off. By default (false) the SHA1 of a
 	// downloaded original is compared with the asset's checksum, and a zip
@@ -78,7 +77,8 @@ type DownloadOptions struct {
 }
 
 // DownloadAssetToFile downloads the original file of asset id into folder
-// outDir (created if missing) and returns the path of the file.
+// outDir (created if missing) and returns where the file is and how it got
+// there (StatusDownloaded, StatusRenamed or StatusPresent).
 //
 // The name is the server's Content-Disposition name, else the asset's
 // originalFileName, else "asset-ID", sanitised (see DownloadOptions.Filename
@@ -92,11 +92,12 @@ type DownloadOptions struct {
 // ("NAME.1.part" is used then). A cut or
 // stalled connection is resumed with a Range request (If-Range on the ETag,
 // so a file changed on the server starts over), within the Client's
-// RetryPolicy: MaxAttempts counts attempts in a row that moved no bytes, and
-// an attempt whose body stops moving for StallTimeout is aborted and resumed.
+// RetryPolicy: each request is retried by Client.Do until it gets an answer;
+// then MaxAttempts counts resumes in a row that moved no bytes, and a body
+// that stops moving for StallTimeout is aborted and resumed.
 //
 // When a file already in outDir holds the asset's verified bytes, it is
-// returned without downloading again. A missing asset gives an error
+// returned (StatusPresent) without downloading again. A missing asset gives an error
 // matching ErrNotFound; a refused key or shared link, ErrUnauthorized or
 // ErrForbidden with a hint saying which.
 func (c *Client) DownloadAssetToFile(ctx context.Context, id uuid.UUID, outDir string, opts DownloadOptions) (DownloadResult, error) {
@@ -132,8 +133,8 @@ func (c *Client) DownloadAssetToFile(ctx context.Context, id uuid.UUID, outDir s
 }
 
 // ViewAssetToFile downloads a rendition of asset id (size: api.AssetMediaSizeThumbnail,
-// api.AssetMediaSizePreview or api.AssetMediaSizeFullsize) into folder outDir and returns the path of the
-// file. The name is the server's Content-Disposition name
+// api.AssetMediaSizePreview or api.AssetMediaSizeFullsize) into folder outDir and returns where the
+// file is and how it got there. The name is the server's Content-Disposition name
 // ("IMG_1_preview.webp"), else "STEM_SIZE" with the extension of the content
 // type the server sends (webp or jpeg). Streaming, .part, resume, naming and
 // error rules are those of DownloadAssetToFile; there is no checksum to
@@ -178,7 +179,7 @@ func (c *Client) ViewAssetToFile(ctx context.Context, id uuid.UUID, outDir strin
 
 // PlayAssetVideoToFile downloads the playback version of video asset id (the
 // transcoded video when the server made one, else the original) into folder
-// outDir and returns the path of the file. The name is the stem of the
+// outDir and returns where the file is and how it got there. The name is the stem of the
 // asset's originalFileName with the extension of the content type. Streaming,
 // .part, resume (Range), naming and error rules are those of
 // DownloadAssetToFile; a transcoded video has no checksum to verify.
@@ -213,15 +214,15 @@ func (c *Client) PlayAssetVideoToFile(ctx context.Context, id uuid.UUID, outDir 
 }
 
 // DownloadArchiveToDir downloads assets assetIDs as zip archives into folder
-// outDir and returns the paths of the zip files, in order. It asks the server
+// outDir and returns the zip files, in order. It asks the server
 // how to split them (POST /download/info; see DownloadOptions.ArchiveSize),
 // then streams each zip (POST /download/archive) through a fixed buffer into
 // a .part file that becomes "immich-archive.zip" (or "immich-archive-N.zip"
 // for several; see DownloadOptions.Filename) only when complete and, unless
 // SkipVerify, readable as a zip. An archive is built on the fly by the
 // server, so a cut connection restarts that zip from its start, within the
-// Client's RetryPolicy. No zip is ever held in memory. On error the paths of
-// the zips already written are returned with it.
+// Client's RetryPolicy. No zip is ever held in memory. On error the zips
+// already written are returned with it.
 func (c *Client) DownloadArchiveToDir(ctx context.Context, assetIDs []uuid.UUID, outDir string, opts DownloadOptions) ([]DownloadResult, error) {
 	what := fmt.Sprintf("downloading an archive of %d assets", len(assetIDs))
 	if len(assetIDs) == 0 {

@@ -172,3 +172,30 @@ func TestConnectionError(t *testing.T) {
 		t.Fatalf("unknown host: %v", err)
 	}
 }
+
+// newAPIError takes any body a server or proxy may send: it never panics,
+// stays one bounded line, and keeps the status.
+func FuzzNewAPIError(f *testing.F) {
+	for _, seed := range []string{
+		`{"message":"Validation failed","errors":[{"code":"invalid_type","path":["duration",0],"message":"x"}]}`,
+		`{"message":["a","b"],"error":"Bad Request","correlationId":"c"}`,
+		`{"message":{"nested":true}}`, `{"errors":[{"path":null}]}`,
+		"<html><title>502</title></html>", "", "\xff\xfe", `{"message":`,
+	} {
+		f.Add(400, seed, "application/json")
+		f.Add(502, seed, "text/html")
+	}
+	f.Fuzz(func(t *testing.T, status int, body, ctype string) {
+		e := newAPIError("op", status, http.Header{"Content-Type": {ctype}}, strings.NewReader(body))
+		if e.StatusCode != status {
+			t.Fatalf("status %d, want %d", e.StatusCode, status)
+		}
+		msg := e.Error()
+		if strings.ContainsAny(e.Message, "\r\n") && !e.immich {
+			t.Fatalf("message of a non-Immich body spans lines: %q", e.Message)
+		}
+		if len(msg) > 2*maxErrorBody {
+			t.Fatalf("error of %d bytes", len(msg))
+		}
+	})
+}

@@ -21,9 +21,9 @@ import (
 // (ErrStalled) or a 5xx answer is retried only when the request is
 // idempotent (GET, HEAD, PUT, DELETE, OPTIONS) or a POST that is safe to
 // repeat (an asset upload, which the server deduplicates by checksum;
-// bulk-upload-check; restoring from the trash). Either way its body must be
-// one that can be sent again (req.GetBody is set). The
-// wait doubles from BaseDelay up to MaxDelay with full jitter; a Retry-After
+// restoring from the trash; a POST that only reads: bulk-upload-check, a
+// metadata search, a zip download). Either way its body must be one that
+// can be sent again (req.GetBody is set). The wait doubles from BaseDelay up to MaxDelay with full jitter; a Retry-After
 // header is honoured (up to 5 minutes). TLS certificate errors are never
 // retried. Neither is, unless RetryUnreachable is set, a refused connection
 // or a host name that does not resolve while the Client has had no answer
@@ -174,13 +174,19 @@ func isIdempotent(method string) bool {
 
 // isSafePost reports whether req is a POST that may be repeated: an asset
 // upload (POST /assets: the server answers "duplicate" for a checksum it
-// already has), POST /assets/bulk-upload-check (read only) or POST
-// /trash/restore/assets (restoring twice is restoring once).
+// already has), POST /trash/restore/assets (restoring twice is restoring
+// once), or one that only reads: /assets/bulk-upload-check,
+// /download/info, /download/archive and /search/metadata.
 func isSafePost(req *http.Request) bool {
 	if req.Method != http.MethodPost {
 		return false
 	}
 	p := strings.TrimRight(req.URL.Path, "/")
-	return strings.HasSuffix(p, "/assets") || strings.HasSuffix(p, "/assets/bulk-upload-check") ||
-		strings.HasSuffix(p, "/trash/restore/assets")
+	for _, safe := range []string{"/assets", "/assets/bulk-upload-check", "/trash/restore/assets",
+		"/download/info", "/download/archive", "/search/metadata"} {
+		if strings.HasSuffix(p, safe) {
+			return true
+		}
+	}
+	return false
 }
