@@ -23,9 +23,10 @@ const DefaultUserAgent = "goimmich"
 // Client talks to one Immich server as one user. It is safe for concurrent
 // use. Every generated operation of package api is a method of it, through
 // the embedded *api.ClientWithResponses, sent through Do: with the Client's
-// credentials and RetryPolicy, and with Do's errors, so a call that
-// returns no error has a 2xx answer of Immich's (its JSON200 or JSON201
-// is set where the operation answers JSON).
+// credentials and RetryPolicy, and with Do's errors. A generated call that
+// returns no error got a 2xx answer that is not a web page, with a JSON
+// body where the operation answers JSON; its error names the call by
+// method and path (e.g. "GET /assets/ID").
 type Client struct {
 	*api.ClientWithResponses
 

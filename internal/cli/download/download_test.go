@@ -92,17 +92,21 @@ func TestRerunSaysNothingDownloaded(t *testing.T) {
 	}
 }
 
-// statusCounter counts the answers with a given status.
+// statusCounter counts the answers with a given status, and those of them
+// to GET /api/users/me (the login check).
 type statusCounter struct {
 	rt     http.RoundTripper
 	status int
-	n      atomic.Int32
+	n, me  atomic.Int32
 }
 
 func (c *statusCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, err := c.rt.RoundTrip(r)
 	if err == nil && resp.StatusCode == c.status {
 		c.n.Add(1)
+		if r.Method == http.MethodGet && r.URL.Path == "/api/users/me" {
+			c.me.Add(1)
+		}
 	}
 	return resp, err
 }
@@ -138,8 +142,8 @@ func TestRateLimitedServer(t *testing.T) {
 	if code, _, errOut := run(t, s, f, "download", "--album", albums[0].ID.String(), "-o", t.TempDir()); code != 0 || !strings.Contains(errOut, "3 downloaded") {
 		t.Fatalf("download: exit %d: %s", code, errOut)
 	}
-	if n := counter.n.Load(); n < 3 {
-		t.Fatalf("the server answered 429 only %d times: the test did not test", n)
+	if n, me := counter.n.Load(), counter.me.Load(); n < 3 || me < 1 {
+		t.Fatalf("the server answered 429 %d times, %d of them to the login check: the test did not test", n, me)
 	}
 	if got := len(s.Assets()); got != 3 {
 		t.Fatalf("%d assets on the server, want 3", got)
