@@ -321,30 +321,6 @@ func decorateDownloadError(err error, what string, shared bool) error {
 	return fmt.Errorf("%s: %w", what, ae)
 }
 
-// redactURLError hides the shared link's key (and slug) in the URL that a
-// *url.Error prints ("Get \"https://...?key=...\": connection refused"): a
-// link key is a secret and never appears in errors.
-func redactURLError(err error) error {
-	var ue *url.Error
-	if !errors.As(err, &ue) {
-		return err
-	}
-	u, perr := url.Parse(ue.URL)
-	if perr != nil {
-		ue.URL = "(URL hidden)"
-		return err
-	}
-	q := u.Query()
-	for _, k := range []string{"key", "slug"} {
-		if q.Has(k) {
-			q.Set(k, "REDACTED")
-		}
-	}
-	u.RawQuery = q.Encode()
-	ue.URL = u.String()
-	return err
-}
-
 // sharedLinkParams returns the shared link's key and slug as the generated
 // params want them: nil when not given.
 func sharedLinkParams(opts DownloadOptions) (key, slug *string) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -294,6 +295,30 @@ type doer struct{ c *Client }
 
 func (d doer) Do(req *http.Request) (*http.Response, error) {
 	return d.c.Do(req, req.Method+" "+strings.TrimPrefix(req.URL.Path, d.c.baseURL.Path))
+}
+
+// redactURLError hides the shared link's key (and slug) in the URL that a
+// *url.Error prints ("Get \"https://...?key=...\": connection refused"): a
+// link key is a secret and never appears in errors.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	u, perr := url.Parse(ue.URL)
+	if perr != nil {
+		ue.URL = "(URL hidden)"
+		return err
+	}
+	q := u.Query()
+	for _, k := range []string{"key", "slug"} {
+		if q.Has(k) {
+			q.Set(k, "REDACTED")
+		}
+	}
+	u.RawQuery = q.Encode()
+	ue.URL = u.String()
+	return err
 }
 
 // maxJSONAnswer bounds the size of a JSON answer callJSON decodes.
