@@ -10,9 +10,9 @@
 // (or - for standard output), written to a temporary file in the same folder
 // and renamed when complete, never over an existing file without --force.
 //
-// Requests go through the wrapper.Client's generated client pieces: its
-// request editors (the x-api-key header, User-Agent) and its HTTP doer (the
-// retry policy), so they behave as every other call of the library.
+// Requests are built with wrapper.Client.NewRequest and sent with its Do,
+// so they have the credentials, retries and errors of every other call of
+// the library.
 package apicmd
 
 import (
