@@ -25,8 +25,8 @@ const DefaultUserAgent = "goimmich"
 // the embedded *api.ClientWithResponses, sent through Do: with the Client's
 // credentials and RetryPolicy, and with Do's errors. A generated call that
 // returns no error got a 2xx answer that is not a web page, with a JSON
-// body where the operation answers JSON; its error names the call by
-// method and path (e.g. "GET /assets/ID").
+// body where the operation answers JSON; its error names the operation by
+// its operationId (e.g. "getAssetInfo").
 type Client struct {
 	*api.ClientWithResponses
 

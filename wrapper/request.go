@@ -10,6 +10,8 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,6 +85,8 @@ func (c *Client) roundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	hasBody := req.Body != nil && req.Body != http.NoBody
 	counter, _ := ctx.Value(attemptsKey{}).(*atomic.Int32)
+	_, op := c.operation(req)
+	again := repeatable(req.Method, op)
 	body := req.Body
 	for n := 1; ; n++ {
 		if counter != nil {
@@ -90,7 +94,7 @@ func (c *Client) roundTrip(req *http.Request) (*http.Response, error) {
 		}
 		resp, err := c.send(req, body)
 		if n >= p.attempts() || ctx.Err() != nil || (hasBody && req.GetBody == nil) ||
-			!p.retryable(req, resp, err, c.answered.Load()) {
+			!p.retryable(again, resp, err, c.answered.Load()) {
 			return resp, err
 		}
 		wait := p.backoff(n, resp)
@@ -164,8 +168,10 @@ func (c *Client) checkImmichAnswer(op string, resp *http.Response) error {
 	if resp.StatusCode == http.StatusNoContent || resp.ContentLength == 0 || isJSONType(ct) {
 		return nil
 	}
-	if !isHTMLType(ct) && (resp.Request == nil || binaryAnswer(resp.Request.Method, resp.Request.URL.Path)) {
-		return nil
+	if !isHTMLType(ct) && resp.Request != nil {
+		if _, o := c.operation(resp.Request); o != nil && o.binary {
+			return nil
+		}
 	}
 	head := make([]byte, 512)
 	n, _ := io.ReadFull(resp.Body, head)
@@ -242,59 +248,69 @@ func looksLikePage(b []byte) bool {
 	return bytes.HasPrefix(b, []byte("<!doctype html")) || bytes.HasPrefix(b, []byte("<html"))
 }
 
-// binaryAnswers are the operations whose 2xx answer is not JSON (files,
-// playlists), as method and path with "*" for a parameter; their paths are
-// matched at the end of the request's path. TestBinaryAnswersMatchSpec
-// keeps the list in step with the pinned spec.
-var binaryAnswers = [][2]string{
-	{http.MethodGet, "/admin/database-backups/*"},
-	{http.MethodGet, "/admin/integrity/report/*/file"},
-	{http.MethodGet, "/admin/integrity/report/*/csv"},
-	{http.MethodGet, "/assets/*/original"},
-	{http.MethodGet, "/assets/*/thumbnail"},
-	{http.MethodGet, "/assets/*/video/playback"},
-	{http.MethodGet, "/assets/*/video/stream/main.m3u8"},
-	{http.MethodGet, "/assets/*/video/stream/*/*/playlist.m3u8"},
-	{http.MethodGet, "/assets/*/video/stream/*/*/*"},
-	{http.MethodPost, "/download/archive"},
-	{http.MethodGet, "/people/*/thumbnail"},
-	{http.MethodGet, "/users/*/profile-image"},
+// operationInfo is one operation of the pinned spec (request_ops.go).
+type operationInfo struct {
+	method, path, id string // path relative to /api, with {name} parameters
+	binary           bool   // a 2xx answer is not JSON (a file, a playlist)
 }
 
-// binaryAnswer reports whether method and path (the request's, with the
-// /api base) are those of an operation that answers something else than
-// JSON.
-func binaryAnswer(method, path string) bool {
-	segs := strings.Split(strings.Trim(path, "/"), "/")
-	for _, b := range binaryAnswers {
-		if b[0] != method {
-			continue
-		}
-		pat := strings.Split(strings.Trim(b[1], "/"), "/")
-		if len(pat) > len(segs) {
-			continue
-		}
-		tail := segs[len(segs)-len(pat):]
-		match := true
-		for i, p := range pat {
-			if p != "*" && p != tail[i] {
-				match = false
-				break
-			}
-		}
-		if match {
-			return true
+// operationIndex holds operations by method and number of path segments,
+// those with fewer parameters first, so that "/albums/statistics" wins
+// over "/albums/{id}".
+var operationIndex = sync.OnceValue(func() map[string][]*operationInfo {
+	idx := map[string][]*operationInfo{}
+	for i := range operations {
+		o := &operations[i]
+		k := o.method + " " + strconv.Itoa(strings.Count(o.path, "/"))
+		idx[k] = append(idx[k], o)
+	}
+	for _, ops := range idx {
+		slices.SortStableFunc(ops, func(a, b *operationInfo) int {
+			return strings.Count(a.path, "{") - strings.Count(b.path, "{")
+		})
+	}
+	return idx
+})
+
+// lookupOperation returns the operation of the pinned spec that a request
+// with method to path (relative to the /api base) calls, or nil.
+func lookupOperation(method, path string) *operationInfo {
+	path = "/" + strings.Trim(path, "/")
+	segs := strings.Split(path, "/")
+	for _, o := range operationIndex()[method+" "+strconv.Itoa(len(segs)-1)] {
+		if matchPath(strings.Split(o.path, "/"), segs) {
+			return o
 		}
 	}
-	return false
+	return nil
+}
+
+func matchPath(pattern, segs []string) bool {
+	for i, p := range pattern {
+		if !strings.HasPrefix(p, "{") && p != segs[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// operation returns the name of the operation req calls: its operationId,
+// or its method and path when it is not one of the pinned spec.
+func (c *Client) operation(req *http.Request) (string, *operationInfo) {
+	path := strings.TrimPrefix(req.URL.Path, c.baseURL.Path)
+	if o := lookupOperation(req.Method, path); o != nil {
+		return o.id, o
+	}
+	return req.Method + " " + path, nil
 }
 
 // doer is the HTTPRequestDoer of the embedded generated client: its
-// operations go through Do, named by method and path.
+// operations go through Do, named by their operationId.
 type doer struct{ c *Client }
 
 func (d doer) Do(req *http.Request) (*http.Response, error) {
-	return d.c.Do(req, req.Method+" "+strings.TrimPrefix(req.URL.Path, d.c.baseURL.Path))
+	op, _ := d.c.operation(req)
+	return d.c.Do(req, op)
 }
 
 // redactURLError hides the shared link's key (and slug) in the URL that a

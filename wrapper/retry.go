@@ -144,19 +144,19 @@ func withAttemptCounter(ctx context.Context) (context.Context, *atomic.Int32) {
 }
 
 // retryable reports whether an attempt that ended with resp or err is
-// worth another under the policy (see RetryPolicy), given whether the
-// Client has had an answer from the server yet.
-func (p RetryPolicy) retryable(req *http.Request, resp *http.Response, err error, answered bool) bool {
+// worth another under the policy (see RetryPolicy); repeatable says that
+// the request may be sent twice (repeatable), answered that the Client has
+// had an answer from the server.
+func (p RetryPolicy) retryable(repeatable bool, resp *http.Response, err error, answered bool) bool {
 	if err == nil {
 		// 429: the server refused before doing anything, so any request
 		// may be sent again.
-		return resp.StatusCode == http.StatusTooManyRequests ||
-			(retryableStatus(resp.StatusCode) && (isIdempotent(req.Method) || isSafePost(req)))
+		return resp.StatusCode == http.StatusTooManyRequests || (retryableStatus(resp.StatusCode) && repeatable)
 	}
 	if untrustedCertificate(err) || (!p.RetryUnreachable && !answered && unreachable(err)) {
 		return false
 	}
-	return isIdempotent(req.Method) || isSafePost(req)
+	return repeatable
 }
 
 // retryableStatus reports the statuses worth another attempt: 429 and 5xx.
@@ -172,21 +172,17 @@ func isIdempotent(method string) bool {
 	return false
 }
 
-// isSafePost reports whether req is a POST that may be repeated: an asset
-// upload (POST /assets: the server answers "duplicate" for a checksum it
-// already has), POST /trash/restore/assets (restoring twice is restoring
-// once), or one that only reads: /assets/bulk-upload-check,
-// /download/info, /download/archive and /search/metadata.
-func isSafePost(req *http.Request) bool {
-	if req.Method != http.MethodPost {
-		return false
-	}
-	p := strings.TrimRight(req.URL.Path, "/")
-	for _, safe := range []string{"/assets", "/assets/bulk-upload-check", "/trash/restore/assets",
-		"/download/info", "/download/archive", "/search/metadata"} {
-		if strings.HasSuffix(p, safe) {
-			return true
-		}
-	}
-	return false
+// safePosts are the POST operations that may be repeated: an asset upload
+// (the server answers "duplicate" for a checksum it already has),
+// restoring from the trash (restoring twice is restoring once), and those
+// that only read.
+var safePosts = map[string]bool{
+	"uploadAsset": true, "restoreAssets": true,
+	"checkBulkUpload": true, "getDownloadInfo": true, "downloadArchive": true, "searchAssets": true,
+}
+
+// repeatable reports whether a request of method to operation o (nil when
+// it is none of the pinned spec) may be sent twice.
+func repeatable(method string, o *operationInfo) bool {
+	return isIdempotent(method) || (method == http.MethodPost && o != nil && safePosts[o.id])
 }
