@@ -91,7 +91,8 @@ func (e *APIError) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Message)
 	}
-	if len(e.Fields) > 0 && !(len(e.Fields) == 1 && e.Fields[0].Path == "" && e.Fields[0].Message == e.Message) {
+	// 2.x fields have no path: their messages are the Message already.
+	if len(e.Fields) > 0 && e.Fields[0].Path != "" {
 		b.WriteString(" (")
 		for i, f := range e.Fields[:min(len(e.Fields), maxFieldsShown)] {
 			if i > 0 {

@@ -115,7 +115,7 @@ func TestAPIErrorFields(t *testing.T) {
 			body:   `{"message":["duration must be a number","id must be a UUID"],"error":"Bad Request","statusCode":400,"correlationId":"2x-1"}`,
 			fields: []FieldError{{Message: "duration must be a number"}, {Message: "id must be a UUID"}},
 			corr:   "2x-1",
-			shows:  []string{"duration must be a number; id must be a UUID", "correlationId 2x-1"}},
+			shows:  []string{"400 Bad Request: duration must be a number; id must be a UUID (correlationId 2x-1)"}},
 		{name: "2.x string, header wins", header: http.Header{"X-Correlation-Id": {"from-header"}},
 			body: `{"message":"Asset not found","error":"Bad Request","correlationId":"from-body"}`,
 			corr: "from-header", shows: []string{"Asset not found"}},
