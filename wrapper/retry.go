@@ -23,14 +23,15 @@ import (
 // repeat (an asset upload, which the server deduplicates by checksum;
 // restoring from the trash; a POST that only reads: bulk-upload-check, a
 // metadata search, a zip download). Either way its body must be one that
-// can be sent again (req.GetBody is set). The wait doubles from BaseDelay up to MaxDelay with full jitter; a Retry-After
-// header is honoured (up to 5 minutes). TLS certificate errors are never
-// retried. Neither is, unless RetryUnreachable is set, a refused connection
-// or a host name that does not resolve while the Client has had no answer
-// from the server yet: the URL is wrong or the server is down, and the
-// error says so at once instead of after a minute of backoff. Once the
-// server has answered, the same errors are retried (a server restarting
-// during a long upload).
+// can be sent again (req.GetBody is set). The wait doubles from BaseDelay
+// up to MaxDelay with full jitter; a Retry-After header is honoured (up to
+// 5 minutes). TLS certificate errors are never retried. Neither is, unless
+// RetryUnreachable is set, a connection that could not be made (refused,
+// timed out, or a host name that does not resolve) while the Client has
+// had no answer from the server yet: the URL is wrong or the server is
+// down, and the error says so at once instead of after minutes of backoff.
+// Once the server has answered, the same errors are retried (a server
+// restarting during a long upload).
 //
 // There is no total time cap on a request: a 20 GB video on a slow link
 // completes as long as bytes keep moving.
@@ -46,9 +47,10 @@ type RetryPolicy struct {
 	// time of a transfer, and does not run while waiting for the server's
 	// answer after the last byte of a request (AnswerTimeout does).
 	StallTimeout time.Duration
-	// RetryUnreachable retries a refused connection or an unknown host
-	// even before the server has ever answered: for a service that may
-	// start before Immich does (docker compose).
+	// RetryUnreachable retries a connection that could not be made
+	// (refused, timed out, unknown host) even before the server has ever
+	// answered: for a service that may start before Immich does (docker
+	// compose).
 	RetryUnreachable bool
 	// AnswerTimeout bounds the wait for the server's answer after the last
 	// byte of a request was sent (the server may take minutes to store a
@@ -120,9 +122,12 @@ func (p RetryPolicy) backoff(n int, resp *http.Response) time.Duration {
 	return time.Duration(rand.Int64N(int64(d)) + 1)
 }
 
-// unreachable reports a connection refused or a host name that does not
-// resolve.
-func unreachable(err error) bool { return ConnectionRefused(err) || hostNotFound(err) }
+// unreachable reports a connection that could not be made: refused,
+// timed out, or to a host name that does not resolve.
+func unreachable(err error) bool {
+	var op *net.OpError
+	return ConnectionRefused(err) || hostNotFound(err) || (errors.As(err, &op) && op.Op == "dial")
+}
 
 // hostNotFound reports a host name that does not resolve.
 func hostNotFound(err error) bool {

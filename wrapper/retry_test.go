@@ -9,6 +9,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -229,6 +232,22 @@ func closedAddr(t *testing.T) string {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there any more
 	return addr
+}
+
+// A connection that could not be made, for any reason, counts as
+// unreachable; one that broke after it was made does not.
+func TestUnreachable(t *testing.T) {
+	dialTimeout := &url.Error{Op: "Get", URL: "http://10.255.255.1/api", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.ErrDeadlineExceeded}}
+	reset := &url.Error{Op: "Get", URL: "http://nas/api", Err: &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}}
+	unknown := &net.DNSError{Err: "no such host", Name: "nas.invalid", IsNotFound: true}
+	for err, want := range map[error]bool{dialTimeout: true, unknown: true, reset: false, io.ErrUnexpectedEOF: false} {
+		if got := unreachable(err); got != want {
+			t.Errorf("unreachable(%v) = %v, want %v", err, got, want)
+		}
+	}
+	if !strings.Contains((&ConnectionError{URL: "http://10.255.255.1/api", Err: dialTimeout}).Error(), "no answer in time") {
+		t.Error("a dial timeout is not explained as one")
+	}
 }
 
 // TestNoRetryWhileUnreachable: with nothing listening and no answer ever
