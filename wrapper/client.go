@@ -4,17 +4,13 @@
 package wrapper
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,7 +22,11 @@ const DefaultUserAgent = "goimmich"
 
 // Client talks to one Immich server as one user. It is safe for concurrent
 // use. Every generated operation of package api is a method of it, through
-// the embedded *api.ClientWithResponses.
+// the embedded *api.ClientWithResponses, sent through Do: with the Client's
+// credentials and RetryPolicy, and with Do's errors. A generated call that
+// returns no error got a 2xx answer that is not a web page, with a JSON
+// body where the operation answers JSON; its error names the operation by
+// its operationId (e.g. "getAssetInfo").
 type Client struct {
 	*api.ClientWithResponses
 
@@ -130,7 +130,7 @@ func New(serverURL string, opts ...Option) (*Client, error) {
 		c.logger = slog.New(slog.DiscardHandler)
 	}
 	gen, err := api.NewClientWithResponses(c.baseURL.String(),
-		api.WithHTTPClient(&retryDoer{c: c}),
+		api.WithHTTPClient(doer{c: c}),
 		api.WithRequestEditorFn(func(_ context.Context, req *http.Request) error {
 			c.authorize(req)
 			return nil
@@ -206,53 +206,6 @@ func (c *Client) authorize(req *http.Request) {
 	}
 }
 
-// newRequest builds an authorized request for path, relative to the /api
-// base (e.g. "/assets/ID/original").
-func (c *Client) newRequest(ctx context.Context, method, path string, query url.Values, body io.Reader) (*http.Request, error) {
-	u := *c.baseURL
-	u.Path = c.baseURL.Path + "/" + strings.TrimLeft(path, "/")
-	if query != nil {
-		u.RawQuery = query.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u.String(), body)
-	if err != nil {
-		return nil, err
-	}
-	c.authorize(req)
-	return req, nil
-}
-
-// do sends req with the retry policy and turns a non-2xx answer into an
-// *APIError named op (the body is then read and closed). On success the
-// caller owns resp.Body.
-func (c *Client) do(req *http.Request, op string) (*http.Response, error) {
-	resp, err := (&retryDoer{c: c}).Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", op, err)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		defer resp.Body.Close()
-		return nil, newAPIError(op, resp.StatusCode, resp.Header, resp.Body)
-	}
-	return resp, nil
-}
-
-// CheckResponse returns nil for a 2xx answer of a generated operation and an
-// *APIError otherwise. op names the operation in the error; body is the
-// response's Body field.
-//
-//	r, err := c.GetAssetInfoWithResponse(ctx, id, nil)
-//	if err == nil { err = wrapper.CheckResponse("getAssetInfo", r.HTTPResponse, r.Body) }
-func CheckResponse(op string, resp *http.Response, body []byte) error {
-	if resp == nil {
-		return fmt.Errorf("%s: no response", op)
-	}
-	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		return nil
-	}
-	return newAPIError(op, resp.StatusCode, resp.Header, bytes.NewReader(body))
-}
-
 // sleep waits d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -263,64 +216,6 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// maxJSONAnswer bounds the size of a JSON answer callJSON decodes.
-const maxJSONAnswer = 64 << 20
-
-// callJSON sends in (JSON, when not nil) to path with method under the
-// retry policy and decodes the 2xx answer into out (when not nil). A non-2xx
-// answer is an *APIError named op. It decodes only the fields out declares,
-// so it works across server releases whose models differ in fields the
-// caller does not use.
-func (c *Client) callJSON(ctx context.Context, op, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("%s: %w", op, err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := c.newRequest(ctx, method, path, nil, body)
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.do(req, op)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if out == nil {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-		return nil
-	}
-	buf := answerBufs.Get().(*bytes.Buffer)
-	defer putAnswerBuf(buf)
-	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxJSONAnswer)); err != nil {
-		return fmt.Errorf("%s: reading the answer: %w", op, err)
-	}
-	if err := json.Unmarshal(buf.Bytes(), out); err != nil {
-		return fmt.Errorf("%s: malformed answer from the server (is this Immich?): %w", op, err)
-	}
-	return nil
-}
-
-// answerBufs holds the buffers callJSON reads answers into: a re-run
-// reads one bulk-upload-check answer of ~60 KB per 500 files, and a fresh
-// buffer (or json.Decoder) grows from nothing for each.
-var answerBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-func putAnswerBuf(b *bytes.Buffer) {
-	if b.Cap() > 1<<20 {
-		return // let a rare large answer's buffer go
-	}
-	b.Reset()
-	answerBufs.Put(b)
 }
 
 // CloseIdleConnections closes the idle keep-alive connections of the

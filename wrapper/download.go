@@ -56,14 +56,13 @@ type DownloadOptions struct {
 	Filename string
 	// Overwrite replaces an existing file of the same name. Without it an
 	// existing file is never touched: when it holds the same bytes it is
-	// returned as the result, otherwise the download gets the first free name
-	// of "NAME (1).ext", "NAME (2).ext", ...
+	// the result (StatusPresent), otherwise the download gets the first free
+	// name of "NAME (1).ext", "NAME (2).ext", ... (StatusRenamed).
 	Overwrite bool
-	// Progress observes the download; nil means none. Start, Add and Done
-	// name the file by outDir and the name chosen from the server's first
-	// answer, also when it ends under a numbered name or as an existing
-	// copy (status "exists"); bytes are announced once, even when a
-	// transfer restarts. DownloadArchiveToDir announces Total.
+	// Progress observes the download; nil means none. Start and Add name
+	// the file by the path it will land at, Done by the path it ended at,
+	// with its outcome (see Progress.Done); bytes are announced once, even
+	// when a transfer restarts. DownloadArchiveToDir announces Total.
 	Progress Progress
 	// SkipVerify turns verification off. By default (false) the SHA1 of a
 	// downloaded original is compared with the asset's checksum, and a zip
@@ -78,7 +77,8 @@ type DownloadOptions struct {
 }
 
 // DownloadAssetToFile downloads the original file of asset id into folder
-// outDir (created if missing) and returns the path of the file.
+// outDir (created if missing) and returns where the file is and how it got
+// there (StatusDownloaded, StatusRenamed or StatusPresent).
 //
 // The name is the server's Content-Disposition name, else the asset's
 // originalFileName, else "asset-ID", sanitised (see DownloadOptions.Filename
@@ -92,23 +92,24 @@ type DownloadOptions struct {
 // ("NAME.1.part" is used then). A cut or
 // stalled connection is resumed with a Range request (If-Range on the ETag,
 // so a file changed on the server starts over), within the Client's
-// RetryPolicy: MaxAttempts counts attempts in a row that moved no bytes, and
-// an attempt whose body stops moving for StallTimeout is aborted and resumed.
+// RetryPolicy: each request is retried by Client.Do until it gets an answer;
+// then MaxAttempts counts resumes in a row that moved no bytes, and a body
+// that stops moving for StallTimeout is aborted and resumed.
 //
 // When a file already in outDir holds the asset's verified bytes, it is
-// returned without downloading again. A missing asset gives an error
+// returned (StatusPresent) without downloading again. A missing asset gives an error
 // matching ErrNotFound; a refused key or shared link, ErrUnauthorized or
 // ErrForbidden with a hint saying which.
-func (c *Client) DownloadAssetToFile(ctx context.Context, id uuid.UUID, outDir string, opts DownloadOptions) (string, error) {
+func (c *Client) DownloadAssetToFile(ctx context.Context, id uuid.UUID, outDir string, opts DownloadOptions) (DownloadResult, error) {
 	what := "downloading asset " + id.String()
 	info, err := c.downloadAssetInfo(ctx, id, what, opts)
 	if err != nil {
-		return "", err
+		return DownloadResult{}, err
 	}
 	var want []byte
 	if !opts.SkipVerify && info.LibraryId == nil {
 		if want, err = decodeChecksum(info.Checksum); err != nil {
-			return "", fmt.Errorf("%s: %w; use SkipVerify to download without verification", what, err)
+			return DownloadResult{}, fmt.Errorf("%s: %w; use SkipVerify to download without verification", what, err)
 		}
 	}
 	fallback := "asset-" + id.String()
@@ -132,20 +133,20 @@ func (c *Client) DownloadAssetToFile(ctx context.Context, id uuid.UUID, outDir s
 }
 
 // ViewAssetToFile downloads a rendition of asset id (size: api.AssetMediaSizeThumbnail,
-// api.AssetMediaSizePreview or api.AssetMediaSizeFullsize) into folder outDir and returns the path of the
-// file. The name is the server's Content-Disposition name
+// api.AssetMediaSizePreview or api.AssetMediaSizeFullsize) into folder outDir and returns where the
+// file is and how it got there. The name is the server's Content-Disposition name
 // ("IMG_1_preview.webp"), else "STEM_SIZE" with the extension of the content
 // type the server sends (webp or jpeg). Streaming, .part, resume, naming and
 // error rules are those of DownloadAssetToFile; there is no checksum to
 // verify a rendition against.
-func (c *Client) ViewAssetToFile(ctx context.Context, id uuid.UUID, outDir string, size api.AssetMediaSize, opts DownloadOptions) (string, error) {
+func (c *Client) ViewAssetToFile(ctx context.Context, id uuid.UUID, outDir string, size api.AssetMediaSize, opts DownloadOptions) (DownloadResult, error) {
 	what := fmt.Sprintf("downloading %s of asset %s", size, id)
 	if size != "" && !size.Valid() {
-		return "", fmt.Errorf("%s: unknown size %q; use thumbnail, preview or fullsize", what, size)
+		return DownloadResult{}, fmt.Errorf("%s: unknown size %q; use thumbnail, preview or fullsize", what, size)
 	}
 	info, err := c.downloadAssetInfo(ctx, id, what, opts)
 	if err != nil {
-		return "", err
+		return DownloadResult{}, err
 	}
 	label := string(size)
 	if label == "" {
@@ -178,18 +179,18 @@ func (c *Client) ViewAssetToFile(ctx context.Context, id uuid.UUID, outDir strin
 
 // PlayAssetVideoToFile downloads the playback version of video asset id (the
 // transcoded video when the server made one, else the original) into folder
-// outDir and returns the path of the file. The name is the stem of the
+// outDir and returns where the file is and how it got there. The name is the stem of the
 // asset's originalFileName with the extension of the content type. Streaming,
 // .part, resume (Range), naming and error rules are those of
 // DownloadAssetToFile; a transcoded video has no checksum to verify.
-func (c *Client) PlayAssetVideoToFile(ctx context.Context, id uuid.UUID, outDir string, opts DownloadOptions) (string, error) {
+func (c *Client) PlayAssetVideoToFile(ctx context.Context, id uuid.UUID, outDir string, opts DownloadOptions) (DownloadResult, error) {
 	what := "downloading video " + id.String()
 	info, err := c.downloadAssetInfo(ctx, id, what, opts)
 	if err != nil {
-		return "", err
+		return DownloadResult{}, err
 	}
 	if info.Type != api.AssetTypeEnumVIDEO {
-		return "", fmt.Errorf("%s: the asset is a %s, not a video; use DownloadAssetToFile", what, strings.ToLower(string(info.Type)))
+		return DownloadResult{}, fmt.Errorf("%s: the asset is a %s, not a video; use DownloadAssetToFile", what, strings.ToLower(string(info.Type)))
 	}
 	original := firstName(info.OriginalFileName, "asset-"+id.String())
 	return c.fetchToDir(ctx, outDir, fetchSpec{
@@ -213,16 +214,16 @@ func (c *Client) PlayAssetVideoToFile(ctx context.Context, id uuid.UUID, outDir 
 }
 
 // DownloadArchiveToDir downloads assets assetIDs as zip archives into folder
-// outDir and returns the paths of the zip files, in order. It asks the server
+// outDir and returns the zip files, in order. It asks the server
 // how to split them (POST /download/info; see DownloadOptions.ArchiveSize),
 // then streams each zip (POST /download/archive) through a fixed buffer into
 // a .part file that becomes "immich-archive.zip" (or "immich-archive-N.zip"
 // for several; see DownloadOptions.Filename) only when complete and, unless
 // SkipVerify, readable as a zip. An archive is built on the fly by the
 // server, so a cut connection restarts that zip from its start, within the
-// Client's RetryPolicy. No zip is ever held in memory. On error the paths of
-// the zips already written are returned with it.
-func (c *Client) DownloadArchiveToDir(ctx context.Context, assetIDs []uuid.UUID, outDir string, opts DownloadOptions) ([]string, error) {
+// Client's RetryPolicy. No zip is ever held in memory. On error the zips
+// already written are returned with it.
+func (c *Client) DownloadArchiveToDir(ctx context.Context, assetIDs []uuid.UUID, outDir string, opts DownloadOptions) ([]DownloadResult, error) {
 	what := fmt.Sprintf("downloading an archive of %d assets", len(assetIDs))
 	if len(assetIDs) == 0 {
 		return nil, fmt.Errorf("%s: no asset ids given", what)
@@ -235,14 +236,11 @@ func (c *Client) DownloadArchiveToDir(ctx context.Context, assetIDs []uuid.UUID,
 	params := &api.GetDownloadInfoParams{}
 	params.Key, params.Slug = sharedLinkParams(opts)
 	r, err := c.GetDownloadInfoWithResponse(ctx, params, dto)
-	if err == nil {
-		err = CheckResponse("getDownloadInfo", r.HTTPResponse, r.Body)
-	}
-	if err == nil && r.JSON201 == nil {
-		err = notImmich("getDownloadInfo", c, r.HTTPResponse)
-	}
 	if err != nil {
-		return nil, c.decorateDownloadError(err, what, opts.Key != "" || opts.Slug != "")
+		return nil, decorateDownloadError(err, what, opts.Key != "" || opts.Slug != "")
+	}
+	if r.JSON201 == nil {
+		return nil, fmt.Errorf("%s: the server's answer to POST /download/info holds no archives", what)
 	}
 	archives := r.JSON201.Archives
 	if len(archives) == 0 {
@@ -255,7 +253,7 @@ func (c *Client) DownloadArchiveToDir(ctx context.Context, assetIDs []uuid.UUID,
 		}
 	}
 	progressOrNop(opts.Progress).Total(len(archives), int64(r.JSON201.TotalSize))
-	var paths []string
+	var results []DownloadResult
 	for i, a := range archives {
 		name := base + ".zip"
 		if len(archives) > 1 {
@@ -263,9 +261,9 @@ func (c *Client) DownloadArchiveToDir(ctx context.Context, assetIDs []uuid.UUID,
 		}
 		body, err := json.Marshal(api.AssetIdsDto{AssetIds: a.AssetIds})
 		if err != nil {
-			return paths, fmt.Errorf("%s: %w", what, err)
+			return results, fmt.Errorf("%s: %w", what, err)
 		}
-		p, err := c.fetchToDir(ctx, outDir, fetchSpec{
+		res, err := c.fetchToDir(ctx, outDir, fetchSpec{
 			what:     fmt.Sprintf("%s (zip %d of %d)", what, i+1, len(archives)),
 			op:       "downloadArchive",
 			method:   http.MethodPost,
@@ -277,11 +275,11 @@ func (c *Client) DownloadArchiveToDir(ctx context.Context, assetIDs []uuid.UUID,
 			nameFor:  func(http.Header) string { return sanitizeFilename(name) },
 		}, opts)
 		if err != nil {
-			return paths, err
+			return results, err
 		}
-		paths = append(paths, p)
+		results = append(results, res)
 	}
-	return paths, nil
+	return results, nil
 }
 
 // downloadAssetInfo gets the asset (GET /assets/{id}), for its name and
@@ -290,87 +288,37 @@ func (c *Client) downloadAssetInfo(ctx context.Context, id uuid.UUID, what strin
 	params := &api.GetAssetInfoParams{}
 	params.Key, params.Slug = sharedLinkParams(opts)
 	r, err := c.GetAssetInfoWithResponse(ctx, id, params)
-	if err == nil {
-		err = CheckResponse("getAssetInfo", r.HTTPResponse, r.Body)
-	}
-	if err == nil && r.JSON200 == nil {
-		err = notImmich("getAssetInfo", c, r.HTTPResponse)
-	}
 	if err != nil {
-		return nil, c.decorateDownloadError(err, what, opts.Key != "" || opts.Slug != "")
+		return nil, decorateDownloadError(err, what, opts.Key != "" || opts.Slug != "")
+	}
+	if r.JSON200 == nil {
+		return nil, fmt.Errorf("%s: the server's answer to GET /assets/%s holds no asset", what, id)
 	}
 	return r.JSON200, nil
 }
 
 // decorateDownloadError prefixes err with what was being done and, for an
-// *APIError, says whether the API key or the shared link was refused. Immich
-// answers 400 "Not found or no asset.download access" for an id it does not
-// have (or the caller may not see); that error also matches ErrNotFound.
-func (c *Client) decorateDownloadError(err error, what string, shared bool) error {
+// *APIError, says whether the API key or the shared link was refused.
+func decorateDownloadError(err error, what string, shared bool) error {
 	var ae *APIError
 	if !errors.As(err, &ae) {
-		return fmt.Errorf("%s: %w", what, redactURLError(err))
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	switch ae.StatusCode {
-	case http.StatusUnauthorized:
-		if shared {
-			ae.Hint = "the shared link was refused: check its key or slug (has the link expired or been removed?)"
-		} else {
-			ae.Hint = "the API key or token was refused: check it is for this server and not revoked"
-		}
-	case http.StatusForbidden:
-		if shared {
-			ae.Hint = "the shared link does not allow this: downloads may be disabled on it, or it does not hold this asset"
-		} else {
-			ae.Hint = "the API key lacks the permission (asset.read, asset.download or asset.view), or the asset belongs to someone else"
-		}
-	case http.StatusNotFound:
-		ae.Hint = "the server has no such asset (check the id)"
-	case http.StatusBadRequest:
-		if strings.HasPrefix(strings.ToLower(ae.Message), "not found or no ") {
-			hint := "the server has no such asset, or this API key may not see it"
-			if shared {
-				hint = "the asset is not in this shared link, or the link does not allow downloads"
-			}
-			ae.Hint = hint
-			return fmt.Errorf("%s: %w: %w", what, ErrNotFound, ae)
-		}
+	switch {
+	case ae.StatusCode == http.StatusUnauthorized && shared:
+		ae.Hint = "the shared link was refused: check its key or slug (has the link expired or been removed?)"
+	case ae.StatusCode == http.StatusUnauthorized:
+		ae.Hint = "the API key or token was refused: check it is for this server and not revoked"
+	case ae.StatusCode == http.StatusForbidden && shared:
+		ae.Hint = "the shared link does not allow this: downloads may be disabled on it, or it does not hold this asset"
+	case ae.StatusCode == http.StatusForbidden:
+		ae.Hint = "the API key lacks the permission (asset.read, asset.download or asset.view), or the asset belongs to someone else"
+	case errors.Is(ae, ErrNotFound) && shared:
+		ae.Hint = "the asset is not in this shared link, or the link does not allow downloads"
+	case errors.Is(ae, ErrNotFound):
+		ae.Hint = "the server has no such asset, or this API key may not see it (check the id)"
 	}
 	return fmt.Errorf("%s: %w", what, ae)
-}
-
-// notImmich is the error for a 2xx answer that is not Immich's JSON: the URL
-// likely points at another server (a proxy's login page, a web app).
-func notImmich(op string, c *Client, resp *http.Response) error {
-	ct := ""
-	if resp != nil {
-		ct = resp.Header.Get("Content-Type")
-	}
-	return fmt.Errorf("%s: the server answered %q, not Immich's JSON: is %s the Immich server's URL?", op, ct, c.ServerURL())
-}
-
-// redactURLError hides the shared link's key (and slug) in the URL that a
-// *url.Error prints ("Get \"https://...?key=...\": connection refused"): a
-// link key is a secret and never appears in errors.
-func redactURLError(err error) error {
-	var ue *url.Error
-	if !errors.As(err, &ue) {
-		return err
-	}
-	u, perr := url.Parse(ue.URL)
-	if perr != nil {
-		ue.URL = "(URL hidden)"
-		return err
-	}
-	q := u.Query()
-	for _, k := range []string{"key", "slug"} {
-		if q.Has(k) {
-			q.Set(k, "REDACTED")
-		}
-	}
-	u.RawQuery = q.Encode()
-	ue.URL = u.String()
-	return err
 }
 
 // sharedLinkParams returns the shared link's key and slug as the generated
@@ -459,17 +407,27 @@ type fetchSpec struct {
 	nameFor func(http.Header) string
 }
 
-// fetchToDir downloads spec into outDir and returns the final path.
-func (c *Client) fetchToDir(ctx context.Context, outDir string, spec fetchSpec, opts DownloadOptions) (string, error) {
+// DownloadResult is where a download helper put a file, and how.
+type DownloadResult struct {
+	// Path is the file: the target folder joined with its final name.
+	Path string
+	// Outcome is StatusDownloaded, StatusRenamed (downloaded under a
+	// numbered name, as another file held the name) or StatusPresent (a
+	// file there already held these bytes; nothing was written).
+	Outcome Status
+}
+
+// fetchToDir downloads spec into outDir.
+func (c *Client) fetchToDir(ctx context.Context, outDir string, spec fetchSpec, opts DownloadOptions) (DownloadResult, error) {
 	if outDir == "" {
 		outDir = "."
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return "", fmt.Errorf("%s: creating the target folder: %w", spec.what, err)
+		return DownloadResult{}, fmt.Errorf("%s: creating the target folder: %w", spec.what, err)
 	}
 	root, err := os.OpenRoot(outDir)
 	if err != nil {
-		return "", fmt.Errorf("%s: opening the target folder: %w", spec.what, err)
+		return DownloadResult{}, fmt.Errorf("%s: opening the target folder: %w", spec.what, err)
 	}
 	defer root.Close()
 	prog := progressOrNop(opts.Progress)
@@ -477,45 +435,45 @@ func (c *Client) fetchToDir(ctx context.Context, outDir string, spec fetchSpec, 
 	if spec.sha1 != nil && spec.guess != "" && !opts.Overwrite {
 		name, err := findSame(root, spec.guess, spec.sha1)
 		if err != nil {
-			return "", fmt.Errorf("%s: %w", spec.what, err)
+			return DownloadResult{}, fmt.Errorf("%s: %w", spec.what, err)
 		}
 		if name != "" {
 			p := filepath.Join(outDir, name)
 			if fi, err := root.Lstat(name); err == nil {
 				prog.Start(p, fi.Size())
 			}
-			prog.Done(p, "exists", nil)
-			return p, nil
+			prog.Done(p, StatusPresent, nil)
+			return DownloadResult{Path: p, Outcome: StatusPresent}, nil
 		}
 	}
 
-	t := &transfer{c: c, spec: spec, root: root, outDir: outDir, prog: prog,
+	t := &transfer{c: c, spec: spec, root: root, outDir: outDir, prog: prog, overwrite: opts.Overwrite,
 		buf: make([]byte, downloadBufferSize), hash: sha1.New(), total: -1}
-	final, status, err := t.runAll(ctx, opts.Overwrite)
+	res, err := t.runAll(ctx)
 	if err != nil {
 		t.discard()
-		if t.name != "" {
-			prog.Done(t.progressKey(), "failed", err)
+		if t.started {
+			prog.Done(t.progressPath(), StatusFailed, err)
 		}
-		return "", err
+		return DownloadResult{}, err
 	}
-	// Progress knows the file by the name it started with, even when it
-	// ends as "NAME (1).ext" or as an existing copy.
-	prog.Done(t.progressKey(), status, nil)
-	return filepath.Join(outDir, final), nil
+	prog.Done(res.Path, res.Outcome, nil)
+	return res, nil
 }
 
 // transfer is the state of one download: the .part file and how much of it
 // is written.
 type transfer struct {
-	c      *Client
-	spec   fetchSpec
-	root   *os.Root
-	outDir string
-	prog   Progress
-	buf    []byte
+	c         *Client
+	spec      fetchSpec
+	root      *os.Root
+	outDir    string
+	prog      Progress
+	overwrite bool
+	buf       []byte
 
-	name      string // final name, from the first answer
+	name      string // the name chosen from the first answer
+	key       string // the name Progress knows it by: the first free one of name, "name (1)", ...
 	partName  string
 	part      *os.File
 	hash      hash.Hash // SHA1 of part[:off]
@@ -531,10 +489,10 @@ type transfer struct {
 // runAll downloads, verifies, syncs and places the file; on a checksum
 // mismatch after a resumed transfer it starts over once, in case the resume
 // joined two versions of the file.
-func (t *transfer) runAll(ctx context.Context, overwrite bool) (string, string, error) {
+func (t *transfer) runAll(ctx context.Context) (DownloadResult, error) {
 	for try := 0; ; try++ {
 		if err := t.run(ctx); err != nil {
-			return "", "", err
+			return DownloadResult{}, err
 		}
 		err := t.verify()
 		if err == nil {
@@ -543,40 +501,40 @@ func (t *transfer) runAll(ctx context.Context, overwrite bool) (string, string, 
 		if errors.Is(err, ErrChecksumMismatch) && t.resumed && try == 0 {
 			t.c.logger.Debug("checksum mismatch after resume; starting over", "path", t.spec.path)
 			if err := t.restart(); err != nil {
-				return "", "", err
+				return DownloadResult{}, err
 			}
 			continue
 		}
-		return "", "", err
+		return DownloadResult{}, err
 	}
 	if err := t.part.Sync(); err != nil {
-		return "", "", fmt.Errorf("%s: syncing %s: %w", t.spec.what, t.partName, err)
+		return DownloadResult{}, fmt.Errorf("%s: syncing %s: %w", t.spec.what, t.partName, err)
 	}
 	if err := t.part.Close(); err != nil {
 		t.part = nil
-		return "", "", fmt.Errorf("%s: closing %s: %w", t.spec.what, t.partName, err)
+		return DownloadResult{}, fmt.Errorf("%s: closing %s: %w", t.spec.what, t.partName, err)
 	}
 	t.part = nil
-	final, status, err := t.place(overwrite)
+	final, outcome, err := t.place()
 	if err != nil {
-		return "", "", fmt.Errorf("%s: %w", t.spec.what, err)
+		return DownloadResult{}, fmt.Errorf("%s: %w", t.spec.what, err)
 	}
 	syncDir(t.root)
-	return final, status, nil
+	return DownloadResult{Path: filepath.Join(t.outDir, final), Outcome: outcome}, nil
 }
 
-// downloadRetryable marks a failure worth another attempt; resp, when set, is
-// the (closed) answer, for its Retry-After.
-type downloadRetryable struct {
-	err  error
-	resp *http.Response
-}
+// errResume marks a failure after which the transfer goes on: the body was
+// cut or the server's range did not fit, and the next attempt resumes or
+// starts over.
+type errResume struct{ err error }
 
-func (e *downloadRetryable) Error() string { return e.err.Error() }
-func (e *downloadRetryable) Unwrap() error { return e.err }
+func (e *errResume) Error() string { return e.err.Error() }
+func (e *errResume) Unwrap() error { return e.err }
 
-// run makes attempts until the whole body is in the .part file. MaxAttempts
-// counts consecutive attempts that added no byte.
+// run makes attempts until the whole body is in the .part file. Getting an
+// answer is retried by Client.Do under the RetryPolicy; run goes on after
+// a body that was cut, resuming it, and MaxAttempts counts the consecutive
+// attempts that added no byte.
 func (t *transfer) run(ctx context.Context) error {
 	attempts := t.c.retry.attempts()
 	fails := 0
@@ -586,7 +544,7 @@ func (t *transfer) run(ctx context.Context) error {
 		if err == nil {
 			return nil
 		}
-		var re *downloadRetryable
+		var re *errResume
 		if !errors.As(err, &re) {
 			return err
 		}
@@ -600,8 +558,8 @@ func (t *transfer) run(ctx context.Context) error {
 		if fails >= attempts {
 			return fmt.Errorf("%s: giving up after %d attempts without progress: %w", t.spec.what, fails, re.err)
 		}
-		wait := t.c.retry.backoff(fails, re.resp)
-		t.c.logger.Debug("download interrupted; retrying", "path", t.spec.path, "error", re.err,
+		wait := t.c.retry.backoff(fails, nil)
+		t.c.logger.Debug("download interrupted; resuming", "path", t.spec.path, "error", re.err,
 			"have", t.off, "attempt", fails, "wait", wait)
 		if err := sleep(ctx, wait); err != nil {
 			return fmt.Errorf("%s: %w", t.spec.what, err)
@@ -609,42 +567,62 @@ func (t *transfer) run(ctx context.Context) error {
 	}
 }
 
-// attempt sends one request and appends its body to the .part file.
+// attempt sends one request through Client.Do and appends its body to the
+// .part file.
 func (t *transfer) attempt(ctx context.Context) error {
+	req, err := t.request(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", t.spec.what, err)
+	}
+	resp, err := t.c.Do(req, t.spec.op)
+	var ae *APIError
+	if errors.As(err, &ae) && ae.StatusCode == http.StatusRequestedRangeNotSatisfiable {
+		if err := t.restart(); err != nil {
+			return err
+		}
+		return &errResume{err: errors.New("the server refused to resume (416); starting over")}
+	}
+	if err != nil {
+		return decorateDownloadError(err, t.spec.what, t.spec.query.Has("key") || t.spec.query.Has("slug"))
+	}
+	defer resp.Body.Close()
+	if err := t.accept(resp); err != nil {
+		return err
+	}
+	return t.copyBody(resp.Body)
+}
+
+// request builds the next attempt's request: a Range request from the
+// bytes already in the .part file when the transfer resumes.
+func (t *transfer) request(ctx context.Context) (*http.Request, error) {
 	var body io.Reader
 	if t.spec.body != nil {
 		body = bytes.NewReader(t.spec.body)
 	}
-	req, err := t.c.newRequest(ctx, t.spec.method, t.spec.path, t.spec.query, body)
+	req, err := t.c.NewRequest(ctx, t.spec.method, t.spec.path, t.spec.query, body)
 	if err != nil {
-		return fmt.Errorf("%s: %w", t.spec.what, err)
+		return nil, err
 	}
 	if t.spec.body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	// Bytes as stored: no transparent gunzip, so ranges and sizes line up.
 	req.Header.Set("Accept-Encoding", "identity")
-	ranged := t.spec.resume && t.off > 0
-	if ranged {
+	if t.spec.resume && t.off > 0 {
 		req.Header.Set("Range", "bytes="+strconv.FormatInt(t.off, 10)+"-")
 		if t.validator != "" {
 			req.Header.Set("If-Range", t.validator)
 		}
 	}
-	// One attempt under the Client's stall watch: the answer timeout while
-	// waiting for the headers, the stall timeout while the body is read.
-	resp, err := t.c.send(req, req.Body)
-	if err != nil {
-		err = redactURLError(err)
-		if !retryableError(err) || ctx.Err() != nil {
-			return fmt.Errorf("%s: %w", t.spec.what, err)
-		}
-		return &downloadRetryable{err: err}
-	}
-	defer resp.Body.Close()
+	return req, nil
+}
 
-	switch code := resp.StatusCode; {
-	case code == http.StatusOK:
+// accept checks a 2xx answer against what the .part file holds, starting
+// over when the server sent the whole file or a range that does not fit;
+// on the first answer it opens the .part file and tells Progress.
+func (t *transfer) accept(resp *http.Response) error {
+	switch resp.StatusCode {
+	case http.StatusOK:
 		if t.off > 0 {
 			// The server sent the whole file: the If-Range validator no
 			// longer matches, or it ignores ranges. Start over with it.
@@ -652,7 +630,7 @@ func (t *transfer) attempt(ctx context.Context) error {
 				return err
 			}
 		}
-	case code == http.StatusPartialContent:
+	case http.StatusPartialContent:
 		start, total, ok := parseContentRange(resp.Header.Get("Content-Range"))
 		etag := resp.Header.Get("ETag")
 		if !ok || start != t.off || (t.total >= 0 && total != t.total) || (t.etag != "" && etag != "" && etag != t.etag) {
@@ -660,53 +638,53 @@ func (t *transfer) attempt(ctx context.Context) error {
 			if err := t.restart(); err != nil {
 				return err
 			}
-			return &downloadRetryable{err: fmt.Errorf("the server answered range %q for a request from byte %d; starting over", resp.Header.Get("Content-Range"), t.off)}
+			return &errResume{err: fmt.Errorf("the server answered range %q for a request from byte %d; starting over", resp.Header.Get("Content-Range"), t.off)}
 		}
 		if t.off > 0 {
 			t.resumed = true
 		}
 		t.total = total
-	case code == http.StatusRequestedRangeNotSatisfiable:
-		drain(resp.Body)
-		if err := t.restart(); err != nil {
-			return err
-		}
-		return &downloadRetryable{err: errors.New("the server refused to resume (416); starting over")}
-	case retryableStatus(code):
-		return &downloadRetryable{err: newAPIError(t.spec.op, code, resp.Header, resp.Body), resp: resp}
-	case code < 200 || code > 299:
-		return t.c.decorateDownloadError(newAPIError(t.spec.op, code, resp.Header, resp.Body), t.spec.what, t.spec.query.Has("key") || t.spec.query.Has("slug"))
 	default:
-		return fmt.Errorf("%s: unexpected answer %d %s", t.spec.what, code, http.StatusText(code))
+		return fmt.Errorf("%s: unexpected answer %d %s", t.spec.what, resp.StatusCode, http.StatusText(resp.StatusCode))
 	}
-
 	if t.part == nil {
 		if err := t.openPart(resp.Header); err != nil {
 			return err
 		}
 	}
 	if t.off == 0 {
-		t.total = resp.ContentLength
-		if resp.StatusCode == http.StatusPartialContent {
-			_, t.total, _ = parseContentRange(resp.Header.Get("Content-Range"))
-		}
-		t.etag = resp.Header.Get("ETag")
-		t.validator = t.etag
-		if t.validator == "" {
-			t.validator = resp.Header.Get("Last-Modified")
-		}
-		if !t.started {
-			size := t.total
-			if size < 0 {
-				size = t.spec.sizeHint
-			}
-			t.prog.Start(t.progressKey(), size)
-			t.started = true
-		}
+		t.begin(resp)
 	}
+	return nil
+}
 
+// begin records the size and validators of a transfer that starts at byte
+// 0, and announces the file to Progress the first time.
+func (t *transfer) begin(resp *http.Response) {
+	t.total = resp.ContentLength
+	if resp.StatusCode == http.StatusPartialContent {
+		_, t.total, _ = parseContentRange(resp.Header.Get("Content-Range"))
+	}
+	t.etag = resp.Header.Get("ETag")
+	t.validator = t.etag
+	if t.validator == "" {
+		t.validator = resp.Header.Get("Last-Modified")
+	}
+	if !t.started {
+		size := t.total
+		if size < 0 {
+			size = t.spec.sizeHint
+		}
+		t.prog.Start(t.progressPath(), size)
+		t.started = true
+	}
+}
+
+// copyBody appends body to the .part file through the transfer's buffer,
+// hashing the bytes and reporting them to Progress.
+func (t *transfer) copyBody(body io.Reader) error {
 	for {
-		n, rerr := resp.Body.Read(t.buf)
+		n, rerr := body.Read(t.buf)
 		if n > 0 {
 			if _, err := t.part.Write(t.buf[:n]); err != nil {
 				return fmt.Errorf("%s: writing %s: %w", t.spec.what, filepath.Join(t.outDir, t.partName), err)
@@ -714,7 +692,7 @@ func (t *transfer) attempt(ctx context.Context) error {
 			t.hash.Write(t.buf[:n])
 			t.off += int64(n)
 			if t.off > t.reported {
-				t.prog.Add(t.progressKey(), t.off-t.reported)
+				t.prog.Add(t.progressPath(), t.off-t.reported)
 				t.reported = t.off
 			}
 		}
@@ -722,26 +700,35 @@ func (t *transfer) attempt(ctx context.Context) error {
 			break
 		}
 		if rerr != nil {
-			return &downloadRetryable{err: fmt.Errorf("connection lost after %d bytes: %w", t.off, rerr)}
+			return &errResume{err: fmt.Errorf("connection lost after %d bytes: %w", t.off, rerr)}
 		}
 	}
 	if t.total >= 0 && t.off != t.total {
-		return &downloadRetryable{err: fmt.Errorf("body ended after %d of %d bytes: %w", t.off, t.total, io.ErrUnexpectedEOF)}
+		return &errResume{err: fmt.Errorf("body ended after %d of %d bytes: %w", t.off, t.total, io.ErrUnexpectedEOF)}
 	}
 	return nil
 }
 
-// progressKey is the path Progress knows the download by: the folder and
-// the name chosen from the first answer.
-func (t *transfer) progressKey() string { return filepath.Join(t.outDir, t.name) }
+// progressPath is the path Progress knows the download by.
+func (t *transfer) progressPath() string { return filepath.Join(t.outDir, t.key) }
 
-// openPart chooses the final name from the first answer and creates its
-// .part file, exclusively: a .part another download is writing (or an
-// interrupted run left) is never touched; "NAME.1.part", ... are used then.
+// openPart chooses the final name from the first answer and the name
+// Progress knows the file by (the first free one of name, "name (1)", ...:
+// where it lands unless another download takes that name meanwhile), and
+// creates the .part file, exclusively: a .part another download is
+// writing (or an interrupted run left) is never touched; "NAME.1.part",
+// ... are used then.
 func (t *transfer) openPart(h http.Header) error {
 	t.name = t.spec.nameFor(h)
 	if t.name == "" {
 		return fmt.Errorf("%s: no usable file name", t.spec.what)
+	}
+	t.key = t.name
+	for i := 1; !t.overwrite && i < maxNumberedNames; i++ {
+		if _, err := t.root.Lstat(t.key); errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		t.key = numberedName(t.name, i)
 	}
 	for i := 0; i < 100; i++ {
 		part := t.name + ".part"
@@ -811,44 +798,30 @@ func (t *transfer) discard() {
 }
 
 // place gives the verified, synced .part its final name without ever
-// replacing a file unless overwrite: a hard link fails when the name is
-// taken, atomically, so two downloads racing for a name cannot both get it.
-// It returns the name and "downloaded", or the name of an existing file with
-// the same bytes and "exists".
-func (t *transfer) place(overwrite bool) (string, string, error) {
+// replacing a file unless overwrite: the first of name, "name (1)", ...
+// that is free, unless one before it holds the same bytes (then that one,
+// StatusPresent, and the .part is removed).
+func (t *transfer) place() (string, Status, error) {
+	if t.overwrite {
+		if err := t.root.Rename(t.partName, t.name); err != nil {
+			return "", "", fmt.Errorf("renaming %s to %s: %w", t.partName, t.name, err)
+		}
+		t.partName = ""
+		return t.name, StatusDownloaded, nil
+	}
 	sum := t.hash.Sum(nil)
 	for i := 0; i < maxNumberedNames; i++ {
-		name := t.name
+		name, outcome := t.name, StatusDownloaded
 		if i > 0 {
-			name = numberedName(t.name, i)
+			name, outcome = numberedName(t.name, i), StatusRenamed
 		}
-		if overwrite && i == 0 {
-			if err := t.root.Rename(t.partName, name); err != nil {
-				return "", "", fmt.Errorf("renaming %s to %s: %w", t.partName, name, err)
-			}
-			t.partName = ""
-			return name, "downloaded", nil
-		}
-		err := t.root.Link(t.partName, name)
+		err := PlaceFile(t.root, t.partName, name)
 		if err == nil {
-			if err := t.root.Remove(t.partName); err != nil {
-				t.c.logger.Warn("could not remove partial download", "path", filepath.Join(t.outDir, t.partName), "error", err)
-			}
 			t.partName = ""
-			return name, "downloaded", nil
+			return name, outcome, nil
 		}
 		if !errors.Is(err, fs.ErrExist) {
-			// No hard links here (FAT, some network shares): check, then
-			// rename. Only a concurrent writer of the same name can race.
-			if _, serr := t.root.Lstat(name); errors.Is(serr, fs.ErrNotExist) {
-				if err := t.root.Rename(t.partName, name); err != nil {
-					return "", "", fmt.Errorf("renaming %s to %s: %w", t.partName, name, err)
-				}
-				t.partName = ""
-				return name, "downloaded", nil
-			} else if serr != nil {
-				return "", "", serr
-			}
+			return "", "", err
 		}
 		same, err := sameFile(t.root, name, t.off, sum)
 		if err != nil {
@@ -856,10 +829,39 @@ func (t *transfer) place(overwrite bool) (string, string, error) {
 		}
 		if same {
 			t.discard()
-			return name, "exists", nil
+			return name, StatusPresent, nil
 		}
 	}
 	return "", "", fmt.Errorf("%s and %d numbered names are all taken in %s", t.name, maxNumberedNames-1, t.outDir)
+}
+
+// PlaceFile gives the complete file from (in root) the name to, atomically
+// and only when to does not exist: otherwise it returns an error matching
+// fs.ErrExist and leaves both files as they are. It makes a hard link,
+// which fails if the name is taken, then removes from. Where hard links
+// are not supported (FAT, some network shares) it checks that to is free,
+// then renames: only a concurrent writer of the same name can race then.
+// from should be complete and synced: to is never a half-written file.
+func PlaceFile(root *os.Root, from, to string) error {
+	err := root.Link(from, to)
+	if err == nil {
+		if err := root.Remove(from); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("removing %s after linking it to %s: %w", from, to, err)
+		}
+		return nil
+	}
+	if errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if _, serr := root.Lstat(to); serr == nil {
+		return fmt.Errorf("%s: %w", to, fs.ErrExist)
+	} else if !errors.Is(serr, fs.ErrNotExist) {
+		return serr
+	}
+	if err := root.Rename(from, to); err != nil {
+		return fmt.Errorf("renaming %s to %s: %w", from, to, err)
+	}
+	return nil
 }
 
 // findSame returns the first of name, "name (1)", ... (up to the first free
@@ -943,9 +945,4 @@ func parseContentRange(s string) (start, total int64, ok bool) {
 		total = n
 	}
 	return start, total, true
-}
-
-// drain reads a little of an unwanted body so the connection can be reused.
-func drain(r io.Reader) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(r, maxErrorBody))
 }

@@ -296,7 +296,7 @@ func TestDownloadAssetToFileResumesAfterCuts(t *testing.T) {
 	s.cuts = slices.Clone(cuts)
 	dir := t.TempDir()
 	c := newDownloadClient(t, s.url(), fastRetry())
-	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+	got, err := pathOf(c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +343,7 @@ func TestDownloadRestartsWhenTheFileChanged(t *testing.T) {
 		a.content, a.etag = v2, `"v2"`
 		s.mu.Unlock()
 	}
-	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+	got, err := pathOf(c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +364,7 @@ func TestDownloadRestartsWhenServerIgnoresRange(t *testing.T) {
 	s.noRange = true
 	dir := t.TempDir()
 	c := newDownloadClient(t, s.url(), fastRetry())
-	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+	got, err := pathOf(c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +385,7 @@ func TestDownloadResumesAfterStall(t *testing.T) {
 	p := fastRetry()
 	p.StallTimeout = 200 * time.Millisecond
 	c := newDownloadClient(t, s.url(), p)
-	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+	got, err := pathOf(c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,7 +434,7 @@ func TestDownloadChecksumMismatchLeavesNothing(t *testing.T) {
 		t.Fatalf("a mismatch left %q", names)
 	}
 	// SkipVerify accepts the bytes as they are.
-	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{SkipVerify: true})
+	got, err := pathOf(c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{SkipVerify: true}))
 	if err != nil || filepath.Base(got) != "bad.jpg" {
 		t.Fatalf("SkipVerify: %q, %v", got, err)
 	}
@@ -453,7 +453,7 @@ func TestDownloadExistingFileRules(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := len(s.originalRequests())
-		got, err := c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{})
+		got, err := pathOf(c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{}))
 		if err != nil || got != filepath.Join(dir, "IMG_7.jpg") {
 			t.Fatalf("%q, %v", got, err)
 		}
@@ -466,7 +466,7 @@ func TestDownloadExistingFileRules(t *testing.T) {
 		mine := []byte("my own photo")
 		os.WriteFile(filepath.Join(dir, "IMG_7.jpg"), mine, 0o644)
 		os.WriteFile(filepath.Join(dir, "IMG_7 (1).jpg"), []byte("another"), 0o644)
-		got, err := c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{})
+		got, err := pathOf(c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{}))
 		if err != nil || got != filepath.Join(dir, "IMG_7 (2).jpg") {
 			t.Fatalf("%q, %v", got, err)
 		}
@@ -478,7 +478,7 @@ func TestDownloadExistingFileRules(t *testing.T) {
 		}
 		// A rerun finds the numbered copy and does not download.
 		before := len(s.originalRequests())
-		again, err := c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{})
+		again, err := pathOf(c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{}))
 		if err != nil || again != got || len(s.originalRequests()) != before {
 			t.Fatalf("rerun: %q, %v, %d downloads", again, err, len(s.originalRequests())-before)
 		}
@@ -489,7 +489,7 @@ func TestDownloadExistingFileRules(t *testing.T) {
 	t.Run("overwrite replaces", func(t *testing.T) {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "IMG_7.jpg"), []byte("old"), 0o644)
-		got, err := c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{Overwrite: true})
+		got, err := pathOf(c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{Overwrite: true}))
 		if err != nil || got != filepath.Join(dir, "IMG_7.jpg") {
 			t.Fatalf("%q, %v", got, err)
 		}
@@ -506,7 +506,7 @@ func TestDownloadExistingFileRules(t *testing.T) {
 		// only the placement step can find the copy.
 		id2 := s.add(&plainAsset{name: "other-name.jpg", content: content, disposition: `attachment; filename="IMG_7.jpg"`})
 		os.WriteFile(filepath.Join(dir, "IMG_7.jpg"), content, 0o644)
-		got, err := c.DownloadAssetToFile(ctx, id2, dir, DownloadOptions{})
+		got, err := pathOf(c.DownloadAssetToFile(ctx, id2, dir, DownloadOptions{}))
 		if err != nil || got != filepath.Join(dir, "IMG_7.jpg") {
 			t.Fatalf("%q, %v", got, err)
 		}
@@ -542,7 +542,7 @@ func TestDownloadNamesAreSafe(t *testing.T) {
 		id := s.add(&a)
 		dir := t.TempDir()
 		sub := filepath.Join(dir, "out")
-		got, err := c.DownloadAssetToFile(ctx, id, sub, tt.opts)
+		got, err := pathOf(c.DownloadAssetToFile(ctx, id, sub, tt.opts))
 		if err != nil {
 			t.Fatalf("%+v: %v", tt.asset, err)
 		}
@@ -687,11 +687,11 @@ func TestImmichDownloadHelpers(t *testing.T) {
 	v := s.AddAsset("clip.MOV", video)
 	dir := t.TempDir()
 
-	got, err := c.DownloadAssetToFile(ctx, p.ID, dir, DownloadOptions{})
+	got, err := pathOf(c.DownloadAssetToFile(ctx, p.ID, dir, DownloadOptions{}))
 	if err != nil || got != filepath.Join(dir, "IMG_0001.jpg") {
 		t.Fatalf("DownloadAssetToFile: %q, %v", got, err)
 	}
-	got, err = c.PlayAssetVideoToFile(ctx, v.ID, dir, DownloadOptions{})
+	got, err = pathOf(c.PlayAssetVideoToFile(ctx, v.ID, dir, DownloadOptions{}))
 	if err != nil || got != filepath.Join(dir, "clip.mov") {
 		t.Fatalf("PlayAssetVideoToFile: %q, %v", got, err)
 	}
@@ -705,7 +705,7 @@ func TestImmichDownloadHelpers(t *testing.T) {
 		size api.AssetMediaSize
 		w, h int
 	}{{api.AssetMediaSizeThumbnail, 250, 250}} { // larger sizes: TestViewAssetToFileSizes (rendering them is slow under -race)
-		got, err := c.ViewAssetToFile(ctx, p.ID, dir, tt.size, DownloadOptions{})
+		got, err := pathOf(c.ViewAssetToFile(ctx, p.ID, dir, tt.size, DownloadOptions{}))
 		want := filepath.Join(dir, "IMG_0001_"+string(tt.size)+".jpg")
 		if err != nil || got != want {
 			t.Fatalf("ViewAssetToFile(%s): %q, %v; want %q", tt.size, got, err, want)
@@ -750,7 +750,7 @@ func TestImmichDownloadTruncatedBodies(t *testing.T) {
 			content := randomBytes(200_000+int(seed)*7919*(i+1), uint64(seed*100)+uint64(i))
 			a := s.AddAsset(name, content)
 			ids = append(ids, a.ID)
-			got, err := c.DownloadAssetToFile(ctx, a.ID, dir, DownloadOptions{})
+			got, err := pathOf(c.DownloadAssetToFile(ctx, a.ID, dir, DownloadOptions{}))
 			if err != nil {
 				t.Fatalf("seed %d: %v", seed, err)
 			}
@@ -759,7 +759,7 @@ func TestImmichDownloadTruncatedBodies(t *testing.T) {
 			}
 			want[name] = content
 		}
-		zips, err := c.DownloadArchiveToDir(ctx, ids, dir, DownloadOptions{})
+		zips, err := pathsOf(c.DownloadArchiveToDir(ctx, ids, dir, DownloadOptions{}))
 		if err != nil {
 			t.Fatalf("seed %d: archive: %v", seed, err)
 		}
@@ -835,18 +835,18 @@ func TestImmichExistingFileRules(t *testing.T) {
 	mine := []byte("not the asset")
 	os.WriteFile(filepath.Join(dir, "IMG_9.jpg"), mine, 0o644)
 
-	got, err := c.DownloadAssetToFile(ctx, a.ID, dir, DownloadOptions{})
+	got, err := pathOf(c.DownloadAssetToFile(ctx, a.ID, dir, DownloadOptions{}))
 	if err != nil || got != filepath.Join(dir, "IMG_9 (1).jpg") {
 		t.Fatalf("%q, %v", got, err)
 	}
 	n := s.RequestCount("downloadAsset")
-	again, err := c.DownloadAssetToFile(ctx, a.ID, dir, DownloadOptions{})
+	again, err := pathOf(c.DownloadAssetToFile(ctx, a.ID, dir, DownloadOptions{}))
 	if err != nil || again != got || s.RequestCount("downloadAsset") != n {
 		t.Fatalf("rerun: %q, %v, downloaded again: %v", again, err, s.RequestCount("downloadAsset") != n)
 	}
 	checkOnly(t, dir, map[string][]byte{"IMG_9.jpg": mine, "IMG_9 (1).jpg": content})
 
-	got, err = c.DownloadAssetToFile(ctx, a.ID, dir, DownloadOptions{Overwrite: true})
+	got, err = pathOf(c.DownloadAssetToFile(ctx, a.ID, dir, DownloadOptions{Overwrite: true}))
 	if err != nil || got != filepath.Join(dir, "IMG_9.jpg") {
 		t.Fatalf("overwrite: %q, %v", got, err)
 	}
@@ -883,12 +883,12 @@ func TestImmichSharedLinks(t *testing.T) {
 	want, _ := s.AssetContent(shared.ID)
 	for _, opts := range []DownloadOptions{{Key: key}, {Slug: "holiday"}} {
 		dir := t.TempDir()
-		got, err := guest.DownloadAssetToFile(ctx, shared.ID, dir, opts)
+		got, err := pathOf(guest.DownloadAssetToFile(ctx, shared.ID, dir, opts))
 		if err != nil {
 			t.Fatalf("%+v: %v", opts, err)
 		}
 		checkOnly(t, dir, map[string][]byte{filepath.Base(got): want})
-		zips, err := guest.DownloadArchiveToDir(ctx, []uuid.UUID{shared.ID}, dir, opts)
+		zips, err := pathsOf(guest.DownloadArchiveToDir(ctx, []uuid.UUID{shared.ID}, dir, opts))
 		if err != nil || len(zips) != 1 {
 			t.Fatalf("archive %+v: %q, %v", opts, zips, err)
 		}
@@ -932,7 +932,7 @@ func TestImmichArchiveOfSeveralGroups(t *testing.T) {
 		want[name] = b
 	}
 	dir := t.TempDir()
-	zips, err := c.DownloadArchiveToDir(ctx, ids, dir, DownloadOptions{ArchiveSize: 150_000, Filename: "trip"})
+	zips, err := pathsOf(c.DownloadArchiveToDir(ctx, ids, dir, DownloadOptions{ArchiveSize: 150_000, Filename: "trip"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -954,7 +954,7 @@ func TestImmichArchiveOfSeveralGroups(t *testing.T) {
 		t.Fatalf("folder holds %q", names)
 	}
 	// A rerun finds the same zips: no new files.
-	again, err := c.DownloadArchiveToDir(ctx, ids, dir, DownloadOptions{ArchiveSize: 150_000, Filename: "trip"})
+	again, err := pathsOf(c.DownloadArchiveToDir(ctx, ids, dir, DownloadOptions{ArchiveSize: 150_000, Filename: "trip"}))
 	if err != nil || !slices.Equal(again, zips) {
 		t.Fatalf("rerun: %q, %v", again, err)
 	}
@@ -1130,7 +1130,7 @@ func BenchmarkDownloadOriginal(b *testing.B) {
 	}
 	b.Run("DownloadAssetToFile", func(b *testing.B) {
 		run(b, 16<<20, func(dir string) (string, error) {
-			return c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+			return pathOf(c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{}))
 		})
 	})
 	plain := func(verify bool) func(dir string) (string, error) {
@@ -1176,11 +1176,11 @@ type recorder struct {
 	mu     sync.Mutex
 	starts map[string]int64
 	added  map[string]int64
-	done   map[string]string
+	done   map[string]Status
 }
 
 func newRecorder() *recorder {
-	return &recorder{starts: map[string]int64{}, added: map[string]int64{}, done: map[string]string{}}
+	return &recorder{starts: map[string]int64{}, added: map[string]int64{}, done: map[string]Status{}}
 }
 func (r *recorder) Total(int, int64) {}
 func (r *recorder) Start(p string, n int64) {
@@ -1193,7 +1193,7 @@ func (r *recorder) Add(p string, n int64) {
 	r.added[p] += n
 	r.mu.Unlock()
 }
-func (r *recorder) Done(p, status string, err error) {
+func (r *recorder) Done(p string, status Status, err error) {
 	r.mu.Lock()
 	r.done[p] = status
 	r.mu.Unlock()
@@ -1208,7 +1208,7 @@ func TestDownloadProgress(t *testing.T) {
 	dir := t.TempDir()
 	c := newDownloadClient(t, s.url(), fastRetry())
 	rec := newRecorder()
-	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{Progress: rec})
+	got, err := pathOf(c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{Progress: rec}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1220,8 +1220,8 @@ func TestDownloadProgress(t *testing.T) {
 	if _, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{Progress: rec}); err != nil {
 		t.Fatal(err)
 	}
-	if rec.done[got] != "exists" || rec.added[got] != 0 {
-		t.Fatalf("rerun: done %q, added %d; want exists, 0", rec.done[got], rec.added[got])
+	if rec.done[got] != StatusPresent || rec.added[got] != 0 {
+		t.Fatalf("rerun: done %q, added %d; want present, 0", rec.done[got], rec.added[got])
 	}
 }
 
@@ -1243,7 +1243,7 @@ func TestDownloadConcurrentSameName(t *testing.T) {
 	var wg sync.WaitGroup
 	for i, id := range ids {
 		wg.Go(func() {
-			paths[i], errs[i] = c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+			paths[i], errs[i] = pathOf(c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{}))
 		})
 	}
 	wg.Wait()
@@ -1288,12 +1288,12 @@ func TestDownloadFromNonImmichServer(t *testing.T) {
 	defer c.CloseIdleConnections()
 	dir := t.TempDir()
 	_, err := c.DownloadAssetToFile(context.Background(), uuid.New(), dir, DownloadOptions{})
-	if err == nil || !strings.Contains(err.Error(), "Immich server's URL") {
-		t.Fatalf("err = %v, want a hint that the URL is not Immich", err)
+	if !errors.Is(err, ErrNotImmich) || !strings.Contains(err.Error(), "check the URL") || !strings.Contains(err.Error(), "Welcome to nginx!") {
+		t.Fatalf("err = %v, want ErrNotImmich with a hint that the URL is not Immich", err)
 	}
 	_, err = c.DownloadArchiveToDir(context.Background(), []uuid.UUID{uuid.New()}, dir, DownloadOptions{})
-	if err == nil || !strings.Contains(err.Error(), "Immich server's URL") {
-		t.Fatalf("archive: err = %v, want a hint that the URL is not Immich", err)
+	if !errors.Is(err, ErrNotImmich) || !strings.Contains(err.Error(), "check the URL") {
+		t.Fatalf("archive: err = %v, want ErrNotImmich with a hint that the URL is not Immich", err)
 	}
 	if names := listDir(t, dir); len(names) != 0 {
 		t.Fatalf("left %q", names)
@@ -1323,9 +1323,9 @@ func TestImmichStalledDownloadsResume(t *testing.T) {
 		var got string
 		var err error
 		if i%2 == 0 {
-			got, err = c.DownloadAssetToFile(context.Background(), a.ID, dir, DownloadOptions{})
+			got, err = pathOf(c.DownloadAssetToFile(context.Background(), a.ID, dir, DownloadOptions{}))
 		} else {
-			got, err = c.PlayAssetVideoToFile(context.Background(), a.ID, dir, DownloadOptions{})
+			got, err = pathOf(c.PlayAssetVideoToFile(context.Background(), a.ID, dir, DownloadOptions{}))
 		}
 		if err != nil || got != filepath.Join(dir, name) {
 			t.Fatalf("%s: %q, %v", name, got, err)
@@ -1356,7 +1356,7 @@ func TestDownloadNeverWritesThroughSymlinks(t *testing.T) {
 	}
 	os.Symlink("victim.jpg", filepath.Join(dir, "IMG.jpg.part"))
 	c := newDownloadClient(t, s.url(), fastRetry())
-	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+	got, err := pathOf(c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1420,7 +1420,7 @@ func TestViewAssetToFileSizes(t *testing.T) {
 		{"", "", "IMG_1_thumbnail.webp"},                                    // the server's default size; same bytes, same file
 		{api.AssetMediaSizeFullsize, "size=fullsize", "IMG_1_fullsize.jpg"}, // no name from the server: STEM_SIZE + type's extension
 	} {
-		got, err := c.ViewAssetToFile(context.Background(), id, dir, tt.size, DownloadOptions{})
+		got, err := pathOf(c.ViewAssetToFile(context.Background(), id, dir, tt.size, DownloadOptions{}))
 		if err != nil || got != filepath.Join(dir, tt.want) {
 			t.Fatalf("%q: %q, %v; want %q", tt.size, got, err, tt.want)
 		}
@@ -1450,7 +1450,7 @@ func TestDownloadStartsOverWhenAResumeJoinedTwoVersions(t *testing.T) {
 	}
 	dir := t.TempDir()
 	c := newDownloadClient(t, s.url(), fastRetry())
-	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{})
+	got, err := pathOf(c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1474,7 +1474,7 @@ func TestDownloadRefusesTheWrongRange(t *testing.T) {
 	s.badRange = true
 	dir := t.TempDir()
 	c := newDownloadClient(t, s.url(), fastRetry())
-	got, err := c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{SkipVerify: true})
+	got, err := pathOf(c.DownloadAssetToFile(context.Background(), id, dir, DownloadOptions{SkipVerify: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1507,8 +1507,84 @@ func TestDownloadArchiveMustBeAZip(t *testing.T) {
 		t.Fatalf("err = %v, want not a zip archive", err)
 	}
 	checkOnly(t, dir, nil)
-	paths, err := c.DownloadArchiveToDir(context.Background(), []uuid.UUID{id}, dir, DownloadOptions{SkipVerify: true})
+	paths, err := pathsOf(c.DownloadArchiveToDir(context.Background(), []uuid.UUID{id}, dir, DownloadOptions{SkipVerify: true}))
 	if err != nil || len(paths) != 1 || filepath.Base(paths[0]) != "immich-archive.zip" {
 		t.Fatalf("SkipVerify: %q, %v", paths, err)
+	}
+}
+
+// pathOf is the path of a download helper's result, for tests that check
+// only where the file went.
+func pathOf(r DownloadResult, err error) (string, error) { return r.Path, err }
+
+// pathsOf is pathOf for DownloadArchiveToDir.
+func pathsOf(rs []DownloadResult, err error) ([]string, error) {
+	var ps []string
+	for _, r := range rs {
+		ps = append(ps, r.Path)
+	}
+	return ps, err
+}
+
+// Progress and the result name the path the file really ended at, and say
+// how it got there.
+func TestDownloadOutcomeAndProgressPath(t *testing.T) {
+	s := newPlainServer(t)
+	content := randomBytes(150_000, 9)
+	id := s.add(&plainAsset{name: "IMG_4.jpg", content: content, disposition: `attachment; filename="IMG_4.jpg"`})
+	// Known to the server under another name: only placement finds a copy.
+	id2 := s.add(&plainAsset{name: "other-name.jpg", content: content, disposition: `attachment; filename="IMG_4.jpg"`})
+	c := newDownloadClient(t, s.url(), fastRetry())
+	ctx := context.Background()
+	dir := t.TempDir()
+	check := func(rec *recorder, res DownloadResult, path string, outcome Status, added int64) {
+		t.Helper()
+		if res.Path != path || res.Outcome != outcome {
+			t.Fatalf("result %+v, want %s %s", res, path, outcome)
+		}
+		if len(rec.done) != 1 || rec.done[path] != outcome || rec.added[path] != added {
+			t.Fatalf("progress: done %v, added %v; want %s %s after %d bytes", rec.done, rec.added, path, outcome, added)
+		}
+	}
+
+	rec := newRecorder()
+	res, err := c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{Progress: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(rec, res, filepath.Join(dir, "IMG_4.jpg"), StatusDownloaded, int64(len(content)))
+
+	rec = newRecorder()
+	if res, err = c.DownloadAssetToFile(ctx, id, dir, DownloadOptions{Progress: rec}); err != nil {
+		t.Fatal(err)
+	}
+	check(rec, res, filepath.Join(dir, "IMG_4.jpg"), StatusPresent, 0)
+
+	// Without a checksum to find the copy first, the bytes move under the
+	// name the file would have got; Done names the copy it turned out to be.
+	rec = newRecorder()
+	if res, err = c.DownloadAssetToFile(ctx, id2, dir, DownloadOptions{Progress: rec}); err != nil {
+		t.Fatal(err)
+	}
+	check(rec, res, filepath.Join(dir, "IMG_4.jpg"), StatusPresent, 0)
+	if rec.added[filepath.Join(dir, "IMG_4 (1).jpg")] != int64(len(content)) {
+		t.Fatalf("bytes reported %v", rec.added)
+	}
+	if names := listDir(t, dir); len(names) != 1 {
+		t.Fatalf("folder holds %q", names)
+	}
+
+	// Another file holds the name: the download lands at "IMG_4 (1).jpg",
+	// and Start, Add and Done all say so.
+	other := t.TempDir()
+	os.WriteFile(filepath.Join(other, "IMG_4.jpg"), []byte("my edit"), 0o644)
+	rec = newRecorder()
+	if res, err = c.DownloadAssetToFile(ctx, id, other, DownloadOptions{Progress: rec}); err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(other, "IMG_4 (1).jpg")
+	check(rec, res, want, StatusRenamed, int64(len(content)))
+	if len(rec.starts) != 1 || rec.starts[want] != int64(len(content)) {
+		t.Fatalf("progress started %v, want only %s", rec.starts, want)
 	}
 }

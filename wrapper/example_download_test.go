@@ -34,27 +34,27 @@ func ExampleClient_DownloadAssetToFile() {
 	dir, _ := os.MkdirTemp("", "photos")
 	defer os.RemoveAll(dir)
 
-	path, err := c.DownloadAssetToFile(context.Background(), photo, dir, wrapper.DownloadOptions{})
+	res, err := c.DownloadAssetToFile(context.Background(), photo, dir, wrapper.DownloadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(filepath.Base(path))
+	fmt.Println(filepath.Base(res.Path), res.Outcome)
 
 	// A rerun finds the verified file and returns it without downloading.
 	again, _ := c.DownloadAssetToFile(context.Background(), photo, dir, wrapper.DownloadOptions{})
-	fmt.Println(again == path)
+	fmt.Println(again.Path == res.Path, again.Outcome)
 
 	// A file with other bytes under that name is never touched.
 	os.WriteFile(filepath.Join(dir, "IMG_0001.jpg"), []byte("my edit"), 0o644)
 	other, _ := c.DownloadAssetToFile(context.Background(), photo, dir, wrapper.DownloadOptions{})
-	fmt.Println(filepath.Base(other))
+	fmt.Println(filepath.Base(other.Path), other.Outcome)
 
 	_, err = c.DownloadAssetToFile(context.Background(), uuid.New(), dir, wrapper.DownloadOptions{})
 	fmt.Println(errors.Is(err, wrapper.ErrNotFound))
 	// Output:
-	// IMG_0001.jpg
-	// true
-	// IMG_0001 (1).jpg
+	// IMG_0001.jpg downloaded
+	// true present
+	// IMG_0001 (1).jpg renamed
 	// true
 }
 
@@ -64,11 +64,11 @@ func ExampleClient_ViewAssetToFile() {
 	dir, _ := os.MkdirTemp("", "thumbs")
 	defer os.RemoveAll(dir)
 
-	path, err := c.ViewAssetToFile(context.Background(), photo, dir, api.AssetMediaSizeThumbnail, wrapper.DownloadOptions{})
+	res, err := c.ViewAssetToFile(context.Background(), photo, dir, api.AssetMediaSizeThumbnail, wrapper.DownloadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(filepath.Base(path))
+	fmt.Println(filepath.Base(res.Path))
 	// Output: IMG_0001_thumbnail.jpg
 }
 
@@ -78,11 +78,11 @@ func ExampleClient_PlayAssetVideoToFile() {
 	dir, _ := os.MkdirTemp("", "videos")
 	defer os.RemoveAll(dir)
 
-	path, err := c.PlayAssetVideoToFile(context.Background(), video, dir, wrapper.DownloadOptions{})
+	res, err := c.PlayAssetVideoToFile(context.Background(), video, dir, wrapper.DownloadOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(filepath.Base(path))
+	fmt.Println(filepath.Base(res.Path))
 	// Output: clip.mp4
 }
 
@@ -95,13 +95,13 @@ func ExampleClient_DownloadArchiveToDir() {
 	// The server closes a zip once it holds more than ArchiveSize bytes
 	// (default 4 GiB); with 10 bytes, each tiny asset gets its own zip, each
 	// streamed to its own file.
-	paths, err := c.DownloadArchiveToDir(context.Background(), []uuid.UUID{photo, video}, dir,
+	zips, err := c.DownloadArchiveToDir(context.Background(), []uuid.UUID{photo, video}, dir,
 		wrapper.DownloadOptions{Filename: "holiday", ArchiveSize: 10})
 	if err != nil {
 		log.Fatal(err)
 	}
-	for _, p := range paths {
-		fmt.Println(filepath.Base(p))
+	for _, z := range zips {
+		fmt.Println(filepath.Base(z.Path))
 	}
 	// Output:
 	// holiday-1.zip
@@ -123,10 +123,10 @@ func ExampleDownloadOptions_sharedLink() {
 	defer guest.CloseIdleConnections()
 	dir, _ := os.MkdirTemp("", "shared")
 	defer os.RemoveAll(dir)
-	path, err := guest.DownloadAssetToFile(ctx, photo, dir, wrapper.DownloadOptions{Slug: slug})
+	res, err := guest.DownloadAssetToFile(ctx, photo, dir, wrapper.DownloadOptions{Slug: slug})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(filepath.Base(path))
+	fmt.Println(filepath.Base(res.Path))
 	// Output: IMG_0001.jpg
 }

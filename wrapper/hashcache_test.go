@@ -378,7 +378,7 @@ type gateProgress struct {
 func (g *gateProgress) Total(int, int64)           {}
 func (g *gateProgress) Start(string, int64)        { g.once.Do(g.onStart) }
 func (g *gateProgress) Add(string, int64)          {}
-func (g *gateProgress) Done(string, string, error) {}
+func (g *gateProgress) Done(string, Status, error) {}
 
 // Two Uploads at once on one cache file (the second starts while the first
 // holds the file's lock) both finish right, the second says why it keeps

@@ -103,11 +103,11 @@ func (b *BarProgress) Add(path string, n int64) {
 
 // Done counts path as finished; its bytes not sent (a duplicate, a
 // failure) are counted too, so the bytes bar reaches its total.
-func (b *BarProgress) Done(path string, status string, err error) {
+func (b *BarProgress) Done(path string, status Status, err error) {
 	b.mu.Lock()
 	f := b.inFlight[path]
 	delete(b.inFlight, path)
-	if status == "failed" || err != nil {
+	if status == StatusFailed || err != nil {
 		b.failed++
 	}
 	b.mu.Unlock()

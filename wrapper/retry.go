@@ -2,11 +2,7 @@ package wrapper
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -17,21 +13,25 @@ import (
 )
 
 // RetryPolicy says which failed requests are sent again and when, and when a
-// transfer counts as stalled.
+// transfer counts as stalled. It applies to every request of a Client: the
+// generated operations, Upload, the download helpers and the command
+// line's login check alike.
 //
-// A request is retried after a connection error, a stall (ErrStalled), a 5xx
-// or a 429 answer, only when it is idempotent (GET, HEAD, PUT, DELETE,
-// OPTIONS) or a POST that is safe to repeat (an asset upload, which the
-// server deduplicates by checksum; bulk-upload-check; restoring from the
-// trash), and only when its body can be sent again (req.GetBody is set). The
-// wait doubles from BaseDelay up to MaxDelay with full jitter; a Retry-After
-// header is honoured (up to 5 minutes). TLS certificate errors are never
-// retried. Neither is, unless RetryUnreachable is set, a refused connection
-// or a host name that does not resolve while the Client has had no answer
-// from the server yet: the URL is wrong or the server is down, and the
-// error says so at once instead of after a minute of backoff. Once the
-// server has answered, the same errors are retried (a server restarting
-// during a long upload).
+// A 429 answer is retried for any request. A connection error, a stall
+// (ErrStalled) or a 5xx answer is retried only when the request is
+// idempotent (GET, HEAD, PUT, DELETE, OPTIONS) or a POST that is safe to
+// repeat (an asset upload, which the server deduplicates by checksum;
+// restoring from the trash; a POST that only reads: bulk-upload-check, a
+// metadata search, a zip download). Either way its body must be one that
+// can be sent again (req.GetBody is set). The wait doubles from BaseDelay
+// up to MaxDelay with full jitter; a Retry-After header is honoured (up to
+// 5 minutes). TLS certificate errors are never retried. Neither is, unless
+// RetryUnreachable is set, a connection that could not be made (refused,
+// timed out, or a host name that does not resolve) while the Client has
+// had no answer from the server yet: the URL is wrong or the server is
+// down, and the error says so at once instead of after minutes of backoff.
+// Once the server has answered, the same errors are retried (a server
+// restarting during a long upload).
 //
 // There is no total time cap on a request: a 20 GB video on a slow link
 // completes as long as bytes keep moving.
@@ -47,9 +47,10 @@ type RetryPolicy struct {
 	// time of a transfer, and does not run while waiting for the server's
 	// answer after the last byte of a request (AnswerTimeout does).
 	StallTimeout time.Duration
-	// RetryUnreachable retries a refused connection or an unknown host
-	// even before the server has ever answered: for a service that may
-	// start before Immich does (docker compose).
+	// RetryUnreachable retries a connection that could not be made
+	// (refused, timed out, unknown host) even before the server has ever
+	// answered: for a service that may start before Immich does (docker
+	// compose).
 	RetryUnreachable bool
 	// AnswerTimeout bounds the wait for the server's answer after the last
 	// byte of a request was sent (the server may take minutes to store a
@@ -121,24 +122,17 @@ func (p RetryPolicy) backoff(n int, resp *http.Response) time.Duration {
 	return time.Duration(rand.Int64N(int64(d)) + 1)
 }
 
-func retryableStatus(code int) bool {
-	return code == http.StatusTooManyRequests || code >= 500
-}
-
-// retryableError reports whether a transport error is worth another try.
-func retryableError(err error) bool {
-	var cv *tls.CertificateVerificationError
-	var ua x509.UnknownAuthorityError
-	var hn x509.HostnameError
-	var ci x509.CertificateInvalidError
-	return !errors.As(err, &cv) && !errors.As(err, &ua) && !errors.As(err, &hn) && !errors.As(err, &ci)
-}
-
-// unreachable reports a connection refused or a host name that does not
-// resolve.
+// unreachable reports a connection that could not be made: refused,
+// timed out, or to a host name that does not resolve.
 func unreachable(err error) bool {
+	var op *net.OpError
+	return ConnectionRefused(err) || hostNotFound(err) || (errors.As(err, &op) && op.Op == "dial")
+}
+
+// hostNotFound reports a host name that does not resolve.
+func hostNotFound(err error) bool {
 	var dns *net.DNSError
-	return ConnectionRefused(err) || (errors.As(err, &dns) && dns.IsNotFound)
+	return errors.As(err, &dns) && dns.IsNotFound
 }
 
 // attemptsKey keys an *atomic.Int32 in a request's context that retryDoer
@@ -154,93 +148,25 @@ func withAttemptCounter(ctx context.Context) (context.Context, *atomic.Int32) {
 	return context.WithValue(ctx, attemptsKey{}, n), n
 }
 
-// retryDoer sends requests through the Client's HTTP client with its retry
-// policy and stall watch. The generated client uses it too, so every
-// operation is retried and watched under the same rules.
-type retryDoer struct{ c *Client }
-
-func (d *retryDoer) Do(req *http.Request) (*http.Response, error) {
-	p := d.c.retry
-	ctx := req.Context()
-	retryable := isIdempotent(req.Method) || isSafePost(req)
-	hasBody := req.Body != nil && req.Body != http.NoBody
-	if hasBody && req.GetBody == nil {
-		retryable = false
+// retryable reports whether an attempt that ended with resp or err is
+// worth another under the policy (see RetryPolicy); repeatable says that
+// the request may be sent twice (repeatable), answered that the Client has
+// had an answer from the server.
+func (p RetryPolicy) retryable(repeatable bool, resp *http.Response, err error, answered bool) bool {
+	if err == nil {
+		// 429: the server refused before doing anything, so any request
+		// may be sent again.
+		return resp.StatusCode == http.StatusTooManyRequests || (retryableStatus(resp.StatusCode) && repeatable)
 	}
-	counter, _ := ctx.Value(attemptsKey{}).(*atomic.Int32)
-	body := req.Body
-	for n := 1; ; n++ {
-		if counter != nil {
-			counter.Add(1)
-		}
-		resp, err := d.c.send(req, body)
-		last := n >= p.attempts() || !retryable || ctx.Err() != nil
-		if err == nil && !retryableStatus(resp.StatusCode) {
-			return resp, nil
-		}
-		if err != nil && (!retryableError(err) || (!p.RetryUnreachable && unreachable(err) && !d.c.answered.Load())) {
-			last = true
-		}
-		if last {
-			return resp, err
-		}
-		wait := p.backoff(n, resp)
-		if resp != nil {
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBody))
-			resp.Body.Close()
-			d.c.logger.Debug("retrying", "method", req.Method, "path", req.URL.Path, "status", resp.StatusCode, "attempt", n, "wait", wait)
-		} else {
-			d.c.logger.Debug("retrying", "method", req.Method, "path", req.URL.Path, "error", err, "attempt", n, "wait", wait)
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return nil, err
-		}
-		body = nil
-		if hasBody {
-			if body, err = req.GetBody(); err != nil {
-				return nil, fmt.Errorf("rewinding request body for retry: %w", err)
-			}
-		}
+	if untrustedCertificate(err) || (!p.RetryUnreachable && !answered && unreachable(err)) {
+		return false
 	}
+	return repeatable
 }
 
-// send makes one attempt of req with body under a stall watch. The watch
-// covers sending the body (stall timeout), the wait for the answer (answer
-// timeout) and reading the response body (stall timeout) until it is closed.
-func (c *Client) send(req *http.Request, body io.ReadCloser) (*http.Response, error) {
-	actx, w := newStallWatch(req.Context(), c.retry.stallTimeout(), c.retry.answerTimeout())
-	r := req.Clone(actx)
-	if body != nil && body != http.NoBody {
-		watched := func(rc io.ReadCloser) io.ReadCloser {
-			return &stallReader{rc: rc, w: w, ctx: actx, size: req.ContentLength, request: true}
-		}
-		r.Body = watched(body)
-		if req.GetBody != nil {
-			r.GetBody = func() (io.ReadCloser, error) {
-				b, err := req.GetBody()
-				if err != nil {
-					return nil, err
-				}
-				return watched(b), nil
-			}
-		}
-	} else {
-		r.Body = body
-		w.answering()
-	}
-	resp, err := c.hc.Do(r)
-	if err != nil {
-		cause := stallCause(actx)
-		w.stop()
-		if cause != nil && req.Context().Err() == nil {
-			return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Path, cause)
-		}
-		return nil, err
-	}
-	c.answered.Store(true)
-	w.moving()
-	resp.Body = &stallReader{rc: resp.Body, w: w, ctx: actx, size: -1, closeFn: w.stop}
-	return resp, nil
+// retryableStatus reports the statuses worth another attempt: 429 and 5xx.
+func retryableStatus(code int) bool {
+	return code == http.StatusTooManyRequests || code >= 500
 }
 
 func isIdempotent(method string) bool {
@@ -251,15 +177,17 @@ func isIdempotent(method string) bool {
 	return false
 }
 
-// isSafePost reports whether req is a POST that may be repeated: an asset
-// upload (POST /assets: the server answers "duplicate" for a checksum it
-// already has), POST /assets/bulk-upload-check (read only) or POST
-// /trash/restore/assets (restoring twice is restoring once).
-func isSafePost(req *http.Request) bool {
-	if req.Method != http.MethodPost {
-		return false
-	}
-	p := strings.TrimRight(req.URL.Path, "/")
-	return strings.HasSuffix(p, "/assets") || strings.HasSuffix(p, "/assets/bulk-upload-check") ||
-		strings.HasSuffix(p, "/trash/restore/assets")
+// safePosts are the POST operations that may be repeated: an asset upload
+// (the server answers "duplicate" for a checksum it already has),
+// restoring from the trash (restoring twice is restoring once), and those
+// that only read.
+var safePosts = map[string]bool{
+	"uploadAsset": true, "restoreAssets": true,
+	"checkBulkUpload": true, "getDownloadInfo": true, "downloadArchive": true, "searchAssets": true,
+}
+
+// repeatable reports whether a request of method to operation o (nil when
+// it is none of the pinned spec) may be sent twice.
+func repeatable(method string, o *operationInfo) bool {
+	return isIdempotent(method) || (method == http.MethodPost && o != nil && safePosts[o.id])
 }

@@ -9,6 +9,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -30,7 +33,7 @@ func newTestClient(t *testing.T, url string, p RetryPolicy) *Client {
 	return c
 }
 
-// flaky answers fail(n) for the n-th request (from 1), else 200 "ok"; it
+// flaky answers fail(n) for the n-th request (from 1), else 200 "ok" (JSON); it
 // records each request body.
 type flaky struct {
 	n      atomic.Int32
@@ -48,7 +51,8 @@ func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.fail != nil && f.fail(n, w) {
 		return
 	}
-	io.WriteString(w, "ok")
+	w.Header().Set("Content-Type", "application/json")
+	io.WriteString(w, `"ok"`)
 }
 
 func cut(w http.ResponseWriter) {
@@ -122,18 +126,18 @@ func TestRetryRules(t *testing.T) {
 			defer srv.Close()
 			c := newTestClient(t, srv.URL, quickPolicy(tt.attempts))
 			body := []byte("payload-" + tt.name)
-			req, err := c.newRequest(context.Background(), tt.method, tt.path[len("/api"):], nil, bytes.NewReader(body))
+			req, err := c.NewRequest(context.Background(), tt.method, tt.path[len("/api"):], nil, bytes.NewReader(body))
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := c.do(req, "op")
+			resp, err := c.Do(req, "op")
 			if tt.wantOK {
 				if err != nil {
 					t.Fatalf("do: %v", err)
 				}
 				got, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				if string(got) != "ok" {
+				if string(got) != `"ok"` {
 					t.Fatalf("body %q", got)
 				}
 			} else if err == nil {
@@ -195,8 +199,8 @@ func TestRetryNotOnCertificateError(t *testing.T) {
 	}
 	srv.StartTLS()
 	c := newTestClient(t, srv.URL, quickPolicy(5))
-	req, _ := c.newRequest(context.Background(), "GET", "/x", nil, nil)
-	_, err := c.do(req, "op")
+	req, _ := c.NewRequest(context.Background(), "GET", "/x", nil, nil)
+	_, err := c.Do(req, "op")
 	if err == nil {
 		t.Fatal("untrusted certificate accepted")
 	}
@@ -211,10 +215,38 @@ func TestRetryStopsOnCancel(t *testing.T) {
 	c := newTestClient(t, srv.URL, RetryPolicy{MaxAttempts: 100, BaseDelay: time.Hour, MaxDelay: time.Hour})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(50*time.Millisecond, cancel)
-	req, _ := c.newRequest(ctx, "GET", "/x", nil, nil)
-	_, err := c.do(req, "op")
+	req, _ := c.NewRequest(ctx, "GET", "/x", nil, nil)
+	_, err := c.Do(req, "op")
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
+
+// closedAddr returns a loopback address where nothing listens.
+func closedAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there any more
+	return addr
+}
+
+// A connection that could not be made, for any reason, counts as
+// unreachable; one that broke after it was made does not.
+func TestUnreachable(t *testing.T) {
+	dialTimeout := &url.Error{Op: "Get", URL: "http://10.255.255.1/api", Err: &net.OpError{Op: "dial", Net: "tcp", Err: os.ErrDeadlineExceeded}}
+	reset := &url.Error{Op: "Get", URL: "http://nas/api", Err: &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}}
+	unknown := &net.DNSError{Err: "no such host", Name: "nas.invalid", IsNotFound: true}
+	for err, want := range map[error]bool{dialTimeout: true, unknown: true, reset: false, io.ErrUnexpectedEOF: false} {
+		if got := unreachable(err); got != want {
+			t.Errorf("unreachable(%v) = %v, want %v", err, got, want)
+		}
+	}
+	if !strings.Contains((&ConnectionError{URL: "http://10.255.255.1/api", Err: dialTimeout}).Error(), "no answer in time") {
+		t.Error("a dial timeout is not explained as one")
 	}
 }
 
@@ -222,12 +254,8 @@ func TestRetryStopsOnCancel(t *testing.T) {
 // received, a request fails after one attempt with the refusal, unless
 // the policy says RetryUnreachable.
 func TestNoRetryWhileUnreachable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close() // nothing listens there any more
+	addr := closedAddr(t)
+	var err error
 	for _, tc := range []struct {
 		retryUnreachable bool
 		want             int32
@@ -236,8 +264,8 @@ func TestNoRetryWhileUnreachable(t *testing.T) {
 		p.RetryUnreachable = tc.retryUnreachable
 		c := newTestClient(t, "http://"+addr, p)
 		ctx, attempts := withAttemptCounter(context.Background())
-		req, _ := c.newRequest(ctx, "GET", "/server/ping", nil, nil)
-		_, err = c.do(req, "pingServer")
+		req, _ := c.NewRequest(ctx, "GET", "/server/ping", nil, nil)
+		_, err = c.Do(req, "pingServer")
 		if !errors.Is(err, syscall.ECONNREFUSED) {
 			t.Fatalf("err = %v, want connection refused", err)
 		}
@@ -261,8 +289,8 @@ func TestRetryRefusedAfterAnAnswer(t *testing.T) {
 	c := newTestClient(t, "http://"+addr, RetryPolicy{MaxAttempts: 50, BaseDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond})
 	call := func() (int32, error) {
 		ctx, attempts := withAttemptCounter(context.Background())
-		req, _ := c.newRequest(ctx, "GET", "/server/ping", nil, nil)
-		resp, err := c.do(req, "pingServer")
+		req, _ := c.NewRequest(ctx, "GET", "/server/ping", nil, nil)
+		resp, err := c.Do(req, "pingServer")
 		if err == nil {
 			resp.Body.Close()
 		}

@@ -31,13 +31,13 @@ func stallPolicy(attempts int, stall, answer time.Duration) RetryPolicy {
 
 func postBig(t *testing.T, c *Client, ctx context.Context, size int64) (*http.Response, error) {
 	t.Helper()
-	req, err := c.newRequest(ctx, http.MethodPost, "/assets", nil, &zeros{left: size})
+	req, err := c.NewRequest(ctx, http.MethodPost, "/assets", nil, &zeros{left: size})
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.ContentLength = size
 	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(&zeros{left: size}), nil }
-	return c.do(req, "uploadAsset")
+	return c.Do(req, "uploadAsset")
 }
 
 // The server reads the whole body, then takes longer than the stall timeout
@@ -88,7 +88,7 @@ func TestStalledUploadIsAbortedAndRetried(t *testing.T) {
 			return
 		}
 		io.Copy(io.Discard, r.Body)
-		io.WriteString(w, "ok")
+		io.WriteString(w, `{"id":"x","status":"created"}`)
 	}))
 	defer srv.Close()
 	defer close(release)
@@ -126,8 +126,8 @@ func TestStalledResponseBody(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	c := newTestClient(t, srv.URL, stallPolicy(1, 150*time.Millisecond, time.Minute))
-	req, _ := c.newRequest(context.Background(), http.MethodGet, "/x", nil, nil)
-	resp, err := c.do(req, "op")
+	req, _ := c.NewRequest(context.Background(), http.MethodGet, "/assets/x/original", nil, nil)
+	resp, err := c.Do(req, "op")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,8 +150,8 @@ func TestSlowSteadyTransferCompletes(t *testing.T) {
 	defer srv.Close()
 	// 800 ms in total, twice the stall timeout, with bytes every 100 ms.
 	c := newTestClient(t, srv.URL, stallPolicy(1, 400*time.Millisecond, time.Minute))
-	req, _ := c.newRequest(context.Background(), http.MethodGet, "/x", nil, nil)
-	resp, err := c.do(req, "op")
+	req, _ := c.NewRequest(context.Background(), http.MethodGet, "/assets/x/original", nil, nil)
+	resp, err := c.Do(req, "op")
 	if err != nil {
 		t.Fatal(err)
 	}

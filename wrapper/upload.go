@@ -414,12 +414,12 @@ func (c *Client) preflight(ctx context.Context) (serverInfo, error) {
 			return info, ctx.Err()
 		}
 		var ae *APIError
-		var ue *url.Error
+		var ce *ConnectionError
 		switch {
 		case errors.As(err, &ae):
 			return info, fmt.Errorf("wrapper: %s does not answer like an Immich server (GET /server/ping: %w); check the server URL", c.baseURL, err)
-		case errors.As(err, &ue):
-			return info, fmt.Errorf("wrapper: cannot reach the Immich server at %s: %w; check the URL and that the server is running", c.baseURL, err)
+		case errors.As(err, &ce):
+			return info, err
 		default:
 			return info, fmt.Errorf("wrapper: %s does not answer like an Immich server: %w; check the server URL", c.baseURL, err)
 		}
@@ -821,7 +821,7 @@ func (c *Client) uploadFile(ctx context.Context, s *fileState, opts UploadOption
 	if err != nil {
 		return ans, err
 	}
-	req, err := c.newRequest(actx, http.MethodPost, "/assets", nil, first)
+	req, err := c.NewRequest(actx, http.MethodPost, "/assets", nil, first)
 	if err != nil {
 		first.Close()
 		return ans, err
@@ -833,7 +833,7 @@ func (c *Client) uploadFile(ctx context.Context, s *fileState, opts UploadOption
 	if s.hashed {
 		req.Header.Set("x-immich-checksum", s.sum.Hex())
 	}
-	resp, err := c.do(req, "uploadAsset")
+	resp, err := c.Do(req, "uploadAsset")
 	if err != nil {
 		return ans, fmt.Errorf("uploading %s: %w", filepath.Base(s.f.path), err)
 	}
@@ -1030,14 +1030,14 @@ func (c *Client) resolveLeftovers(ctx context.Context, st []fileState, prog Prog
 	}
 }
 
-func statusOf(o outcome) string {
+func statusOf(o outcome) Status {
 	switch o {
 	case outUploaded:
-		return "uploaded"
+		return StatusUploaded
 	case outDuplicate:
-		return "duplicate"
+		return StatusDuplicate
 	}
-	return "failed"
+	return StatusFailed
 }
 
 // restoreTrashed takes the server's trashed duplicates out of the trash and

@@ -521,7 +521,7 @@ type cancelAfter struct {
 	cancel context.CancelFunc
 }
 
-func (c *cancelAfter) Done(_ string, status string, _ error) {
+func (c *cancelAfter) Done(_ string, status Status, _ error) {
 	if status == "uploaded" && c.n.Add(1) == c.at {
 		c.cancel()
 	}
@@ -835,7 +835,7 @@ type recordingProgress struct {
 func (r *recordingProgress) Total(files int, _ int64) { r.mu.Lock(); r.total = files; r.mu.Unlock() }
 func (r *recordingProgress) Start(string, int64)      {}
 func (r *recordingProgress) Add(_ string, n int64)    { r.mu.Lock(); r.added += n; r.mu.Unlock() }
-func (r *recordingProgress) Done(p, _ string, _ error) {
+func (r *recordingProgress) Done(p string, _ Status, _ error) {
 	r.mu.Lock()
 	r.done[p]++
 	r.mu.Unlock()

@@ -10,9 +10,9 @@
 // (or - for standard output), written to a temporary file in the same folder
 // and renamed when complete, never over an existing file without --force.
 //
-// Requests go through the wrapper.Client's generated client pieces: its
-// request editors (the x-api-key header, User-Agent) and its HTTP doer (the
-// retry policy), so they behave as every other call of the library.
+// Requests are built with wrapper.Client.NewRequest and sent with its Do,
+// so they have the credentials, retries and errors of every other call of
+// the library.
 package apicmd
 
 import (
@@ -22,15 +22,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
-	"mime/multipart"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -38,7 +36,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
-	"github.com/goimmich/goimmich/api"
 	"github.com/goimmich/goimmich/internal/cli/cmdutil"
 	"github.com/goimmich/goimmich/internal/cli/config"
 	"github.com/goimmich/goimmich/internal/cli/iostreams"
@@ -183,16 +180,54 @@ func newCmdOperation(f *cmdutil.Factory, op *operation, runF func(*Options) erro
 		}
 		return c, err
 	}
-	var pathParams []param
-	for _, p := range op.Params {
-		if p.In == "path" {
-			pathParams = append(pathParams, p)
-		}
-	}
+	pathParams := op.pathParams()
 	use := op.ID
 	for _, p := range pathParams {
 		use += " [" + p.Name + "]"
 	}
+	cmd := &cobra.Command{
+		Use:     use,
+		Short:   op.Summary,
+		Long:    op.long(),
+		GroupID: op.Tag,
+		Args:    cobra.MaximumNArgs(len(pathParams)),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := opts.parseParams(cmd, args, pathParams); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return apiRun(cmd.Context(), opts)
+		},
+	}
+	op.addParamFlags(cmd)
+	fl := cmd.Flags()
+	if op.Body == "json" {
+		fl.StringVarP(&opts.Data, "data", "d", "", "Request body: JSON text, @FILE, or - for standard input")
+	}
+	if op.Body == "multipart" || op.Body == "form" {
+		fl.StringArrayVarP(&opts.Fields, "field", "F", nil, "Body field name=value, or name=@FILE for a file (repeatable)")
+	}
+	fl.StringVarP(&opts.Output, "output", "o", "", "Write the answer to FILE (- for standard output); required for binary answers")
+	fl.BoolVar(&opts.Force, "force", false, "Overwrite the --output file if it exists")
+	fl.BoolVar(&opts.Raw, "raw", false, "Print JSON answers as the server sent them, not indented")
+	return cmd
+}
+
+// pathParams returns op's path parameters, in path order.
+func (op *operation) pathParams() []param {
+	var ps []param
+	for _, p := range op.Params {
+		if p.In == "path" {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// long is the help text of op's command.
+func (op *operation) long() string {
 	long := op.Description
 	if long == "" {
 		long = op.Summary
@@ -220,38 +255,11 @@ func newCmdOperation(f *cmdutil.Factory, op *operation, runF func(*Options) erro
 	if op.Binary {
 		long += "\n\nThe answer is binary (" + op.ResponseType + "): give --output FILE, or --output - for standard output."
 	}
-	cmd := &cobra.Command{
-		Use:     use,
-		Short:   op.Summary,
-		Long:    long,
-		GroupID: op.Tag,
-		Args:    cobra.MaximumNArgs(len(pathParams)),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			for i, a := range args {
-				p := pathParams[i]
-				if cmd.Flags().Changed(p.flagName()) {
-					return cmdutil.FlagErrorf("path parameter %s given both as argument and as --%s", p.Name, p.flagName())
-				}
-				opts.Params[p.Name] = []string{a}
-			}
-			for _, p := range op.Params {
-				fl := cmd.Flags().Lookup(p.flagName())
-				if fl == nil || !fl.Changed {
-					continue
-				}
-				if p.Array {
-					v, _ := cmd.Flags().GetStringSlice(p.flagName())
-					opts.Params[p.Name] = v
-				} else {
-					opts.Params[p.Name] = []string{fl.Value.String()}
-				}
-			}
-			if runF != nil {
-				return runF(opts)
-			}
-			return apiRun(cmd.Context(), opts)
-		},
-	}
+	return long
+}
+
+// addParamFlags adds a flag for each parameter of op.
+func (op *operation) addParamFlags(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	for _, p := range op.Params {
 		usage := p.Description
@@ -281,16 +289,31 @@ func newCmdOperation(f *cmdutil.Factory, op *operation, runF func(*Options) erro
 			_ = cmd.RegisterFlagCompletionFunc(p.flagName(), cobra.FixedCompletions(p.Enum, cobra.ShellCompDirectiveNoFileComp))
 		}
 	}
-	if op.Body == "json" {
-		fl.StringVarP(&opts.Data, "data", "d", "", "Request body: JSON text, @FILE, or - for standard input")
+}
+
+// parseParams fills opts.Params from the path arguments and the parameter
+// flags that were given.
+func (opts *Options) parseParams(cmd *cobra.Command, args []string, pathParams []param) error {
+	for i, a := range args {
+		p := pathParams[i]
+		if cmd.Flags().Changed(p.flagName()) {
+			return cmdutil.FlagErrorf("path parameter %s given both as argument and as --%s", p.Name, p.flagName())
+		}
+		opts.Params[p.Name] = []string{a}
 	}
-	if op.Body == "multipart" || op.Body == "form" {
-		fl.StringArrayVarP(&opts.Fields, "field", "F", nil, "Body field name=value, or name=@FILE for a file (repeatable)")
+	for _, p := range opts.Op.Params {
+		fl := cmd.Flags().Lookup(p.flagName())
+		if fl == nil || !fl.Changed {
+			continue
+		}
+		if p.Array {
+			v, _ := cmd.Flags().GetStringSlice(p.flagName())
+			opts.Params[p.Name] = v
+		} else {
+			opts.Params[p.Name] = []string{fl.Value.String()}
+		}
 	}
-	fl.StringVarP(&opts.Output, "output", "o", "", "Write the answer to FILE (- for standard output); required for binary answers")
-	fl.BoolVar(&opts.Force, "force", false, "Overwrite the --output file if it exists")
-	fl.BoolVar(&opts.Raw, "raw", false, "Print JSON answers as the server sent them, not indented")
-	return cmd
+	return nil
 }
 
 // listRun prints every operation: operationId, method, path.
@@ -339,19 +362,16 @@ func apiRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	defer c.CloseIdleConnections()
 	req, err := newRequest(ctx, c, op, opts.Params, body, contentType)
 	if err != nil {
 		return err
 	}
-	resp, err := send(c, req)
+	resp, err := c.Do(req, op.ID)
 	if err != nil {
-		return cmdutil.Unreachable(c.ServerURL(), err)
+		return err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		return wrapper.CheckResponse(op.ID, resp, raw)
-	}
 	return writeAnswer(opts, resp)
 }
 
@@ -371,6 +391,9 @@ func (p param) check(v string) error {
 		if _, err := strconv.ParseBool(v); err != nil {
 			return fmt.Errorf("%q is not true or false", v)
 		}
+	}
+	if p.In == "path" && (strings.Contains(v, "/") || v == "." || v == "..") {
+		return fmt.Errorf("%q: a path parameter cannot hold a slash or be a dot segment", v)
 	}
 	if p.Format == "uuid" {
 		if _, err := uuid.Parse(v); err != nil {
@@ -463,116 +486,36 @@ func readData(opts *Options) ([]byte, string, error) {
 // from disk, with a known length (so proxies accept it) and re-openable for
 // a retry.
 func multipartBody(fields []string) (*bodySource, string, error) {
-	type part struct {
-		head []byte
-		file string
-		text string
-		size int64
-	}
-	var parts []part
-	var buf bytes.Buffer
-	mw := multipart.NewWriter(&buf)
-	boundary := mw.Boundary()
-	total := int64(0)
-	for i, f := range fields {
+	body := wrapper.NewMultipartBody()
+	for _, f := range fields {
 		name, value, ok := strings.Cut(f, "=")
 		if !ok || name == "" {
 			return nil, "", cmdutil.FlagErrorf("--field %q: want name=value or name=@FILE", f)
 		}
-		var p part
-		h := textproto.MIMEHeader{}
-		if file, isFile := strings.CutPrefix(value, "@"); isFile {
-			st, err := os.Stat(file)
-			if err != nil {
-				return nil, "", cmdutil.FlagErrorf("--field %s: %v", name, err)
+		file, isFile := strings.CutPrefix(value, "@")
+		if !isFile {
+			if err := body.AddField(name, value); err != nil {
+				return nil, "", err
 			}
-			if !st.Mode().IsRegular() {
-				return nil, "", cmdutil.FlagErrorf("--field %s: %s is not a regular file", name, file)
-			}
-			h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q; filename=%q`, name, filepath.Base(file)))
-			h.Set("Content-Type", "application/octet-stream")
-			p.file, p.size = file, st.Size()
-		} else {
-			h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q`, name))
-			p.text, p.size = value, int64(len(value))
+			continue
 		}
-		var hb bytes.Buffer
-		if i > 0 {
-			hb.WriteString("\r\n")
+		st, err := os.Stat(file)
+		if err != nil {
+			return nil, "", cmdutil.FlagErrorf("--field %s: %v", name, err)
 		}
-		fmt.Fprintf(&hb, "--%s\r\n", boundary)
-		keys := make([]string, 0, len(h))
-		for k := range h {
-			keys = append(keys, k)
+		if !st.Mode().IsRegular() {
+			return nil, "", cmdutil.FlagErrorf("--field %s: %s is not a regular file", name, file)
 		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(&hb, "%s: %s\r\n", k, h.Get(k))
+		if err := body.AddFile(name, file, st.Size(), nil); err != nil {
+			return nil, "", err
 		}
-		hb.WriteString("\r\n")
-		p.head = hb.Bytes()
-		total += int64(len(p.head)) + p.size
-		parts = append(parts, p)
 	}
-	tail := []byte(fmt.Sprintf("\r\n--%s--\r\n", boundary))
-	if len(parts) == 0 {
-		tail = []byte(fmt.Sprintf("--%s--\r\n", boundary))
-	}
-	total += int64(len(tail))
-	open := func() (io.ReadCloser, error) {
-		var readers []io.Reader
-		var files []*os.File
-		for _, p := range parts {
-			readers = append(readers, bytes.NewReader(p.head))
-			if p.file != "" {
-				fh, err := os.Open(p.file)
-				if err != nil {
-					for _, f := range files {
-						f.Close()
-					}
-					return nil, err
-				}
-				files = append(files, fh)
-				readers = append(readers, io.LimitReader(fh, p.size))
-			} else {
-				readers = append(readers, strings.NewReader(p.text))
-			}
-		}
-		readers = append(readers, bytes.NewReader(tail))
-		return &multiCloser{Reader: io.MultiReader(readers...), files: files}, nil
-	}
-	return &bodySource{open: open, size: total}, mw.FormDataContentType(), nil
+	return &bodySource{open: body.Open, size: body.Len()}, body.ContentType(), nil
 }
 
-type multiCloser struct {
-	io.Reader
-	files []*os.File
-}
-
-func (m *multiCloser) Close() error {
-	var errs []error
-	for _, f := range m.files {
-		errs = append(errs, f.Close())
-	}
-	return errors.Join(errs...)
-}
-
-// generated returns the generated client inside c, whose Server, request
-// editors (auth) and doer (retries) the raw request uses.
-func generated(c *wrapper.Client) (*api.Client, error) {
-	gc, ok := c.ClientWithResponses.ClientInterface.(*api.Client)
-	if !ok {
-		return nil, fmt.Errorf("internal error: unexpected generated client %T", c.ClientWithResponses.ClientInterface)
-	}
-	return gc, nil
-}
-
-// newRequest builds the HTTP request of op with params and body.
+// newRequest builds the HTTP request of op with params and body, with c's
+// credentials.
 func newRequest(ctx context.Context, c *wrapper.Client, op *operation, params map[string][]string, body *bodySource, contentType string) (*http.Request, error) {
-	gc, err := generated(c)
-	if err != nil {
-		return nil, err
-	}
 	path := op.Path
 	query := url.Values{}
 	header := http.Header{}
@@ -583,7 +526,7 @@ func newRequest(ctx context.Context, c *wrapper.Client, op *operation, params ma
 		}
 		switch p.In {
 		case "path":
-			path = strings.ReplaceAll(path, "{"+p.Name+"}", url.PathEscape(vals[0]))
+			path = strings.ReplaceAll(path, "{"+p.Name+"}", vals[0])
 		case "query":
 			for _, v := range vals {
 				query.Add(p.Name, v)
@@ -592,17 +535,18 @@ func newRequest(ctx context.Context, c *wrapper.Client, op *operation, params ma
 			header.Set(p.Name, vals[0])
 		}
 	}
-	u := strings.TrimRight(gc.Server, "/") + path
-	if len(query) > 0 {
-		u += "?" + query.Encode()
-	}
 	var rd io.ReadCloser
 	if body != nil {
+		var err error
 		if rd, err = body.open(); err != nil {
 			return nil, fmt.Errorf("opening the request body: %w", err)
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, op.Method, u, rd)
+	var r io.Reader
+	if rd != nil {
+		r = rd
+	}
+	req, err := c.NewRequest(ctx, op.Method, path, query, r)
 	if err != nil {
 		if rd != nil {
 			rd.Close()
@@ -618,21 +562,7 @@ func newRequest(ctx context.Context, c *wrapper.Client, op *operation, params ma
 		req.Header[k] = v
 	}
 	req.Header.Set("Accept", "application/json, */*")
-	for _, ed := range gc.RequestEditors {
-		if err := ed(ctx, req); err != nil {
-			return nil, err
-		}
-	}
 	return req, nil
-}
-
-// send sends req with the generated client's doer: the wrapper's retries.
-func send(c *wrapper.Client, req *http.Request) (*http.Response, error) {
-	gc, err := generated(c)
-	if err != nil {
-		return nil, err
-	}
-	return gc.Client.Do(req)
 }
 
 func isJSON(ct string) bool {
@@ -700,50 +630,47 @@ func prettyCopy(w io.Writer, r io.Reader) error {
 }
 
 // writeFileSafely writes through fill into a temporary file next to name and
-// moves it to name only when fill succeeded. Without force an existing name
-// is never replaced (the final link fails instead); with force it is
-// replaced atomically. It returns the bytes written.
+// gives it the name only when fill succeeded and the bytes are synced.
+// Without force an existing name is never replaced (wrapper.PlaceFile); with
+// force it is replaced atomically. It returns the bytes written.
 func writeFileSafely(name string, force bool, fill func(io.Writer) error) (int64, error) {
-	dir := filepath.Dir(name)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(name)+".*.part")
+	root, err := os.OpenRoot(filepath.Dir(name))
+	if err != nil {
+		return 0, fmt.Errorf("writing %s: %w", name, err)
+	}
+	defer root.Close()
+	base := filepath.Base(name)
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+base+".*.part")
 	if err != nil {
 		return 0, fmt.Errorf("creating %s: %w", name, err)
 	}
-	tmpName := tmp.Name()
-	defer os.Remove(tmpName) // no-op once renamed or linked and removed
+	tmpBase := filepath.Base(tmp.Name())
+	defer root.Remove(tmpBase) // fails harmlessly once placed
 	cw := &countWriter{w: tmp}
-	if err := fill(cw); err != nil {
+	err = fill(cw)
+	if err != nil {
 		tmp.Close()
 		return 0, fmt.Errorf("writing %s: %w (nothing written under that name)", name, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return 0, fmt.Errorf("writing %s: %w", name, err)
+	if err = tmp.Sync(); err == nil {
+		err = tmp.Chmod(0o644)
 	}
-	if err := tmp.Close(); err != nil {
-		return 0, fmt.Errorf("writing %s: %w", name, err)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := os.Chmod(tmpName, 0o644); err != nil {
+	if err != nil {
 		return 0, fmt.Errorf("writing %s: %w", name, err)
 	}
 	if force {
-		if err := os.Rename(tmpName, name); err != nil {
-			return 0, fmt.Errorf("writing %s: %w", name, err)
-		}
-		return cw.n, nil
+		err = root.Rename(tmpBase, base)
+	} else {
+		err = wrapper.PlaceFile(root, tmpBase, base)
 	}
-	// Link fails when name exists: no window in which another file is lost.
-	if err := os.Link(tmpName, name); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return 0, fmt.Errorf("%s appeared while downloading; not overwritten (give --force to overwrite)", name)
-		}
-		// File systems without hard links: check, then rename.
-		if _, serr := os.Lstat(name); serr == nil {
-			return 0, fmt.Errorf("%s exists; not overwritten (give --force to overwrite)", name)
-		}
-		if err := os.Rename(tmpName, name); err != nil {
-			return 0, fmt.Errorf("writing %s: %w", name, err)
-		}
+	if errors.Is(err, fs.ErrExist) {
+		return 0, fmt.Errorf("%s exists; not overwritten (give --force to overwrite)", name)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("writing %s: %w", name, err)
 	}
 	return cw.n, nil
 }

@@ -123,6 +123,8 @@ func TestLocalMistakes(t *testing.T) {
 		{"malformed JSON file", []string{"createAlbum", "--data", "@" + bad}, "bad.json is not valid JSON"},
 		{"missing data file", []string{"createAlbum", "--data", "@" + filepath.Join(dir, "nope.json")}, "no such file"},
 		{"body not taken", []string{"getServerVersion", "--output", "-", "extra"}, "accepts at most 0 arg"},
+		{"slash in a path parameter", []string{"downloadDatabaseBackup", "../users/me", "--output", filepath.Join(dir, "out")}, "cannot hold a slash"},
+		{"dot segment as a path parameter", []string{"downloadDatabaseBackup", "..", "--output", filepath.Join(dir, "out")}, "cannot hold a slash or be a dot segment"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

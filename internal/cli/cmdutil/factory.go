@@ -1,19 +1,17 @@
 // Package cmdutil holds what every goimmich command shares: the Factory
-// (streams, credentials, the Immich client), exit codes, and the connection
-// check that turns "cannot connect" into a message saying what to do.
+// (streams, credentials, the Immich client), exit codes, and the login
+// check that turns a failure into a message saying what to do.
 package cmdutil
 
 import (
 	"context"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
-	"time"
 
 	"github.com/goimmich/goimmich/api"
 	"github.com/goimmich/goimmich/internal/cli/config"
@@ -116,7 +114,27 @@ func (f *Factory) Credentials() (config.Credentials, error) {
 	if err != nil {
 		return config.Credentials{}, err
 	}
-	return config.Resolve(config.Request{FlagURL: f.FlagURL, FlagKey: f.FlagKey, Profile: f.Profile, Getenv: f.getenv, Paths: paths})
+	creds, err := config.Resolve(config.Request{FlagURL: f.FlagURL, FlagKey: f.FlagKey, Profile: f.Profile, Getenv: f.getenv, Paths: paths})
+	if err == nil {
+		f.warnReadableFiles(creds.Files)
+	}
+	return creds, err
+}
+
+// warnReadableFiles warns, on standard error, about each config file that
+// holds the key and that other users of the computer may read.
+func (f *Factory) warnReadableFiles(files []string) {
+	if runtime.GOOS == "windows" {
+		return // no Unix modes; ACLs decide
+	}
+	for _, name := range files {
+		fi, err := os.Stat(name)
+		if err != nil || fi.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		fmt.Fprintf(f.IOStreams.ErrOut, "Warning: %s holds your API key and other users of this computer can read it (mode %04o); run: chmod 600 %s\n",
+			name, fi.Mode().Perm(), name)
+	}
 }
 
 // NewClient returns a client for url and key with this Factory's HTTP
@@ -159,85 +177,44 @@ func (f *Factory) Client() (*wrapper.Client, config.Credentials, error) {
 	return c, creds, err
 }
 
-// Connect resolves the credentials, returns a client and checks, as the
-// official CLI does, that the server answers GET /users/me with this key. A
-// server that is down, a wrong URL, a non-Immich server or a wrong key give
-// an error that names the cause and the remedy and never holds the key. The
-// check is not retried, so a server that is down fails within seconds.
+// Connect resolves the credentials, returns the one client of the command
+// and checks, as the official CLI does, that the server answers GET
+// /users/me with this key (see CheckLogin). The user is returned with it.
 func (f *Factory) Connect(ctx context.Context) (*wrapper.Client, *api.UserAdminResponseDto, error) {
 	c, creds, err := f.Client()
 	if err != nil {
 		return nil, nil, err
 	}
-	me, err := CheckLogin(ctx, f, creds.URL, creds.Key)
+	me, err := CheckLogin(ctx, c)
 	if err != nil {
+		c.CloseIdleConnections()
 		return nil, nil, fmt.Errorf("%w (credentials from %s)", err, creds.Source)
 	}
 	return c, me, nil
 }
 
-// CheckLogin asks the server at url who owns key (GET /users/me) with one
-// attempt and a 15 s limit, and explains any failure.
-func CheckLogin(ctx context.Context, f *Factory, url, key string) (*api.UserAdminResponseDto, error) {
-	once := wrapper.RetryPolicy{MaxAttempts: 1, StallTimeout: 15 * time.Second}
-	c, err := f.NewClient(url, key, wrapper.WithRetry(once))
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
+// CheckLogin asks the server who owns c's key (GET /users/me) and explains
+// any failure: a server that is down, a wrong URL, a non-Immich server or
+// a wrong key give an error that names the cause and the remedy and never
+// holds the key. The request follows c's RetryPolicy like any other (a
+// 429 or a restarting server is retried; a server that never answered is
+// reported at once).
+func CheckLogin(ctx context.Context, c *wrapper.Client) (*api.UserAdminResponseDto, error) {
 	r, err := c.GetMyUserWithResponse(ctx)
-	if err != nil {
-		if r == nil || r.HTTPResponse == nil {
-			return nil, Unreachable(c.ServerURL(), err)
-		}
-		// An answer that does not parse as Immich's JSON.
-		return nil, fmt.Errorf("%s does not look like an Immich server (GET /users/me answered %d with something that is not Immich's JSON); check the URL (it should be the address you open Immich at, e.g. http://nas:2283)", c.ServerURL(), r.HTTPResponse.StatusCode)
-	}
-	if err := wrapper.CheckResponse("getMyUser", r.HTTPResponse, r.Body); err != nil {
-		switch {
-		case errors.Is(err, wrapper.ErrUnauthorized):
-			return nil, fmt.Errorf("wrong API key for %s: %w; create one in Immich under Account Settings > API Keys and run \"goimmich login URL KEY\"", c.ServerURL(), err)
-		case errors.Is(err, wrapper.ErrNotFound):
-			return nil, fmt.Errorf("%s does not look like an Immich server (GET /users/me answered 404); check the URL: %w", c.ServerURL(), err)
-		}
-		return nil, fmt.Errorf("checking the login at %s: %w", c.ServerURL(), err)
-	}
-	if r.JSON200 == nil {
-		return nil, fmt.Errorf("%s does not look like an Immich server (GET /users/me answered %d without a user); check the URL", c.ServerURL(), r.HTTPResponse.StatusCode)
-	}
-	return r.JSON200, nil
-}
-
-// Unreachable explains a failure to get any HTTP answer from url.
-func Unreachable(url string, err error) error {
-	var cause string
-	var dnsErr *net.DNSError
-	var certErr *x509.UnknownAuthorityError
-	var hostErr x509.HostnameError
-	var opErr *net.OpError
+	var ce *wrapper.ConnectionError
 	switch {
-	case errors.Is(err, context.Canceled):
-		return err
-	case wrapper.ConnectionRefused(err):
-		cause = "connection refused: is the server running, and is the port right?"
-	case errors.As(err, &dnsErr):
-		cause = "the host name does not resolve: check the URL"
-	case errors.As(err, &certErr), errors.As(err, &hostErr):
-		cause = "its TLS certificate is not trusted for this host: fix the certificate or use the right host name"
-	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
-		cause = "no answer in time: is the server up, and the URL and port right?"
-	case errors.As(err, &opErr):
-		cause = "network error: is the server up, and the URL right?"
-	default:
-		cause = "is the server up, and the URL right?"
+	case err == nil && r.JSON200 != nil:
+		return r.JSON200, nil
+	case err == nil:
+		return nil, fmt.Errorf("%s does not look like an Immich server (GET /users/me answered %d without a user); check the URL", c.ServerURL(), r.StatusCode())
+	case errors.As(err, &ce), ctx.Err() != nil:
+		return nil, err
+	case errors.Is(err, wrapper.ErrUnauthorized):
+		return nil, fmt.Errorf("wrong API key for %s: %w; create one in Immich under Account Settings > API Keys and run \"goimmich login URL KEY\"", c.ServerURL(), err)
+	case errors.Is(err, wrapper.ErrNotImmich), errors.Is(err, wrapper.ErrNotFound):
+		return nil, fmt.Errorf("%s does not look like an Immich server; check the URL (it should be the address you open Immich at, e.g. http://nas:2283): %w", c.ServerURL(), err)
 	}
-	return fmt.Errorf("cannot reach the Immich server at %s (%s): %w", url, cause, err)
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	return nil, fmt.Errorf("checking the login at %s: %w", c.ServerURL(), err)
 }
 
 // Redact replaces every occurrence of the keys known to this run (flag and

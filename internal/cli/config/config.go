@@ -52,6 +52,8 @@ type Credentials struct {
 	// Source says where they came from, for messages: "flags",
 	// "environment", a file path, or a mix ("--url flag + /x/config.yml").
 	Source string
+	// Files lists the config files they came from, if any.
+	Files []string
 }
 
 // String describes the credentials without the key.
@@ -218,6 +220,7 @@ func Resolve(req Request) (Credentials, error) {
 			}
 			if ok {
 				take(p.URL, p.Key, req.Paths.Ours)
+				c.Files = append(c.Files, req.Paths.Ours)
 				if c.URL != "" && c.Key != "" {
 					return done()
 				}
@@ -232,6 +235,7 @@ func Resolve(req Request) (Credentials, error) {
 			return c, err
 		default:
 			take(url, key, req.Paths.Official)
+			c.Files = append(c.Files, req.Paths.Official)
 		}
 	}
 	if c.URL != "" && c.Key != "" {

@@ -135,7 +135,7 @@ func demoRun(ctx context.Context, opts *Options) error {
 	first := res.Uploaded[0]
 	id := uuid.UUID(first.Asset.Id)
 	outDir := filepath.Join(work, "downloaded")
-	got, err := c.DownloadAssetToFile(ctx, id, outDir, wrapper.DownloadOptions{})
+	dl, err := c.DownloadAssetToFile(ctx, id, outDir, wrapper.DownloadOptions{})
 	if err != nil {
 		return fmt.Errorf("downloading %s back: %w", first.Filepath, err)
 	}
@@ -143,14 +143,14 @@ func demoRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	b, err := fileSHA1(got)
+	b, err := fileSHA1(dl.Path)
 	if err != nil {
 		return err
 	}
 	if a != b {
 		return fmt.Errorf("the downloaded copy of %s differs from the original (SHA-1 %x vs %x)", first.Filepath, b, a)
 	}
-	say("5. Downloaded asset %s back as %s: same SHA-1 (%x) as %s.", id, filepath.Base(got), a, filepath.Base(first.Filepath))
+	say("5. Downloaded asset %s back as %s: same SHA-1 (%x) as %s.", id, filepath.Base(dl.Path), a, filepath.Base(first.Filepath))
 	say("Done. Against your own server: goimmich login URL KEY, then goimmich upload -r DIR.")
 	if res.Stats.Failed > 0 {
 		return &cmdutil.ExitError{Code: cmdutil.ExitPartial}

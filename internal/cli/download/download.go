@@ -46,9 +46,12 @@ type Options struct {
 
 // Item is one asset's outcome, as printed by --json.
 type Item struct {
-	ID    string `json:"id,omitempty"`
-	Path  string `json:"path,omitempty"`
-	Error string `json:"error,omitempty"`
+	ID   string `json:"id,omitempty"`
+	Path string `json:"path,omitempty"`
+	// Outcome is "downloaded", "renamed" (downloaded under a numbered
+	// name) or "present" (a file there already held these bytes).
+	Outcome wrapper.Status `json:"outcome,omitempty"`
+	Error   string         `json:"error,omitempty"`
 }
 
 // NewCmdDownload returns the "download" command.
@@ -138,6 +141,7 @@ func downloadRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	defer c.CloseIdleConnections()
 	ids, err := collectIDs(ctx, c, opts, search)
 	if err != nil {
 		return err
@@ -161,49 +165,69 @@ func downloadRun(ctx context.Context, opts *Options) error {
 	}
 	var items []Item
 	if opts.Archive {
-		paths, err := c.DownloadArchiveToDir(ctx, ids, opts.Output, dopts)
-		for _, p := range paths {
-			items = append(items, Item{Path: p})
-		}
-		if err != nil {
-			items = append(items, Item{Error: err.Error()})
-		}
+		items = downloadArchive(ctx, c, ids, opts.Output, dopts)
 	} else {
-		items = make([]Item, len(ids))
-		var mu sync.Mutex
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(opts.Concurrency)
-		for i, id := range ids {
-			g.Go(func() error {
-				var path string
-				var err error
-				switch {
-				case opts.Size != "":
-					path, err = c.ViewAssetToFile(gctx, id, opts.Output, api.AssetMediaSize(opts.Size), dopts)
-				case opts.Video:
-					path, err = c.PlayAssetVideoToFile(gctx, id, opts.Output, dopts)
-				default:
-					path, err = c.DownloadAssetToFile(gctx, id, opts.Output, dopts)
-				}
-				it := Item{ID: id.String(), Path: path}
-				if err != nil {
-					it.Error = err.Error()
-				}
-				mu.Lock()
-				items[i] = it
-				mu.Unlock()
-				return nil // one failure does not stop the others
-			})
-		}
-		_ = g.Wait()
+		items = downloadEach(ctx, c, ids, opts, dopts)
 	}
 	if bars != nil {
 		bars.Wait()
 	}
+	return report(ctx, opts, items)
+}
+
+// downloadArchive downloads ids as zip archives.
+func downloadArchive(ctx context.Context, c *wrapper.Client, ids []uuid.UUID, dir string, dopts wrapper.DownloadOptions) []Item {
+	var items []Item
+	zips, err := c.DownloadArchiveToDir(ctx, ids, dir, dopts)
+	for _, z := range zips {
+		items = append(items, Item{Path: z.Path, Outcome: z.Outcome})
+	}
+	if err != nil {
+		items = append(items, Item{Error: err.Error()})
+	}
+	return items
+}
+
+// downloadEach downloads each of ids, opts.Concurrency at a time; one
+// failure does not stop the others.
+func downloadEach(ctx context.Context, c *wrapper.Client, ids []uuid.UUID, opts *Options, dopts wrapper.DownloadOptions) []Item {
+	items := make([]Item, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Concurrency)
+	for i, id := range ids {
+		g.Go(func() error {
+			var res wrapper.DownloadResult
+			var err error
+			switch {
+			case opts.Size != "":
+				res, err = c.ViewAssetToFile(gctx, id, opts.Output, api.AssetMediaSize(opts.Size), dopts)
+			case opts.Video:
+				res, err = c.PlayAssetVideoToFile(gctx, id, opts.Output, dopts)
+			default:
+				res, err = c.DownloadAssetToFile(gctx, id, opts.Output, dopts)
+			}
+			it := Item{ID: id.String(), Path: res.Path, Outcome: res.Outcome}
+			if err != nil {
+				it.Error = err.Error()
+			}
+			items[i] = it // each goroutine writes its own element
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return items
+}
+
+// report prints the items (paths, or JSON) on standard output and the
+// failures and a summary on standard error, and returns the exit status.
+func report(ctx context.Context, opts *Options, items []Item) error {
+	counts := map[wrapper.Status]int{}
 	failed := 0
 	for _, it := range items {
 		if it.Error != "" {
 			failed++
+		} else {
+			counts[it.Outcome]++
 		}
 	}
 	if opts.JSON {
@@ -222,7 +246,11 @@ func downloadRun(ctx context.Context, opts *Options) error {
 			fmt.Fprintf(opts.IO.ErrOut, "  failed: %s\n", it.Error)
 		}
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "%d downloaded, %d failed, into %s\n", len(items)-failed, failed, opts.Output)
+	downloaded := counts[wrapper.StatusDownloaded] + counts[wrapper.StatusRenamed]
+	fmt.Fprintf(opts.IO.ErrOut, "%d downloaded, %d already present, %d failed, into %s\n", downloaded, counts[wrapper.StatusPresent], failed, opts.Output)
+	if n := counts[wrapper.StatusRenamed]; n > 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "%d saved under a numbered name (\"NAME (1).ext\"): a different file held the name\n", n)
+	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(opts.IO.ErrOut, "Interrupted: the rest was not downloaded.")
 	}
@@ -304,9 +332,6 @@ func collectIDs(ctx context.Context, c *wrapper.Client, opts *Options, search ma
 				return nil, err
 			}
 			r, err := c.SearchAssetsWithBodyWithResponse(ctx, params, "application/json", bytes.NewReader(body))
-			if err == nil {
-				err = wrapper.CheckResponse("searchAssets", r.HTTPResponse, r.Body)
-			}
 			if err != nil {
 				return nil, fmt.Errorf("finding the assets to download: %w", err)
 			}

@@ -66,7 +66,12 @@ func loginRun(ctx context.Context, opts *Options) error {
 	if key == "" {
 		return cmdutil.FlagErrorf("empty API key; create one in Immich under Account Settings > API Keys")
 	}
-	me, err := cmdutil.CheckLogin(ctx, opts.Factory, opts.URL, key)
+	c, err := opts.Factory.NewClient(opts.URL, key)
+	if err != nil {
+		return err
+	}
+	defer c.CloseIdleConnections()
+	me, err := cmdutil.CheckLogin(ctx, c)
 	if err != nil {
 		return err
 	}

@@ -12,7 +12,6 @@ import (
 	"github.com/goimmich/goimmich/internal/cli/apicmd"
 	"github.com/goimmich/goimmich/internal/cli/cmdutil"
 	"github.com/goimmich/goimmich/internal/cli/iostreams"
-	"github.com/goimmich/goimmich/wrapper"
 )
 
 // Options is one run of "server".
@@ -56,11 +55,9 @@ func serverRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	defer c.CloseIdleConnections()
 	info := Info{URL: c.ServerURL(), PinnedAPI: apicmd.ImmichVersion}
 	v, err := c.GetServerVersionWithResponse(ctx)
-	if err == nil {
-		err = wrapper.CheckResponse("getServerVersion", v.HTTPResponse, v.Body)
-	}
 	if err != nil {
 		return err
 	}

@@ -37,11 +37,12 @@ func NewCmdWhoami(f *cmdutil.Factory, runF func(context.Context, *Options) error
 }
 
 func whoamiRun(ctx context.Context, opts *Options) error {
-	creds, err := opts.Factory.Credentials()
+	c, creds, err := opts.Factory.Client()
 	if err != nil {
 		return err
 	}
-	me, err := cmdutil.CheckLogin(ctx, opts.Factory, creds.URL, creds.Key)
+	defer c.CloseIdleConnections()
+	me, err := cmdutil.CheckLogin(ctx, c)
 	if err != nil {
 		return fmt.Errorf("%w (credentials from %s)", err, creds.Source)
 	}
