@@ -117,9 +117,10 @@ func ExampleHashCacheOptions() {
 	old := time.Now().Add(-time.Hour) // files written in the last seconds are not cached
 	os.Chtimes(p, old, old)
 
-	// The cache is on by default, in os.UserCacheDir()/goimmich/hashes.db;
-	// here it is moved, and the server's confirmations are trusted for a
-	// day (a re-run within a day asks the server nothing about them).
+	// The cache is off unless given a path (DefaultHashCachePath is the
+	// usual one, os.UserCacheDir()/goimmich/hashes.db); here the server's
+	// confirmations are also trusted for a day (a re-run within a day asks
+	// the server nothing about them).
 	opts := wrapper.UploadOptions{HashCache: wrapper.HashCacheOptions{
 		Path:         filepath.Join(dir, "hashes.db"),
 		RecheckAfter: 24 * time.Hour,

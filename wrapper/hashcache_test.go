@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -114,7 +115,7 @@ func TestHashCacheHitReadsNoFile(t *testing.T) {
 	if counted && read > size/2 {
 		t.Fatalf("re-run with the cache read %d bytes; the files hold %d", read, n*size)
 	}
-	res, read, counted = measure(UploadOptions{HashCache: HashCacheOptions{Disabled: true}})
+	res, read, counted = measure(UploadOptions{})
 	if res.Stats.Rejected != n || res.Stats.HashCacheHits != 0 {
 		t.Fatalf("re-run without the cache: %+v", res.Stats)
 	}
@@ -541,20 +542,31 @@ func TestHashCacheRecheckAfterAndDeletes(t *testing.T) {
 	}
 }
 
-// Disabled writes nothing; the default path is under the user cache
-// folder (TestMain points it at a temporary folder).
-func TestHashCacheDisabledAndDefaultPath(t *testing.T) {
+// A library Upload with default options writes nothing under the user's
+// home or XDG folders: the cache is opt-in. Given DefaultHashCachePath, it
+// lives under the user cache folder.
+func TestHashCacheOffByDefault(t *testing.T) {
+	home := map[string]string{}
+	for _, v := range []string{"HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"} {
+		home[v] = t.TempDir()
+		t.Setenv(v, home[v])
+	}
 	_, c := newUploadEnv(t)
 	dir := t.TempDir()
 	photoFiles(t, dir, 2, 100)
-	path := filepath.Join(t.TempDir(), "hashes.db")
-	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{HashCache: HashCacheOptions{Disabled: true, Path: path}})
+	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{})
 	if err != nil || res.Stats.Uploaded != 2 {
 		t.Fatalf("%v %+v", err, res.Stats)
 	}
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Fatalf("Disabled created the cache file: %v", err)
+	for v, d := range home {
+		filepath.WalkDir(d, func(p string, _ fs.DirEntry, err error) error {
+			if p != d {
+				t.Errorf("Upload with default options wrote %s under $%s", p, v)
+			}
+			return err
+		})
 	}
+
 	def, err := DefaultHashCachePath()
 	if err != nil {
 		t.Fatal(err)
@@ -563,10 +575,10 @@ func TestHashCacheDisabledAndDefaultPath(t *testing.T) {
 	if want := filepath.Join(ucd, "goimmich", "hashes.db"); def != want {
 		t.Fatalf("DefaultHashCachePath = %s, want %s", def, want)
 	}
-	if runtime.GOOS == "linux" && !strings.HasPrefix(def, os.Getenv("XDG_CACHE_HOME")) {
+	if runtime.GOOS == "linux" && !strings.HasPrefix(def, home["XDG_CACHE_HOME"]) {
 		t.Fatalf("default cache %s is not under the test's XDG_CACHE_HOME", def)
 	}
-	res, err = c.Upload(context.Background(), []string{dir}, UploadOptions{})
+	res, err = c.Upload(context.Background(), []string{dir}, UploadOptions{HashCache: HashCacheOptions{Path: def}})
 	if err != nil || res.Stats.Rejected != 2 {
 		t.Fatalf("%v %+v", err, res.Stats)
 	}

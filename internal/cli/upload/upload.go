@@ -187,11 +187,8 @@ func uploadRun(ctx context.Context, opts *Options) error {
 		DryRun:             opts.DryRun,
 		Visibility:         api.AssetVisibility(opts.Visibility),
 	}
-	uo.HashCache.Disabled = opts.NoCache
 	if !opts.NoCache && !opts.SkipHash {
-		if paths, err := opts.Factory.ConfigPaths(); err == nil {
-			uo.HashCache.Path = paths.HashCache
-		}
+		uo.HashCache.Path = hashCachePath(opts.Factory)
 	}
 	if !opts.Recursive {
 		// The official CLI takes only the files directly in a folder
@@ -221,6 +218,16 @@ func uploadRun(ctx context.Context, opts *Options) error {
 		return &cmdutil.ExitError{Code: cmdutil.ExitPartial}
 	}
 	return nil
+}
+
+// hashCachePath is where the command keeps its hash cache: the configured
+// place, else the library's default; "" (no cache) when neither is known.
+func hashCachePath(f *cmdutil.Factory) string {
+	if paths, err := f.ConfigPaths(); err == nil && paths.HashCache != "" {
+		return paths.HashCache
+	}
+	p, _ := wrapper.DefaultHashCachePath()
+	return p
 }
 
 // subfolderIgnores returns one ignore pattern (an absolute path, glob
