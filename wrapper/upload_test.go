@@ -1265,8 +1265,9 @@ func naiveUpload(ctx context.Context, c *Client, files []string) error {
 		if err != nil {
 			return err
 		}
-		s := &fileState{f: &scannedFile{path: p, stat: hashcache.StatKey(fi)}, sum: sum, hashed: true, accepted: true}
-		if _, err := c.uploadFile(ctx, s, UploadOptions{}, serverInfo{}, nopProgress{}); err != nil {
+		r := &uploadRun{c: c, form: formFor(Version{Major: 3}, ""), prog: nopProgress{}}
+		fr := &fileRun{f: &scannedFile{path: p, stat: hashcache.StatKey(fi)}, sum: sum, hashed: true, accepted: true}
+		if _, err := r.send(ctx, fr); err != nil {
 			return err
 		}
 	}

@@ -75,7 +75,7 @@ func TestServerVersionFailureNotCached(t *testing.T) {
 }
 
 // A server older than 2.3.0 gets one error naming both releases, matched by
-// ErrServerTooOld.
+// ErrServerTooOld; Upload stops on it before asking anything else.
 func TestServerTooOld(t *testing.T) {
 	srv, _ := versionServer(t, func(int64) (int, string) { return http.StatusOK, `{"major":2,"minor":2,"patch":9}` })
 	c := newTestClient(t, srv.URL, uploadRetry())
@@ -85,6 +85,12 @@ func TestServerTooOld(t *testing.T) {
 	}
 	if msg := err.Error(); !strings.Contains(msg, "2.2.9") || !strings.Contains(msg, "2.3.0") || !strings.Contains(msg, "upgrade") {
 		t.Fatalf("error %q should name both releases and the remedy", msg)
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.jpg": "a"})
+	// versionServer fails the test on any request but ping and version.
+	if _, err := c.Upload(context.Background(), []string{dir}, UploadOptions{}); !errors.Is(err, ErrServerTooOld) {
+		t.Fatalf("Upload: %v, want ErrServerTooOld", err)
 	}
 }
 
