@@ -233,8 +233,11 @@ type FileOutcome struct {
 // says what happened to every file.
 //
 // Steps: check that the server is Immich (GET /server/ping), a supported
-// release (ServerVersion), and accepts the credentials (GET /users/me).
-// Then it asks which extensions the server takes (GET
+// release (ServerVersion), and accepts the credentials (GET /users/me); an
+// API key must hold the permissions the options need (GET /api-keys/me:
+// asset.upload, plus album.read and albumAsset.create for albums and
+// asset.delete for RestoreTrashed), else Upload fails before reading any
+// file. Then it asks which extensions the server takes (GET
 // /server/media-types, or DefaultMediaTypes when that fails); scans (see
 // UploadOptions.Ignore, IncludeHidden: files found by walking that are not
 // media are skipped silently, files named explicitly that are not media are
@@ -270,8 +273,9 @@ type FileOutcome struct {
 // timeout. Errors of single files never stop the run: they are listed in
 // Failed. Upload returns a non-nil error only when nothing could be
 // attempted: bad options, server unreachable, not Immich, too old
-// (ErrServerTooOld) or credentials rejected (ErrUnauthorized); the error
-// says which and what to do. When ctx is cancelled, Upload stops promptly and returns the
+// (ErrServerTooOld), credentials rejected (ErrUnauthorized) or lacking a
+// permission (ErrForbidden, *PermissionError); the error says which and
+// what to do. When ctx is cancelled, Upload stops promptly and returns the
 // partial result (files not finished are in Failed with the context's
 // error), skipping albums and deletes; no goroutine it started outlives it.
 func (c *Client) Upload(ctx context.Context, paths []string, opts UploadOptions) (*UploadResult, error) {
@@ -424,7 +428,7 @@ func (c *Client) newUploadRun(ctx context.Context, paths []string, opts UploadOp
 	if err := validateIgnores(opts.Ignore); err != nil {
 		return nil, err
 	}
-	srv, err := c.preflight(ctx)
+	srv, err := c.preflight(ctx, opts)
 	if err != nil {
 		return nil, err
 	}

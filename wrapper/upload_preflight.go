@@ -6,11 +6,28 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
+	"strings"
 )
+
+// PermissionError is Upload's error when its API key lacks permissions the
+// run needs. It matches ErrForbidden with errors.Is.
+type PermissionError struct {
+	// Missing lists the Immich permissions the key lacks, e.g. "asset.upload".
+	Missing []string
+}
+
+func (e *PermissionError) Error() string {
+	return fmt.Sprintf("wrapper: the API key lacks the permission %s; create a key with it (Immich: Account Settings > API Keys) or one with \"all\"",
+		strings.Join(e.Missing, ", "))
+}
+
+// Is makes errors.Is(err, ErrForbidden) true.
+func (e *PermissionError) Is(target error) bool { return target == ErrForbidden }
 
 // preflight checks the server, its release and the credentials, and learns
 // what Upload needs, before any file is read. Its errors say what to do.
-func (c *Client) preflight(ctx context.Context) (serverInfo, error) {
+func (c *Client) preflight(ctx context.Context, opts UploadOptions) (serverInfo, error) {
 	var info serverInfo
 	if c.apiKey == "" && c.bearer == "" {
 		return info, errors.New("wrapper: no credentials: give an API key with WithAPIKey (create one in Immich under Account Settings > API Keys)")
@@ -30,6 +47,9 @@ func (c *Client) preflight(ctx context.Context) (serverInfo, error) {
 		info.version = v
 	}
 	if info.userID, err = c.myUserID(ctx); err != nil {
+		return info, err
+	}
+	if err := c.checkPermissions(ctx, neededPermissions(opts)); err != nil {
 		return info, err
 	}
 	info.media = c.mediaTypes(ctx)
@@ -80,6 +100,56 @@ func (c *Client) myUserID(ctx context.Context) (string, error) {
 		return "", nil
 	}
 	return "", fmt.Errorf("wrapper: checking the credentials: %w", err)
+}
+
+// neededPermissions lists the Immich permissions (x-immich-permission of
+// the operations) a run with opts certainly uses.
+func neededPermissions(opts UploadOptions) []string {
+	need := []string{"asset.upload"} // bulk-upload-check and upload
+	if opts.AlbumName != "" || opts.AlbumPerFolder {
+		need = append(need, "album.read")
+		if !opts.DryRun {
+			need = append(need, "albumAsset.create")
+		}
+	}
+	if opts.RestoreTrashed && !opts.DryRun {
+		need = append(need, "asset.delete")
+	}
+	return need
+}
+
+// checkPermissions asks GET /api-keys/me which permissions the API key
+// holds and fails with a *PermissionError naming those of need it lacks.
+// Bearer tokens (sessions have every permission of their user) and
+// servers that do not answer are not checked: the operations themselves
+// then fail per file.
+func (c *Client) checkPermissions(ctx context.Context, need []string) error {
+	if c.apiKey == "" {
+		return nil
+	}
+	var key struct {
+		Permissions []string `json:"permissions"`
+	}
+	if err := c.callJSON(ctx, "getMyApiKey", http.MethodGet, "/api-keys/me", nil, &key); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c.logger.Debug("cannot read the API key's permissions; not checked", "error", err)
+		return nil
+	}
+	if slices.Contains(key.Permissions, "all") {
+		return nil
+	}
+	var missing []string
+	for _, p := range need {
+		if !slices.Contains(key.Permissions, p) {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		return &PermissionError{Missing: missing}
+	}
+	return nil
 }
 
 // mediaTypes asks the server which extensions it accepts, and falls back

@@ -3,6 +3,7 @@ package wrapper
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -13,10 +14,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/goimmich/goimmich/api"
 	"github.com/goimmich/goimmich/immichtest"
 )
 
@@ -122,5 +125,94 @@ func TestUploadFormFollowsRelease(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A key without asset.upload fails Upload at once, naming the permission,
+// before any file is scanned or hashed and before any bulk-upload-check or
+// upload; a key lacking what the options need (albums) likewise. A key
+// with exactly what the run needs passes.
+func TestUploadChecksPermissionsFirst(t *testing.T) {
+	s, _ := newUploadEnv(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.jpg": "a", "b.jpg": "b"})
+	for _, tc := range []struct {
+		name    string
+		perms   []string
+		opts    UploadOptions
+		missing []string
+	}{
+		{"no asset.upload", []string{"asset.read", "user.read"}, UploadOptions{}, []string{"asset.upload"}},
+		{"no album permissions", []string{"asset.upload"}, UploadOptions{AlbumName: "Trip"}, []string{"album.read", "albumAsset.create"}},
+		{"restore needs asset.delete", []string{"asset.upload"}, UploadOptions{RestoreTrashed: true}, []string{"asset.delete"}},
+		{"enough for a dry run with an album", []string{"asset.upload", "album.read"}, UploadOptions{AlbumName: "Trip", DryRun: true}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := s.RequestCounts()
+			c, err := New(s.URL(), WithAPIKey(s.NewAPIKey(tc.name, tc.perms...)), WithRetry(uploadRetry()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseIdleConnections()
+			prog := &recordingProgress{done: map[string]int{}}
+			opts := tc.opts
+			opts.Progress = prog
+			res, err := c.Upload(context.Background(), []string{dir}, opts)
+			after := s.RequestCounts()
+			if tc.missing == nil {
+				if err != nil || res.Stats.Total != 2 {
+					t.Fatalf("%v %+v", err, res)
+				}
+				return
+			}
+			var pe *PermissionError
+			if !errors.As(err, &pe) || !slices.Equal(pe.Missing, tc.missing) || !errors.Is(err, ErrForbidden) {
+				t.Fatalf("err %v, want a *PermissionError missing %q (and ErrForbidden)", err, tc.missing)
+			}
+			for _, p := range tc.missing {
+				if !strings.Contains(err.Error(), p) {
+					t.Fatalf("%q does not name %s", err, p)
+				}
+			}
+			if after["getMyApiKey"] != before["getMyApiKey"]+1 {
+				t.Fatal("the key's permissions were not asked for")
+			}
+			for _, op := range []string{"checkBulkUpload", "uploadAsset", "getAllAlbums"} {
+				if after[op] != before[op] {
+					t.Fatalf("%s was called %d times before the permission check failed", op, after[op]-before[op])
+				}
+			}
+			if prog.total != 0 || len(prog.done) != 0 || prog.added != 0 {
+				t.Fatalf("files were scanned or hashed: total %d, done %v, %d bytes", prog.total, prog.done, prog.added)
+			}
+		})
+	}
+}
+
+// A bearer token (a session) has no api-keys/me: the check is skipped.
+func TestUploadBearerTokenSkipsPermissionCheck(t *testing.T) {
+	s, _ := newUploadEnv(t)
+	login, err := New(s.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer login.CloseIdleConnections()
+	lr, err := login.LoginWithResponse(context.Background(), api.LoginCredentialDto{Email: immichtest.DefaultEmail, Password: immichtest.DefaultPassword})
+	if err != nil || lr.JSON201 == nil {
+		t.Fatalf("login: %v", err)
+	}
+	c, err := New(s.URL(), WithBearerToken(lr.JSON201.AccessToken), WithRetry(uploadRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.jpg": "a"})
+	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{})
+	if err != nil || res.Stats.Uploaded != 1 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	if n := s.RequestCount("getMyApiKey"); n != 0 {
+		t.Fatalf("GET /api-keys/me asked %d times with a bearer token", n)
 	}
 }
