@@ -85,6 +85,10 @@ type UploadOptions struct {
 	Visibility api.AssetVisibility
 	// Sidecars says whether XMP sidecars are sent (default SidecarsOn).
 	Sidecars SidecarPolicy
+	// NonRecursive takes only the files directly in each folder named in
+	// paths, as the official CLI does without --recursive; subfolders are
+	// not entered. The zero value walks folders recursively.
+	NonRecursive bool
 	// HashCache configures the local cache of file checksums and of what
 	// the server confirmed (see HashCacheOptions). It is OFF unless
 	// HashCache.Path is set: Upload then writes nothing to disk but the
@@ -229,7 +233,7 @@ type FileOutcome struct {
 }
 
 // Upload sends the media files in paths (files and folders, walked
-// recursively) to the server, each at most once, and
+// recursively unless NonRecursive) to the server, each at most once, and
 // says what happened to every file.
 //
 // Steps: check that the server is Immich (GET /server/ping), a supported
@@ -454,6 +458,7 @@ func (r *uploadRun) scanFiles(ctx context.Context, paths []string) {
 		ignore:        r.opts.Ignore,
 		includeHidden: r.opts.IncludeHidden,
 		withSidecars:  r.opts.Sidecars == SidecarsOn,
+		flat:          r.opts.NonRecursive,
 	}
 	r.scan = sc.scan(ctx, paths)
 	r.files = make([]fileRun, 0, r.scan.nfiles)

@@ -402,7 +402,8 @@ func (r *uploadRun) settleLeftovers(ctx context.Context) {
 // walked folders but are no longer there (deleted, moved, renamed), so the
 // cache does not grow for ever. Only after a complete walk: not when a
 // path failed, and not with ignore patterns (a run that skips a subfolder
-// must not forget it).
+// must not forget it). A NonRecursive walk forgets only files directly in
+// the folders.
 func (r *uploadRun) pruneHashCache() {
 	hc, sr := r.cache.hc, &r.scan
 	if hc == nil || len(sr.folders) == 0 || len(sr.failed) > 0 {
@@ -418,7 +419,9 @@ func (r *uploadRun) pruneHashCache() {
 		if a == "" {
 			continue
 		}
-		hc.Prune(a, func(p string) bool { return found[p] })
+		hc.Prune(a, func(p string) bool {
+			return found[p] || (r.opts.NonRecursive && filepath.Dir(p) != a)
+		})
 	}
 }
 

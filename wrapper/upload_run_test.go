@@ -21,6 +21,7 @@ import (
 
 	"github.com/goimmich/goimmich/api"
 	"github.com/goimmich/goimmich/immichtest"
+	"github.com/goimmich/goimmich/internal/hashcache"
 )
 
 // uploadForms is a proxy in front of a fake server that records the form
@@ -214,5 +215,56 @@ func TestUploadBearerTokenSkipsPermissionCheck(t *testing.T) {
 	}
 	if n := s.RequestCount("getMyApiKey"); n != 0 {
 		t.Fatalf("GET /api-keys/me asked %d times with a bearer token", n)
+	}
+}
+
+// NonRecursive takes only the files directly in a named folder; the hash
+// cache is still pruned there (a file deleted from the folder is
+// forgotten), while the entries of files in subfolders, not walked, stay.
+func TestUploadNonRecursive(t *testing.T) {
+	s, c := newUploadEnv(t)
+	dir := t.TempDir()
+	paths := photoFiles(t, dir, 2, 100) // directly in dir
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sub := photoFiles(t, filepath.Join(dir, "sub"), 1, 100)
+	opts := cacheOpts(t)
+	res, err := c.Upload(context.Background(), []string{dir}, opts) // recursive: fills the cache for all 3
+	if err != nil || res.Stats.Uploaded != 3 {
+		t.Fatalf("%v %+v", err, res.Stats)
+	}
+	if err := os.Remove(paths[1]); err != nil {
+		t.Fatal(err)
+	}
+	opts.NonRecursive = true
+	res, err = c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.Total != 1 || res.Stats.Rejected != 1 || res.Rejected[0].Filepath != paths[0] {
+		t.Fatalf("non-recursive run: %v %+v", err, res)
+	}
+	if len(s.Assets()) != 3 {
+		t.Fatalf("%d assets", len(s.Assets()))
+	}
+	hc, err := hashcache.Open(opts.HashCache.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hc.Close()
+	cached := func(p string) bool {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return false
+		}
+		k := hashcache.StatKey(fi)
+		k.Path, _ = filepath.Abs(p)
+		_, ok := hc.Lookup(k)
+		return ok
+	}
+	if !cached(paths[0]) || !cached(sub[0]) {
+		t.Fatalf("cache entries lost: %s %v, %s %v", paths[0], cached(paths[0]), sub[0], cached(sub[0]))
+	}
+	gone, _ := filepath.Abs(paths[1])
+	if n := hc.Prune(filepath.Dir(gone), func(p string) bool { return p != gone }); n != 0 {
+		t.Fatalf("the non-recursive run did not prune the deleted file's entry (%d pruned now)", n)
 	}
 }

@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -177,6 +175,7 @@ func uploadRun(ctx context.Context, opts *Options) error {
 	uo := wrapper.UploadOptions{
 		Ignore:             opts.Ignore,
 		IncludeHidden:      opts.IncludeHidden,
+		NonRecursive:       !opts.Recursive, // the official CLI's default
 		SkipDuplicateCheck: opts.SkipHash,
 		Concurrency:        opts.Concurrency,
 		AlbumName:          opts.AlbumName,
@@ -189,11 +188,6 @@ func uploadRun(ctx context.Context, opts *Options) error {
 	}
 	if !opts.NoCache && !opts.SkipHash {
 		uo.HashCache.Path = hashCachePath(opts.Factory)
-	}
-	if !opts.Recursive {
-		// The official CLI takes only the files directly in a folder
-		// without -r: ignore each folder's subfolders.
-		uo.Ignore = append(uo.Ignore, subfolderIgnores(opts.Paths)...)
 	}
 	var bars *wrapper.BarProgress
 	if opts.IO.CanShowProgress() && !opts.NoProgress {
@@ -228,44 +222,6 @@ func hashCachePath(f *cmdutil.Factory) string {
 	}
 	p, _ := wrapper.DefaultHashCachePath()
 	return p
-}
-
-// subfolderIgnores returns one ignore pattern (an absolute path, glob
-// characters escaped) per subfolder of each folder in paths.
-func subfolderIgnores(paths []string) []string {
-	var out []string
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil || !st.IsDir() {
-			continue // files, and errors the upload itself reports
-		}
-		entries, err := os.ReadDir(p)
-		if err != nil {
-			continue
-		}
-		for _, e := range entries {
-			child := filepath.Join(p, e.Name())
-			if st, err := os.Stat(child); err != nil || !st.IsDir() {
-				continue
-			}
-			if abs, err := filepath.Abs(child); err == nil {
-				out = append(out, escapeGlob(filepath.ToSlash(abs)))
-			}
-		}
-	}
-	return out
-}
-
-// escapeGlob escapes doublestar's special characters in a path.
-func escapeGlob(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[]{}\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
 
 func albumFailed(res *wrapper.UploadResult) bool {
