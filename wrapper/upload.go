@@ -99,6 +99,16 @@ type UploadOptions struct {
 	// deleting a local file); the fresh checksums are still stored. Unused
 	// with SkipDuplicateCheck (nothing is hashed then).
 	HashCache HashCacheOptions
+	// SkipServerDeleted does not upload again a file whose asset was
+	// deleted for good on this server since this client saw the server
+	// confirm it (the hash cache's confirmations for this server and user;
+	// a bulk-upload-check that now answers "accept" says the asset is
+	// gone, not only trashed). Such a file is Rejected as server_deleted,
+	// and its confirmation is kept so later runs skip it too. A file whose
+	// duplicate is in the trash is reported as today, and its confirmation
+	// is kept as well. Needs HashCache.Path; without the option, a file
+	// deleted on the server is uploaded again.
+	SkipServerDeleted bool
 
 	// Progress observes the run; nil means none.
 	Progress Progress
@@ -118,6 +128,10 @@ const (
 	// RejectUnsupportedFormat: the file is not a media type the server
 	// accepts (only for files named explicitly).
 	RejectUnsupportedFormat RejectReason = "unsupported_format"
+	// RejectServerDeleted: the server confirmed this content to this
+	// client before, and its asset has since been deleted there for good;
+	// with UploadOptions.SkipServerDeleted it is not uploaded again.
+	RejectServerDeleted RejectReason = "server_deleted"
 )
 
 // UploadedFile is a file whose asset the server created.
@@ -431,6 +445,9 @@ func (c *Client) newUploadRun(ctx context.Context, paths []string, opts UploadOp
 	}
 	if err := validateIgnores(opts.Ignore); err != nil {
 		return nil, err
+	}
+	if opts.SkipServerDeleted && (opts.HashCache.Path == "" || opts.SkipDuplicateCheck) {
+		return nil, errors.New("wrapper: SkipServerDeleted needs the hash cache's memory of what the server confirmed: set HashCache.Path, and do not set SkipDuplicateCheck")
 	}
 	srv, err := c.preflight(ctx, opts)
 	if err != nil {

@@ -234,7 +234,9 @@ func failure(err error) outcome {
 
 // checkBatch asks the server which files of idx it already has, and keeps
 // the cache's confirmations true: an accepted checksum (the asset is gone)
-// or a trashed duplicate is forgotten, a live duplicate confirmed.
+// or a trashed duplicate is forgotten, a live duplicate confirmed. With
+// SkipServerDeleted, an accepted checksum the cache confirmed is the
+// server's deleted asset: it is rejected, and both confirmations are kept.
 func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- int) {
 	items := make([]api.AssetBulkUploadCheckItem, len(idx))
 	inBatch := make(map[int]bool, len(idx))
@@ -252,6 +254,7 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 		}
 		return
 	}
+	keep := r.opts.SkipServerDeleted
 	for _, a := range ans.Results {
 		i, err := strconv.Atoi(a.Id)
 		if err != nil || !inBatch[i] {
@@ -260,6 +263,8 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 		delete(inBatch, i)
 		fr := &r.files[i]
 		switch {
+		case a.Action == api.AssetUploadActionAccept && keep && r.cache.confirmed(fr.sum):
+			r.settle(i, outcome{status: FileRejected, reason: RejectServerDeleted})
 		case a.Action == api.AssetUploadActionAccept:
 			fr.accepted = true
 			r.cache.forget(fr.sum)
@@ -271,10 +276,11 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 		case a.AssetId != nil && (a.Reason == nil || *a.Reason == api.AssetRejectReasonDuplicate):
 			o := outcome{}
 			o.duplicate(*a.AssetId, trashOf(a.IsTrashed))
-			if o.trash == inTrash {
-				r.cache.forget(fr.sum)
-			} else {
+			switch {
+			case o.trash != inTrash:
 				r.cache.confirm(fr.sum, a.AssetId.String())
+			case !keep:
+				r.cache.forget(fr.sum)
 			}
 			r.settle(i, o)
 		default:

@@ -3,6 +3,7 @@ package wrapper
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"errors"
 	"io"
 	"mime"
@@ -18,6 +19,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/google/uuid"
 
 	"github.com/goimmich/goimmich/api"
 	"github.com/goimmich/goimmich/immichtest"
@@ -266,5 +269,72 @@ func TestUploadNonRecursive(t *testing.T) {
 	gone, _ := filepath.Abs(paths[1])
 	if n := hc.Prune(filepath.Dir(gone), func(p string) bool { return p != gone }); n != 0 {
 		t.Fatalf("the non-recursive run did not prune the deleted file's entry (%d pruned now)", n)
+	}
+}
+
+// SkipServerDeleted: a file this client saw confirmed, whose asset was then
+// deleted for good on the server, is rejected as server_deleted, run after
+// run; without the option it is uploaded again. A trashed one is reported
+// as trashed either way.
+func TestUploadSkipServerDeleted(t *testing.T) {
+	s, c := newUploadEnv(t)
+	dir := t.TempDir()
+	paths := photoFiles(t, dir, 3, 1000)
+	opts := cacheOpts(t)
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.Uploaded != 3 {
+		t.Fatalf("first run: %v %+v", err, res.Stats)
+	}
+	ids := map[string]uuid.UUID{}
+	for _, u := range res.Uploaded {
+		ids[u.Filepath] = u.Asset.Id
+	}
+	force := true
+	r, err := c.DeleteAssetsWithResponse(context.Background(), api.AssetBulkDeleteDto{Ids: []uuid.UUID{ids[paths[1]]}, Force: &force})
+	if err == nil {
+		err = CheckResponse("deleteAssets", r.HTTPResponse, r.Body)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	trash(t, c, ids[paths[2]])
+
+	skip := opts
+	skip.SkipServerDeleted = true
+	for run := range 2 {
+		res, err = c.Upload(context.Background(), []string{dir}, skip)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkPartition(t, res, 3)
+		if res.Stats.Uploaded != 0 || res.Stats.Rejected != 3 {
+			t.Fatalf("run %d with SkipServerDeleted: %+v", run, res)
+		}
+		for _, rj := range res.Rejected {
+			want := RejectDuplicate
+			if rj.Filepath == paths[1] {
+				want = RejectServerDeleted
+			}
+			if rj.Reason != want || (want == RejectServerDeleted && rj.AssetID != nil) || rj.Trashed != (rj.Filepath == paths[2]) {
+				t.Fatalf("run %d: %+v, want reason %s", run, rj, want)
+			}
+		}
+	}
+	if len(s.Assets()) != 2 {
+		t.Fatalf("%d assets on the server, want the 2 not deleted", len(s.Assets()))
+	}
+
+	res, err = c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.Uploaded != 1 || res.Uploaded[0].Filepath != paths[1] {
+		t.Fatalf("without SkipServerDeleted: %v %+v", err, res)
+	}
+	content, _ := os.ReadFile(paths[1])
+	sum := sha1.Sum(content)
+	if n := len(assetsByChecksum(s)[string(sum[:])]); n != 1 {
+		t.Fatalf("%d assets with the deleted file's content, want 1", n)
+	}
+
+	if _, err := c.Upload(context.Background(), []string{dir}, UploadOptions{SkipServerDeleted: true}); err == nil || !strings.Contains(err.Error(), "HashCache.Path") {
+		t.Fatalf("SkipServerDeleted without a cache: %v", err)
 	}
 }
