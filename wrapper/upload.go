@@ -109,7 +109,12 @@ type UploadOptions struct {
 	// is kept as well. Needs HashCache.Path; without the option, a file
 	// deleted on the server is uploaded again.
 	SkipServerDeleted bool
-
+	// OnFile, when set, is called once for every input file, with its
+	// final outcome (after albums and deletes), in scan order, from the
+	// goroutine that called Upload; the lists Uploaded, Rejected and
+	// Failed of the UploadResult then stay empty (Stats still count), so
+	// the result does not grow with the number of files.
+	OnFile func(FileOutcome)
 	// Progress observes the run; nil means none.
 	Progress Progress
 	// ShowProgress, when Progress is nil, draws mpb progress bars
@@ -193,7 +198,8 @@ type UploadStats struct {
 }
 
 // UploadResult tells what happened to every input file: each is in exactly
-// one of Uploaded, Rejected and Failed. Its JSON form keeps the keys of the immichpy seed (uploaded,
+// one of Uploaded, Rejected and Failed (unless UploadOptions.OnFile took
+// them). Its JSON form keeps the keys of the immichpy seed (uploaded,
 // rejected, failed, stats) and adds fields.
 //
 // Memory: each listed file costs one list entry (about 100 bytes) plus its
@@ -222,8 +228,8 @@ const (
 	FileFailed   FileStatus = "failed"
 )
 
-// FileOutcome is the final word on one input file; UploadResult's lists
-// hold the same facts.
+// FileOutcome is the final word on one input file, as UploadOptions.OnFile
+// receives it; UploadResult's lists hold the same facts.
 type FileOutcome struct {
 	Path string
 	// Sidecar is the sidecar sent with it, if any; Bytes the file's size
@@ -285,7 +291,7 @@ type FileOutcome struct {
 // 256 KiB buffer per hashing core, a few KiB of multipart headers and the
 // HTTP transport's buffers per upload, plus a few hundred bytes of
 // bookkeeping per scanned file while Upload runs, and the result (see
-// UploadResult).
+// UploadResult, and OnFile to keep it small).
 //
 // Retries and stalls follow the Client's RetryPolicy; there is no total
 // timeout. Errors of single files never stop the run: they are listed in

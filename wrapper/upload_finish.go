@@ -120,10 +120,14 @@ func (r *uploadRun) deleteOne(ctx context.Context, fr *fileRun) error {
 	return nil
 }
 
-// report lists every file's outcome in res, and counts the stats.
+// report hands every file's outcome to OnFile, or lists it in res, and
+// counts the stats.
 func (r *uploadRun) report(res *UploadResult) {
-	r.makeLists(res)
-	emit := res.add
+	emit := r.opts.OnFile
+	if emit == nil {
+		r.makeLists(res)
+		emit = res.add
+	}
 	st := &res.Stats
 	for _, p := range r.scan.unsupported {
 		emit(FileOutcome{Path: p, Status: FileRejected, Reason: RejectUnsupportedFormat})
@@ -173,7 +177,7 @@ func (r *uploadRun) makeLists(res *UploadResult) {
 	res.Failed = make([]FailedFile, 0, len(r.files)-nUp-nRej+len(r.scan.unsupported)+len(r.scan.failed))
 }
 
-// outcome is fr's final outcome, for the result's lists.
+// outcome is fr's final outcome, for OnFile or the result's lists.
 func (fr *fileRun) outcome() FileOutcome {
 	o := &fr.out
 	fo := FileOutcome{

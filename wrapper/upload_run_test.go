@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -336,5 +337,63 @@ func TestUploadSkipServerDeleted(t *testing.T) {
 
 	if _, err := c.Upload(context.Background(), []string{dir}, UploadOptions{SkipServerDeleted: true}); err == nil || !strings.Contains(err.Error(), "HashCache.Path") {
 		t.Fatalf("SkipServerDeleted without a cache: %v", err)
+	}
+}
+
+// OnFile receives every file's outcome once, the same facts the lists of
+// an equal run without it hold, and the lists then stay empty.
+func TestUploadOnFile(t *testing.T) {
+	_, c := newUploadEnv(t)
+	tree := func() (string, []string) {
+		dir := t.TempDir()
+		writeFiles(t, dir, map[string]string{"a.jpg": "a in " + dir, "same.jpg": "a in " + dir, "b.jpg": "b in " + dir,
+			"x.jpg": "x in " + dir, "x.jpg.xmp": "<x/>"})
+		return dir, []string{dir, filepath.Join(dir, "x.jpg.xmp"), filepath.Join(dir, "missing.jpg")}
+	}
+	// facts is a result's lists, with paths relative to dir and no ids.
+	facts := func(res *UploadResult, dir string) []string {
+		r := func(p string) string { return strings.TrimPrefix(p, dir) }
+		var out []string
+		for _, u := range res.Uploaded {
+			out = append(out, fmt.Sprintf("uploaded %s %s %d %s %v", r(u.Filepath), r(u.Sidecar), u.Bytes, u.Asset.Status, u.Deleted))
+		}
+		for _, j := range res.Rejected {
+			out = append(out, fmt.Sprintf("rejected %s %s %v %v %v %v", r(j.Filepath), j.Reason, j.AssetID != nil, j.Trashed, j.Restored, j.Deleted))
+		}
+		for _, f := range res.Failed {
+			out = append(out, fmt.Sprintf("failed %s %v", r(f.Filepath), f.Err != nil && f.Error == f.Err.Error()))
+		}
+		return out
+	}
+	dir1, in1 := tree()
+	listed, err := c.Upload(context.Background(), in1, UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir2, in2 := tree()
+	var got []FileOutcome
+	streamed, err := c.Upload(context.Background(), in2, UploadOptions{OnFile: func(fo FileOutcome) { got = append(got, fo) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if streamed.Uploaded != nil || streamed.Rejected != nil || streamed.Failed != nil {
+		t.Fatalf("lists filled with OnFile: %+v", streamed)
+	}
+	s1, s2 := listed.Stats, streamed.Stats
+	s1.DurationMS, s2.DurationMS = 0, 0
+	if s1 != s2 || s2.Total != len(got) || s2.Uploaded != 3 {
+		t.Fatalf("stats %+v with OnFile (%d outcomes), %+v without", s2, len(got), s1)
+	}
+	var relisted UploadResult
+	seen := map[string]bool{}
+	for _, fo := range got {
+		if seen[fo.Path] {
+			t.Fatalf("%s reported twice", fo.Path)
+		}
+		seen[fo.Path] = true
+		relisted.add(fo)
+	}
+	if a, b := facts(listed, dir1), facts(&relisted, dir2); !slices.Equal(a, b) {
+		t.Fatalf("OnFile outcomes\n%q\nlists without it\n%q", b, a)
 	}
 }
