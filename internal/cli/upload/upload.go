@@ -164,31 +164,22 @@ func applyEnv(cmd *cobra.Command, getenv func(string) string) error {
 	return nil
 }
 
-// uploadRun checks the login, uploads, prints the result and returns an
-// *cmdutil.ExitError with code 2 when files failed.
+// uploadRun connects, checks the login and uploads once (uploadOnce).
 func uploadRun(ctx context.Context, opts *Options) error {
 	cmdutil.FrugalGC()
 	c, _, err := opts.Factory.Connect(ctx)
 	if err != nil {
 		return err
 	}
-	uo := wrapper.UploadOptions{
-		Ignore:             opts.Ignore,
-		IncludeHidden:      opts.IncludeHidden,
-		NonRecursive:       !opts.Recursive, // the official CLI's default
-		SkipDuplicateCheck: opts.SkipHash,
-		Concurrency:        opts.Concurrency,
-		AlbumName:          opts.AlbumName,
-		AlbumPerFolder:     opts.AlbumPerFolder,
-		DeleteUploaded:     opts.Delete,
-		DeleteDuplicates:   opts.DeleteDuplicates,
-		RestoreTrashed:     opts.RestoreTrashed,
-		DryRun:             opts.DryRun,
-		Visibility:         api.AssetVisibility(opts.Visibility),
-	}
-	if !opts.NoCache && !opts.SkipHash {
-		uo.HashCache.Path = hashCachePath(opts.Factory)
-	}
+	return uploadOnce(ctx, c, opts)
+}
+
+// uploadOnce is one upload of opts.Paths with c: it draws progress on a
+// terminal, prints the result, and returns an *cmdutil.ExitError with code
+// 2 when files failed (or ctx ended). It can be called again with the same
+// Client and Options.
+func uploadOnce(ctx context.Context, c *wrapper.Client, opts *Options) error {
+	uo := libraryOptions(opts)
 	var bars *wrapper.BarProgress
 	if opts.IO.CanShowProgress() && !opts.NoProgress {
 		bars = wrapper.NewBarProgress(opts.IO.ErrOut)
@@ -212,6 +203,29 @@ func uploadRun(ctx context.Context, opts *Options) error {
 		return &cmdutil.ExitError{Code: cmdutil.ExitPartial}
 	}
 	return nil
+}
+
+// libraryOptions maps the command's flags to wrapper.UploadOptions; the
+// command, unlike the library, keeps a hash cache unless told not to.
+func libraryOptions(opts *Options) wrapper.UploadOptions {
+	uo := wrapper.UploadOptions{
+		Ignore:             opts.Ignore,
+		IncludeHidden:      opts.IncludeHidden,
+		NonRecursive:       !opts.Recursive, // the official CLI's default
+		SkipDuplicateCheck: opts.SkipHash,
+		Concurrency:        opts.Concurrency,
+		AlbumName:          opts.AlbumName,
+		AlbumPerFolder:     opts.AlbumPerFolder,
+		DeleteUploaded:     opts.Delete,
+		DeleteDuplicates:   opts.DeleteDuplicates,
+		RestoreTrashed:     opts.RestoreTrashed,
+		DryRun:             opts.DryRun,
+		Visibility:         api.AssetVisibility(opts.Visibility),
+	}
+	if !opts.NoCache && !opts.SkipHash {
+		uo.HashCache.Path = hashCachePath(opts.Factory)
+	}
+	return uo
 }
 
 // hashCachePath is where the command keeps its hash cache: the configured
