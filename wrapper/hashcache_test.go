@@ -20,7 +20,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/goimmich/goimmich/api"
 	"github.com/goimmich/goimmich/immichtest"
 	"github.com/goimmich/goimmich/internal/hashcache"
 )
@@ -72,6 +71,26 @@ func readBytes(t *testing.T) (n int64, ok bool) {
 
 func cacheOpts(t *testing.T) UploadOptions {
 	return UploadOptions{HashCache: HashCacheOptions{Path: filepath.Join(t.TempDir(), "hashes.db")}}
+}
+
+// cachedLibrary starts a fake server and uploads n photoFiles of size bytes
+// to it with a fresh hash cache (cacheOpts); it returns the files, the
+// options and each file's asset id.
+func cachedLibrary(t *testing.T, n, size int) (*immichtest.Server, *Client, []string, UploadOptions, map[string]uuid.UUID) {
+	t.Helper()
+	s, c := newUploadEnv(t)
+	dir := t.TempDir()
+	paths := photoFiles(t, dir, n, size)
+	opts := cacheOpts(t)
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.Uploaded != n {
+		t.Fatalf("first run: %v %+v", err, res.Stats)
+	}
+	ids := map[string]uuid.UUID{}
+	for _, u := range res.Uploaded {
+		ids[u.Filepath] = u.Asset.Id
+	}
+	return s, c, paths, opts, ids
 }
 
 // A re-run over unchanged files takes every checksum from the cache and
@@ -151,18 +170,8 @@ func TestHashCacheHitReadsNoFile(t *testing.T) {
 // (new mtime, same bytes) misses, is hashed again and found a duplicate of
 // its own asset.
 func TestHashCacheMissOnSizeOrMtimeChange(t *testing.T) {
-	s, c := newUploadEnv(t)
-	dir := t.TempDir()
-	paths := photoFiles(t, dir, 3, 4096)
-	opts := cacheOpts(t)
-	res, err := c.Upload(context.Background(), []string{dir}, opts)
-	if err != nil || res.Stats.Uploaded != 3 {
-		t.Fatalf("first run: %v %+v", err, res.Stats)
-	}
-	ids := map[string]string{}
-	for _, u := range res.Uploaded {
-		ids[u.Filepath] = u.Asset.Id.String()
-	}
+	s, c, paths, opts, ids := cachedLibrary(t, 3, 4096)
+	dir := filepath.Dir(paths[0])
 	fi, _ := os.Stat(paths[0])
 	// paths[0]: bytes appended, mtime restored: the size tells.
 	if err := os.WriteFile(paths[0], append(bytes.Repeat([]byte{0}, 4096), "more"...), 0o644); err != nil {
@@ -173,7 +182,7 @@ func TestHashCacheMissOnSizeOrMtimeChange(t *testing.T) {
 	later := fi.ModTime().Add(time.Minute)
 	os.Chtimes(paths[1], later, later)
 
-	res, err = c.Upload(context.Background(), []string{dir}, opts)
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
 	if err != nil || res.Stats.HashCacheHits != 1 || res.Stats.Uploaded != 1 || res.Stats.Rejected != 2 {
 		t.Fatalf("re-run: %v %+v", err, res.Stats)
 	}
@@ -181,7 +190,7 @@ func TestHashCacheMissOnSizeOrMtimeChange(t *testing.T) {
 		t.Fatalf("uploaded %s, want the grown %s", res.Uploaded[0].Filepath, paths[0])
 	}
 	for _, r := range res.Rejected {
-		if r.Reason != RejectDuplicate || *r.AssetID != ids[r.Filepath] {
+		if r.Reason != RejectDuplicate || *r.AssetID != ids[r.Filepath].String() {
 			t.Fatalf("%+v: want a duplicate of %s", r, ids[r.Filepath])
 		}
 	}
@@ -442,20 +451,8 @@ func TestHashCacheTwoUploadsAtOnce(t *testing.T) {
 // the re-run's bulk-upload-check says accept. The cache then confirms the
 // new asset id.
 func TestHashCacheAssetDeletedOnServerIsUploadedAgain(t *testing.T) {
-	s, c := newUploadEnv(t)
-	dir := t.TempDir()
-	paths := photoFiles(t, dir, 3, 1000)
-	opts := cacheOpts(t)
-	res, err := c.Upload(context.Background(), []string{dir}, opts)
-	if err != nil || res.Stats.Uploaded != 3 {
-		t.Fatalf("first run: %v %+v", err, res.Stats)
-	}
-	var gone uuid.UUID
-	for _, u := range res.Uploaded {
-		if u.Filepath == paths[1] {
-			gone = u.Asset.Id
-		}
-	}
+	s, c, paths, opts, ids := cachedLibrary(t, 3, 1000)
+	dir, gone := filepath.Dir(paths[0]), ids[paths[1]]
 	me, err := c.GetMyUserWithResponse(context.Background())
 	if err != nil || me.JSON200 == nil {
 		t.Fatalf("users/me: %v", err)
@@ -474,15 +471,8 @@ func TestHashCacheAssetDeletedOnServerIsUploadedAgain(t *testing.T) {
 		t.Fatalf("after the upload the cache confirms %q %v, want %s", id, ok, gone)
 	}
 
-	force := true
-	r, err := c.DeleteAssetsWithResponse(context.Background(), api.AssetBulkDeleteDto{Ids: []uuid.UUID{gone}, Force: &force})
-	if err == nil {
-		err = CheckResponse("deleteAssets", r.HTTPResponse, r.Body)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err = c.Upload(context.Background(), []string{dir}, opts)
+	purge(t, c, gone)
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
 	if err != nil || res.Stats.HashCacheHits != 3 || res.Stats.Uploaded != 1 || res.Stats.Rejected != 2 {
 		t.Fatalf("re-run: %v %+v", err, res.Stats)
 	}

@@ -21,8 +21,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/google/uuid"
-
 	"github.com/goimmich/goimmich/api"
 	"github.com/goimmich/goimmich/immichtest"
 	"github.com/goimmich/goimmich/internal/hashcache"
@@ -278,32 +276,15 @@ func TestUploadNonRecursive(t *testing.T) {
 // run; without the option it is uploaded again. A trashed one is reported
 // as trashed either way.
 func TestUploadSkipServerDeleted(t *testing.T) {
-	s, c := newUploadEnv(t)
-	dir := t.TempDir()
-	paths := photoFiles(t, dir, 3, 1000)
-	opts := cacheOpts(t)
-	res, err := c.Upload(context.Background(), []string{dir}, opts)
-	if err != nil || res.Stats.Uploaded != 3 {
-		t.Fatalf("first run: %v %+v", err, res.Stats)
-	}
-	ids := map[string]uuid.UUID{}
-	for _, u := range res.Uploaded {
-		ids[u.Filepath] = u.Asset.Id
-	}
-	force := true
-	r, err := c.DeleteAssetsWithResponse(context.Background(), api.AssetBulkDeleteDto{Ids: []uuid.UUID{ids[paths[1]]}, Force: &force})
-	if err == nil {
-		err = CheckResponse("deleteAssets", r.HTTPResponse, r.Body)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, c, paths, opts, ids := cachedLibrary(t, 3, 1000)
+	dir := filepath.Dir(paths[0])
+	purge(t, c, ids[paths[1]])
 	trash(t, c, ids[paths[2]])
 
 	skip := opts
 	skip.SkipServerDeleted = true
 	for run := range 2 {
-		res, err = c.Upload(context.Background(), []string{dir}, skip)
+		res, err := c.Upload(context.Background(), []string{dir}, skip)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -325,7 +306,7 @@ func TestUploadSkipServerDeleted(t *testing.T) {
 		t.Fatalf("%d assets on the server, want the 2 not deleted", len(s.Assets()))
 	}
 
-	res, err = c.Upload(context.Background(), []string{dir}, opts)
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
 	if err != nil || res.Stats.Uploaded != 1 || res.Uploaded[0].Filepath != paths[1] {
 		t.Fatalf("without SkipServerDeleted: %v %+v", err, res)
 	}

@@ -211,7 +211,18 @@ func TestUploadServerDuplicates(t *testing.T) {
 
 func trash(t *testing.T, c *Client, ids ...uuid.UUID) {
 	t.Helper()
-	r, err := c.DeleteAssetsWithResponse(context.Background(), api.AssetBulkDeleteDto{Ids: ids})
+	deleteAssets(t, c, false, ids)
+}
+
+// purge deletes assets for good (not to the trash).
+func purge(t *testing.T, c *Client, ids ...uuid.UUID) {
+	t.Helper()
+	deleteAssets(t, c, true, ids)
+}
+
+func deleteAssets(t *testing.T, c *Client, force bool, ids []uuid.UUID) {
+	t.Helper()
+	r, err := c.DeleteAssetsWithResponse(context.Background(), api.AssetBulkDeleteDto{Ids: ids, Force: &force})
 	if err == nil {
 		err = CheckResponse("deleteAssets", r.HTTPResponse, r.Body)
 	}
