@@ -38,6 +38,8 @@ type Options struct {
 	NoProgress       bool
 	RestoreTrashed   bool
 	NoCache          bool
+	// SkipServerDeleted: see wrapper.UploadOptions.SkipServerDeleted.
+	SkipServerDeleted bool
 }
 
 // NewCmdUpload returns the "upload" command. runF, when set, replaces
@@ -94,6 +96,9 @@ goes to standard error.`,
 			if opts.Concurrency < 1 {
 				return cmdutil.FlagErrorf("--concurrency must be at least 1")
 			}
+			if opts.SkipServerDeleted && (opts.NoCache || opts.SkipHash) {
+				return cmdutil.FlagErrorf("--skip-server-deleted needs the hash cache's memory of past uploads: drop --no-cache and --skip-hash")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -117,6 +122,7 @@ goes to standard error.`,
 	fl.BoolVar(&opts.NoProgress, "no-progress", false, "Don't draw progress bars")
 	fl.BoolVar(&opts.RestoreTrashed, "restore-trashed", false, "Restore from the trash the server's assets that local files duplicate")
 	fl.BoolVar(&opts.NoCache, "no-cache", false, "Don't use the local cache of file checksums: read and hash every file")
+	fl.BoolVar(&opts.SkipServerDeleted, "skip-server-deleted", false, "Don't upload again files whose asset was deleted for good on the server since it confirmed them")
 	return cmd
 }
 
@@ -219,6 +225,7 @@ func libraryOptions(opts *Options) wrapper.UploadOptions {
 		DeleteUploaded:     opts.Delete,
 		DeleteDuplicates:   opts.DeleteDuplicates,
 		RestoreTrashed:     opts.RestoreTrashed,
+		SkipServerDeleted:  opts.SkipServerDeleted,
 		DryRun:             opts.DryRun,
 		Visibility:         api.AssetVisibility(opts.Visibility),
 	}
