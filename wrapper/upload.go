@@ -202,9 +202,10 @@ type UploadStats struct {
 // them). Its JSON form keeps the keys of the immichpy seed (uploaded,
 // rejected, failed, stats) and adds fields.
 //
-// Memory: each listed file costs one list entry (about 100 bytes) plus its
-// path, which the entry shares with the scan; the run's own bookkeeping of
-// a few hundred bytes per file is freed when Upload returns.
+// Memory: each listed file costs one list entry (80 bytes for an uploaded
+// file, about 110 for a duplicate, whose asset id is text, plus the message
+// of a failure); its path is shared with the scan. The run's own
+// bookkeeping of a few hundred bytes per file is freed when Upload returns.
 type UploadResult struct {
 	Uploaded []UploadedFile `json:"uploaded"`
 	Rejected []RejectedFile `json:"rejected"`
@@ -223,9 +224,12 @@ type UploadResult struct {
 type FileStatus string
 
 const (
+	// FileUploaded: the server created the file's asset (UploadedFile).
 	FileUploaded FileStatus = "uploaded"
+	// FileRejected: not taken, for its RejectReason (RejectedFile).
 	FileRejected FileStatus = "rejected"
-	FileFailed   FileStatus = "failed"
+	// FileFailed: it did not make it; Err says why (FailedFile).
+	FileFailed FileStatus = "failed"
 )
 
 // FileOutcome is the final word on one input file, as UploadOptions.OnFile
@@ -243,9 +247,10 @@ type FileOutcome struct {
 	// the same content (duplicate); uuid.Nil when none, and for files a
 	// DryRun would upload.
 	AssetID uuid.UUID
-	// Duplicate says an uploaded file's (retried) upload was answered
-	// "duplicate": its own lost first attempt had created the asset.
-	Duplicate bool
+	// AnsweredDuplicate says an uploaded file's (retried) upload was
+	// answered "duplicate": its own lost first attempt had created the
+	// asset.
+	AnsweredDuplicate bool
 	// Trashed, Restored and Deleted: as in RejectedFile and UploadedFile.
 	Trashed, Restored, Deleted bool
 	// Err is why it failed.
@@ -408,17 +413,17 @@ func trashOf(isTrashed *bool) trashState {
 	return notTrashed
 }
 
-func (o *outcome) uploaded(id uuid.UUID, answeredDup bool) {
-	*o = outcome{status: FileUploaded, assetID: id, answeredDup: answeredDup}
+func uploadedAs(id uuid.UUID, answeredDup bool) outcome {
+	return outcome{status: FileUploaded, assetID: id, answeredDup: answeredDup}
 }
 
-func (o *outcome) duplicate(id uuid.UUID, t trashState) {
-	*o = outcome{status: FileRejected, reason: RejectDuplicate, assetID: id, trash: t}
+func duplicateOf(id uuid.UUID, t trashState) outcome {
+	return outcome{status: FileRejected, reason: RejectDuplicate, assetID: id, trash: t}
 }
 
-func (o *outcome) fail(err error) { *o = outcome{status: FileFailed, err: err} }
+func failure(err error) outcome { return outcome{status: FileFailed, err: err} }
 
-// live reports whether o is a duplicate whose asset is not known to be in
+// liveDuplicate reports whether o is a duplicate whose asset is not known to be in
 // the trash.
 func (o *outcome) liveDuplicate() bool {
 	return o.status == FileRejected && o.reason == RejectDuplicate && o.trash != inTrash

@@ -182,7 +182,7 @@ func (fr *fileRun) outcome() FileOutcome {
 	o := &fr.out
 	fo := FileOutcome{
 		Path: fr.f.path, Sidecar: fr.f.sidecar, Bytes: fr.f.size(),
-		Status: o.status, Reason: o.reason, AssetID: o.assetID, Duplicate: o.answeredDup,
+		Status: o.status, Reason: o.reason, AssetID: o.assetID, AnsweredDuplicate: o.answeredDup,
 		Trashed: o.trash == inTrash, Restored: o.restored, Deleted: o.deleted, Err: o.err,
 	}
 	return fo
@@ -193,7 +193,7 @@ func (res *UploadResult) add(fo FileOutcome) {
 	switch fo.Status {
 	case FileUploaded:
 		status := api.AssetMediaStatusCreated
-		if fo.Duplicate {
+		if fo.AnsweredDuplicate {
 			status = api.AssetMediaStatusDuplicate
 		}
 		res.Uploaded = append(res.Uploaded, UploadedFile{Asset: api.AssetMediaResponseDto{Id: fo.AssetID, Status: status},

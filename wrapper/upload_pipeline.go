@@ -90,7 +90,7 @@ func (r *uploadRun) hashStage(ctx context.Context, out chan<- int) {
 				sum, hit, err := r.hashOne(ctx, fr.f, abs)
 				if err != nil {
 					if ctx.Err() == nil {
-						fr.out.fail(fmt.Errorf("hashing: %w", err))
+						r.settle(i, failure(fmt.Errorf("hashing: %w", err)))
 					}
 					continue
 				}
@@ -191,7 +191,8 @@ loop:
 			if shortcut {
 				if id, ok := r.cache.confirmedSince(fr.sum, since); ok {
 					fr.checkSkipped = true
-					r.settle(i, duplicateOf(id, trashUnknown))
+					u, _ := uuid.Parse(id) // uuid.Nil if the cache holds junk
+					r.settle(i, duplicateOf(u, trashUnknown))
 					continue
 				}
 			}
@@ -215,21 +216,6 @@ loop:
 		flush()
 	}
 	_ = g.Wait()
-}
-
-// duplicateOf is the outcome of a file whose content the server has as
-// asset id ("" or unparsable: uuid.Nil).
-func duplicateOf(id string, t trashState) outcome {
-	var o outcome
-	u, _ := uuid.Parse(id)
-	o.duplicate(u, t)
-	return o
-}
-
-func failure(err error) outcome {
-	var o outcome
-	o.fail(err)
-	return o
 }
 
 // checkBatch asks the server which files of idx it already has, and keeps
@@ -274,8 +260,7 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 				return
 			}
 		case a.AssetId != nil && (a.Reason == nil || *a.Reason == api.AssetRejectReasonDuplicate):
-			o := outcome{}
-			o.duplicate(*a.AssetId, trashOf(a.IsTrashed))
+			o := duplicateOf(*a.AssetId, trashOf(a.IsTrashed))
 			switch {
 			case o.trash != inTrash:
 				r.cache.confirm(fr.sum, a.AssetId.String())
@@ -315,15 +300,13 @@ func (r *uploadRun) uploadOne(ctx context.Context, i int) {
 	if fr.hashed {
 		r.cache.confirm(fr.sum, ans.dto.Id.String())
 	}
-	var o outcome
 	if ans.created || (ans.retried && fr.accepted) {
 		// created, or our own lost first attempt created it: the retry's
 		// "duplicate" names the asset this file made.
-		o.uploaded(ans.dto.Id, !ans.created)
+		r.settle(i, uploadedAs(ans.dto.Id, !ans.created))
 	} else {
-		o.duplicate(ans.dto.Id, trashUnknown)
+		r.settle(i, duplicateOf(ans.dto.Id, trashUnknown))
 	}
-	r.settle(i, o)
 }
 
 type uploadAnswer struct {
@@ -384,9 +367,7 @@ func (r *uploadRun) settleLeftovers(ctx context.Context) {
 			case FileUploaded:
 				// Same content as a file this run uploaded (a dry run has
 				// no id yet: uuid.Nil).
-				o := outcome{}
-				o.duplicate(l.out.assetID, notTrashed)
-				r.settle(i, o)
+				r.settle(i, duplicateOf(l.out.assetID, notTrashed))
 				continue
 			case FileRejected:
 				r.settle(i, l.out)

@@ -378,3 +378,40 @@ func TestUploadOnFile(t *testing.T) {
 		t.Fatalf("OnFile outcomes\n%q\nlists without it\n%q", b, a)
 	}
 }
+
+// removeAfterScan is a Progress that deletes a file once the scan is done
+// (Total), and records the Done calls.
+type removeAfterScan struct {
+	recordingProgress
+	t    *testing.T
+	path string
+}
+
+func (r *removeAfterScan) Total(files int, n int64) {
+	if err := os.Remove(r.path); err != nil {
+		r.t.Error(err)
+	}
+	r.recordingProgress.Total(files, n)
+}
+
+// A file that cannot be hashed (gone since the scan) fails with the reason,
+// and the observer hears of it once, like every other file.
+func TestUploadHashFailureIsReported(t *testing.T) {
+	_, c := newUploadEnv(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.jpg": "a", "gone.jpg": "g"})
+	gone := filepath.Join(dir, "gone.jpg")
+	prog := &removeAfterScan{recordingProgress: recordingProgress{done: map[string]int{}}, t: t, path: gone}
+	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{Progress: prog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPartition(t, res, 2)
+	if len(res.Failed) != 1 || res.Failed[0].Filepath != gone || !errors.Is(res.Failed[0].Err, os.ErrNotExist) ||
+		!strings.HasPrefix(res.Failed[0].Error, "hashing: ") {
+		t.Fatalf("failed %+v", res.Failed)
+	}
+	if prog.done[gone] != 1 || len(prog.done) != 2 {
+		t.Fatalf("Done calls %v, want one per file", prog.done)
+	}
+}
