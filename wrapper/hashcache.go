@@ -20,12 +20,14 @@ import (
 // /assets/bulk-upload-check in batches of 500 (one request per 500 files,
 // answered by one indexed query on the server, telling accept, duplicate +
 // asset id and isTrashed). So an asset deleted on the server is uploaded
-// again on the next run, and a trashed one is reported as trashed. Only
+// again on the next run (unless UploadOptions.SkipServerDeleted), and a
+// trashed one is reported as trashed. Only
 // RecheckAfter > 0 skips that question for recent confirmations.
 //
 // Growth: after a complete walk of a named folder (no path failed, no
 // Ignore patterns, not cancelled, not a dry run), the level 1 entries of
-// files no longer found under it (deleted, moved, renamed) are forgotten.
+// files no longer found under it (deleted, moved, renamed) are forgotten;
+// after a NonRecursive walk, those of files directly in it.
 //
 // The cache is a bbolt file (mode 0600 in a 0700 folder). It is never fatal:
 // a corrupt or unreadable file is moved aside and rebuilt, a file locked by
