@@ -273,8 +273,9 @@ func TestUploadNonRecursive(t *testing.T) {
 
 // SkipServerDeleted: a file this client saw confirmed, whose asset was then
 // deleted for good on the server, is rejected as server_deleted, run after
-// run; without the option it is uploaded again. A trashed one is reported
-// as trashed either way.
+// run; a trashed one is reported as a trashed duplicate, and as
+// server_deleted once the trash is emptied. Without the option both are
+// uploaded again.
 func TestUploadSkipServerDeleted(t *testing.T) {
 	s, c, paths, opts, ids := cachedLibrary(t, 3, 1000)
 	dir := filepath.Dir(paths[0])
@@ -283,37 +284,45 @@ func TestUploadSkipServerDeleted(t *testing.T) {
 
 	skip := opts
 	skip.SkipServerDeleted = true
-	for run := range 2 {
+	// run uploads with SkipServerDeleted and checks each file's reason.
+	run := func(name string, reasons ...RejectReason) {
+		t.Helper()
 		res, err := c.Upload(context.Background(), []string{dir}, skip)
 		if err != nil {
 			t.Fatal(err)
 		}
 		checkPartition(t, res, 3)
 		if res.Stats.Uploaded != 0 || res.Stats.Rejected != 3 {
-			t.Fatalf("run %d with SkipServerDeleted: %+v", run, res)
+			t.Fatalf("%s: %+v", name, res)
 		}
 		for _, rj := range res.Rejected {
-			want := RejectDuplicate
-			if rj.Filepath == paths[1] {
-				want = RejectServerDeleted
-			}
-			if rj.Reason != want || (want == RejectServerDeleted && rj.AssetID != nil) || rj.Trashed != (rj.Filepath == paths[2]) {
-				t.Fatalf("run %d: %+v, want reason %s", run, rj, want)
+			k := slices.Index(paths, rj.Filepath)
+			want, trashed := reasons[k], reasons[k] == RejectDuplicate && k == 2
+			if rj.Reason != want || (want == RejectServerDeleted) != (rj.AssetID == nil) || rj.Trashed != trashed {
+				t.Fatalf("%s: %+v, want reason %s", name, rj, want)
 			}
 		}
 	}
-	if len(s.Assets()) != 2 {
-		t.Fatalf("%d assets on the server, want the 2 not deleted", len(s.Assets()))
+	run("first run with SkipServerDeleted", RejectDuplicate, RejectServerDeleted, RejectDuplicate)
+	run("second run", RejectDuplicate, RejectServerDeleted, RejectDuplicate)
+	// The trashed asset, its confirmation kept, is then deleted for good
+	// (the trash emptied): it does not come back either.
+	purge(t, c, ids[paths[2]])
+	run("after the trash was emptied", RejectDuplicate, RejectServerDeleted, RejectServerDeleted)
+	if len(s.Assets()) != 1 {
+		t.Fatalf("%d assets on the server, want the one not deleted", len(s.Assets()))
 	}
 
 	res, err := c.Upload(context.Background(), []string{dir}, opts)
-	if err != nil || res.Stats.Uploaded != 1 || res.Uploaded[0].Filepath != paths[1] {
+	if err != nil || res.Stats.Uploaded != 2 || res.Stats.Rejected != 1 {
 		t.Fatalf("without SkipServerDeleted: %v %+v", err, res)
 	}
-	content, _ := os.ReadFile(paths[1])
-	sum := sha1.Sum(content)
-	if n := len(assetsByChecksum(s)[string(sum[:])]); n != 1 {
-		t.Fatalf("%d assets with the deleted file's content, want 1", n)
+	for _, p := range paths[1:] {
+		content, _ := os.ReadFile(p)
+		sum := sha1.Sum(content)
+		if n := len(assetsByChecksum(s)[string(sum[:])]); n != 1 {
+			t.Fatalf("%d assets with the content of %s, want 1 (uploaded again)", n, p)
+		}
 	}
 
 	if _, err := c.Upload(context.Background(), []string{dir}, UploadOptions{SkipServerDeleted: true}); err == nil || !strings.Contains(err.Error(), "HashCache.Path") {
