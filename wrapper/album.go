@@ -79,23 +79,18 @@ func albumName(path string, opts UploadOptions) string {
 // AlbumResult; nothing is claimed that the server did not confirm.
 //
 // An existing album is found by exact name among the albums the user can
-// see (GET /albums), preferring one the user owns (userID) over one shared
-// with them; with several of the same name, the first the server lists.
-func (c *Client) updateAlbums(ctx context.Context, st []fileState, opts UploadOptions, userID string) []AlbumResult {
+// see (GET /albums), preferring one the user owns over one shared with
+// them; with several of the same name, the first the server lists.
+func (r *uploadRun) updateAlbums(ctx context.Context) []AlbumResult {
+	c, opts, userID := r.c, r.opts, r.srv.userID
 	want := map[string][]albumAsset{}
-	for i := range st {
-		s := &st[i]
-		var id string
-		switch {
-		case s.out == outUploaded:
-			id = s.asset.Id.String()
-		case s.out == outDuplicate && (s.trashed == nil || !*s.trashed):
-			id = s.assetID
-		default:
+	for i := range r.files {
+		fr := &r.files[i]
+		if fr.out.status != FileUploaded && !fr.out.liveDuplicate() {
 			continue
 		}
-		if name := albumName(s.f.path, opts); name != "" {
-			want[name] = append(want[name], albumAsset{id: id, path: s.f.path})
+		if name := albumName(fr.f.path, opts); name != "" {
+			want[name] = append(want[name], albumAsset{id: fr.out.assetID.String(), path: fr.f.path})
 		}
 	}
 	names := slices.Sorted(maps.Keys(want))

@@ -93,7 +93,7 @@ func BenchmarkRerun10k(b *testing.B) {
 	}
 	defer c.CloseIdleConnections()
 	on := UploadOptions{HashCache: HashCacheOptions{Path: filepath.Join(b.TempDir(), "hashes.db")}}
-	off := UploadOptions{HashCache: HashCacheOptions{Disabled: true}}
+	off := UploadOptions{}
 	res, err := c.Upload(context.Background(), []string{dir}, on)
 	if err != nil || res.Stats.Uploaded != n {
 		b.Fatalf("first upload: %v %+v", err, res.Stats)
@@ -271,7 +271,7 @@ func BenchmarkAlbumsPerFolder(b *testing.B) {
 		b.StopTimer()
 		s, c := newUploadEnv(b, immichtest.WithFaults(immichtest.Faults{Latency: 10 * time.Millisecond}))
 		b.StartTimer()
-		res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{AlbumPerFolder: true, HashCache: HashCacheOptions{Disabled: true}})
+		res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{AlbumPerFolder: true})
 		b.StopTimer()
 		if err != nil || len(res.Albums) != folders || res.Albums[0].Added != files || len(s.Albums()) != folders {
 			b.Fatalf("%v %+v", err, res.Albums)
@@ -325,7 +325,7 @@ func BenchmarkReadTwiceVsOnce(b *testing.B) {
 	buf := make([]byte, hashBufSize)
 	var twoPass, sendOnly, hash, read time.Duration
 	for b.Loop() {
-		twoPass += upload(UploadOptions{HashCache: HashCacheOptions{Disabled: true}})
+		twoPass += upload(UploadOptions{})
 		sendOnly += upload(UploadOptions{SkipDuplicateCheck: true})
 		hash += overFiles(func(p string) error { _, _, err := hashFile(context.Background(), p, nil); return err })
 		read += overFiles(func(p string) error {

@@ -40,6 +40,7 @@ type Client struct {
 	// answered: the server has answered a request of this Client (see
 	// RetryPolicy on unreachable servers).
 	answered atomic.Bool
+	version  versionCache // ServerVersion's answer, see version.go
 }
 
 // Option configures a Client.

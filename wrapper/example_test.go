@@ -3,6 +3,7 @@ package wrapper_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
@@ -117,9 +118,10 @@ func ExampleHashCacheOptions() {
 	old := time.Now().Add(-time.Hour) // files written in the last seconds are not cached
 	os.Chtimes(p, old, old)
 
-	// The cache is on by default, in os.UserCacheDir()/goimmich/hashes.db;
-	// here it is moved, and the server's confirmations are trusted for a
-	// day (a re-run within a day asks the server nothing about them).
+	// The cache is off unless given a path (DefaultHashCachePath is the
+	// usual one, os.UserCacheDir()/goimmich/hashes.db); here the server's
+	// confirmations are also trusted for a day (a re-run within a day asks
+	// the server nothing about them).
 	opts := wrapper.UploadOptions{HashCache: wrapper.HashCacheOptions{
 		Path:         filepath.Join(dir, "hashes.db"),
 		RecheckAfter: 24 * time.Hour,
@@ -135,4 +137,61 @@ func ExampleHashCacheOptions() {
 	// Output:
 	// uploaded 1, duplicates 0, read from cache 0, not asked 0
 	// uploaded 0, duplicates 1, read from cache 1, not asked 1
+}
+
+func ExampleClient_ServerVersion() {
+	srv := immichtest.NewServer() // validates against the embedded 3.0.3 spec
+	defer srv.Close()
+	c, err := wrapper.New(srv.URL())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	v, err := c.ServerVersion(context.Background()) // public: no key needed; asked once per Client
+	if errors.Is(err, wrapper.ErrServerTooOld) {
+		log.Fatal(err) // names the server's release and the oldest supported one
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(v, "major", v.Major, "supported since", wrapper.OldestSupportedVersion())
+	// Output:
+	// 3.0.3 major 3 supported since 2.3.0
+}
+
+// OnFile streams each file's outcome instead of listing it in the result,
+// which then holds only the counts: for trees of millions of files.
+func ExampleUploadOptions_onFile() {
+	srv := immichtest.NewServer()
+	defer srv.Close()
+	c, err := wrapper.New(srv.URL(), wrapper.WithAPIKey(srv.APIKey()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	dir, _ := os.MkdirTemp("", "photos")
+	defer os.RemoveAll(dir)
+	os.WriteFile(filepath.Join(dir, "a.jpg"), []byte("one photo"), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.jpg"), []byte("one photo"), 0o644) // same content
+
+	res, err := c.Upload(context.Background(), []string{dir}, wrapper.UploadOptions{
+		OnFile: func(fo wrapper.FileOutcome) {
+			switch fo.Status {
+			case wrapper.FileRejected:
+				fmt.Println(filepath.Base(fo.Path), "rejected:", fo.Reason)
+			case wrapper.FileFailed:
+				fmt.Println(filepath.Base(fo.Path), "failed:", fo.Err)
+			default:
+				fmt.Println(filepath.Base(fo.Path), fo.Status)
+			}
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(res.Uploaded), "listed;", res.Stats.Total, "counted")
+	// Output:
+	// a.jpg uploaded
+	// b.jpg rejected: duplicate
+	// 0 listed; 2 counted
 }

@@ -67,14 +67,14 @@ func TestUploadBodyLayout(t *testing.T) {
 	mod := time.Date(2024, 2, 29, 13, 14, 15, 123456789, time.FixedZone("x", 3600))
 	for _, tc := range []struct {
 		sidecar bool
-		device  bool
-	}{{false, false}, {true, true}} {
+		server  Version
+	}{{false, Version{3, 0, 3}}, {true, Version{2, 7, 3}}} {
 		f := scannedFile{path: p, stat: hashcache.FileKey{Size: int64(len(content)), ModTime: mod.UnixNano()}}
 		if tc.sidecar {
 			f.sidecar, f.sidecarSize = side, 6
 		}
 		var reported int
-		b, err := newUploadBody(f, api.AssetVisibilityArchive, tc.device, func(n int) { reported += n })
+		b, err := newUploadBody(&f, formFor(tc.server, api.AssetVisibilityArchive), func(n int) { reported += n })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +123,10 @@ func TestUploadBodyLayout(t *testing.T) {
 		if tc.sidecar {
 			want["sidecarData"] = "<xmp/>"
 		}
-		if tc.device {
+		if tc.server.Major == 3 {
+			want["duration"] = "0"
+		} else {
+			want["duration"] = "0:00:00.000000"
 			want["deviceAssetId"] = strings.Join(strings.Fields(name), "") + "-50000"
 			want["deviceId"] = "goimmich"
 		}
@@ -142,7 +145,7 @@ func TestUploadBodyFileShrank(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a.jpg")
 	writeFiles(t, dir, map[string]string{"a.jpg": "0123456789"})
-	b, err := newUploadBody(scannedFile{path: p, stat: hashcache.FileKey{Size: 10, ModTime: time.Now().UnixNano()}}, "", false, nil)
+	b, err := newUploadBody(&scannedFile{path: p, stat: hashcache.FileKey{Size: 10, ModTime: time.Now().UnixNano()}}, uploadForm{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

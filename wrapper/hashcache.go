@@ -6,7 +6,10 @@ import (
 	"github.com/goimmich/goimmich/internal/hashcache"
 )
 
-// HashCacheOptions configures Upload's local cache, which is on by default.
+// HashCacheOptions configures Upload's local cache. It is off unless Path
+// is set: a library caller decides whether, and where, Upload writes to
+// disk (the goimmich command sets it; DefaultHashCachePath is its usual
+// place).
 //
 // Level 1 remembers the SHA-1 of each local file, keyed by absolute path,
 // size, mtime, ctime, device and inode: a re-run does not read unchanged
@@ -17,12 +20,14 @@ import (
 // /assets/bulk-upload-check in batches of 500 (one request per 500 files,
 // answered by one indexed query on the server, telling accept, duplicate +
 // asset id and isTrashed). So an asset deleted on the server is uploaded
-// again on the next run, and a trashed one is reported as trashed. Only
+// again on the next run (unless UploadOptions.SkipServerDeleted), and a
+// trashed one is reported as trashed. Only
 // RecheckAfter > 0 skips that question for recent confirmations.
 //
 // Growth: after a complete walk of a named folder (no path failed, no
 // Ignore patterns, not cancelled, not a dry run), the level 1 entries of
-// files no longer found under it (deleted, moved, renamed) are forgotten.
+// files no longer found under it (deleted, moved, renamed) are forgotten;
+// after a NonRecursive walk, those of files directly in it.
 //
 // The cache is a bbolt file (mode 0600 in a 0700 folder). It is never fatal:
 // a corrupt or unreadable file is moved aside and rebuilt, a file locked by
@@ -40,12 +45,9 @@ import (
 // and is not uploaded again. On Linux, macOS and FreeBSD the ctime catches
 // it. Delete options never trust the cache (see UploadOptions.HashCache).
 type HashCacheOptions struct {
-	// Disabled turns the cache off: every file is read and hashed, nothing
-	// is written to disk.
-	Disabled bool
-	// Path is the cache file; "" means DefaultHashCachePath
-	// (os.UserCacheDir()/goimmich/hashes.db, e.g.
-	// ~/.cache/goimmich/hashes.db on Linux).
+	// Path is the cache file, created when missing (with its folder). ""
+	// (the default) turns the cache off: every file is read and hashed,
+	// nothing is written to disk.
 	Path string
 	// RecheckAfter, when > 0, trusts the server's confirmations younger than
 	// it: such files are reported as duplicates without asking the server
@@ -56,15 +58,16 @@ type HashCacheOptions struct {
 	RecheckAfter time.Duration
 }
 
-// DefaultHashCachePath returns where Upload keeps its cache when
-// HashCacheOptions.Path is empty: os.UserCacheDir()/goimmich/hashes.db.
+// DefaultHashCachePath returns the usual place of the cache:
+// os.UserCacheDir()/goimmich/hashes.db (e.g. ~/.cache/goimmich/hashes.db on
+// Linux). Upload uses it only when it is given as HashCacheOptions.Path.
 func DefaultHashCachePath() (string, error) { return hashcache.DefaultPath() }
 
 // openHashCache opens the cache Upload uses, or returns nil (a valid,
 // disabled cache) when it is off or useless. The caller closes it with
 // closeHashCache.
 func (c *Client) openHashCache(opts UploadOptions) *hashcache.Cache {
-	if opts.HashCache.Disabled || opts.SkipDuplicateCheck {
+	if opts.HashCache.Path == "" || opts.SkipDuplicateCheck {
 		return nil
 	}
 	hc, err := hashcache.Open(opts.HashCache.Path, hashcache.WithLogger(c.logger))
@@ -113,6 +116,13 @@ func (s serverCache) confirm(sum Checksum, assetID string) {
 }
 
 func (s serverCache) forget(sum Checksum) { s.hc.Forget(s.server, s.user, sum) }
+
+// confirmed reports whether the server ever confirmed sum (and the
+// confirmation was not forgotten since).
+func (s serverCache) confirmed(sum Checksum) bool {
+	_, ok := s.hc.Confirmed(s.server, s.user, sum)
+	return ok
+}
 
 // confirmedSince returns the asset id confirmed for sum at or after since.
 func (s serverCache) confirmedSince(sum Checksum, since time.Time) (string, bool) {

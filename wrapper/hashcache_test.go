@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,7 +20,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/goimmich/goimmich/api"
 	"github.com/goimmich/goimmich/immichtest"
 	"github.com/goimmich/goimmich/internal/hashcache"
 )
@@ -73,6 +73,26 @@ func cacheOpts(t *testing.T) UploadOptions {
 	return UploadOptions{HashCache: HashCacheOptions{Path: filepath.Join(t.TempDir(), "hashes.db")}}
 }
 
+// cachedLibrary starts a fake server and uploads n photoFiles of size bytes
+// to it with a fresh hash cache (cacheOpts); it returns the files, the
+// options and each file's asset id.
+func cachedLibrary(t *testing.T, n, size int) (*immichtest.Server, *Client, []string, UploadOptions, map[string]uuid.UUID) {
+	t.Helper()
+	s, c := newUploadEnv(t)
+	dir := t.TempDir()
+	paths := photoFiles(t, dir, n, size)
+	opts := cacheOpts(t)
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.Uploaded != n {
+		t.Fatalf("first run: %v %+v", err, res.Stats)
+	}
+	ids := map[string]uuid.UUID{}
+	for _, u := range res.Uploaded {
+		ids[u.Filepath] = u.Asset.Id
+	}
+	return s, c, paths, opts, ids
+}
+
 // A re-run over unchanged files takes every checksum from the cache and
 // reads none of their bytes: the process reads far fewer bytes than the
 // files hold (Linux), and files made unreadable still come out as
@@ -114,7 +134,7 @@ func TestHashCacheHitReadsNoFile(t *testing.T) {
 	if counted && read > size/2 {
 		t.Fatalf("re-run with the cache read %d bytes; the files hold %d", read, n*size)
 	}
-	res, read, counted = measure(UploadOptions{HashCache: HashCacheOptions{Disabled: true}})
+	res, read, counted = measure(UploadOptions{})
 	if res.Stats.Rejected != n || res.Stats.HashCacheHits != 0 {
 		t.Fatalf("re-run without the cache: %+v", res.Stats)
 	}
@@ -150,18 +170,8 @@ func TestHashCacheHitReadsNoFile(t *testing.T) {
 // (new mtime, same bytes) misses, is hashed again and found a duplicate of
 // its own asset.
 func TestHashCacheMissOnSizeOrMtimeChange(t *testing.T) {
-	s, c := newUploadEnv(t)
-	dir := t.TempDir()
-	paths := photoFiles(t, dir, 3, 4096)
-	opts := cacheOpts(t)
-	res, err := c.Upload(context.Background(), []string{dir}, opts)
-	if err != nil || res.Stats.Uploaded != 3 {
-		t.Fatalf("first run: %v %+v", err, res.Stats)
-	}
-	ids := map[string]string{}
-	for _, u := range res.Uploaded {
-		ids[u.Filepath] = u.Asset.Id.String()
-	}
+	s, c, paths, opts, ids := cachedLibrary(t, 3, 4096)
+	dir := filepath.Dir(paths[0])
 	fi, _ := os.Stat(paths[0])
 	// paths[0]: bytes appended, mtime restored: the size tells.
 	if err := os.WriteFile(paths[0], append(bytes.Repeat([]byte{0}, 4096), "more"...), 0o644); err != nil {
@@ -172,7 +182,7 @@ func TestHashCacheMissOnSizeOrMtimeChange(t *testing.T) {
 	later := fi.ModTime().Add(time.Minute)
 	os.Chtimes(paths[1], later, later)
 
-	res, err = c.Upload(context.Background(), []string{dir}, opts)
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
 	if err != nil || res.Stats.HashCacheHits != 1 || res.Stats.Uploaded != 1 || res.Stats.Rejected != 2 {
 		t.Fatalf("re-run: %v %+v", err, res.Stats)
 	}
@@ -180,7 +190,7 @@ func TestHashCacheMissOnSizeOrMtimeChange(t *testing.T) {
 		t.Fatalf("uploaded %s, want the grown %s", res.Uploaded[0].Filepath, paths[0])
 	}
 	for _, r := range res.Rejected {
-		if r.Reason != RejectDuplicate || *r.AssetID != ids[r.Filepath] {
+		if r.Reason != RejectDuplicate || *r.AssetID != ids[r.Filepath].String() {
 			t.Fatalf("%+v: want a duplicate of %s", r, ids[r.Filepath])
 		}
 	}
@@ -441,20 +451,8 @@ func TestHashCacheTwoUploadsAtOnce(t *testing.T) {
 // the re-run's bulk-upload-check says accept. The cache then confirms the
 // new asset id.
 func TestHashCacheAssetDeletedOnServerIsUploadedAgain(t *testing.T) {
-	s, c := newUploadEnv(t)
-	dir := t.TempDir()
-	paths := photoFiles(t, dir, 3, 1000)
-	opts := cacheOpts(t)
-	res, err := c.Upload(context.Background(), []string{dir}, opts)
-	if err != nil || res.Stats.Uploaded != 3 {
-		t.Fatalf("first run: %v %+v", err, res.Stats)
-	}
-	var gone uuid.UUID
-	for _, u := range res.Uploaded {
-		if u.Filepath == paths[1] {
-			gone = u.Asset.Id
-		}
-	}
+	s, c, paths, opts, ids := cachedLibrary(t, 3, 1000)
+	dir, gone := filepath.Dir(paths[0]), ids[paths[1]]
 	me, err := c.GetMyUserWithResponse(context.Background())
 	if err != nil || me.JSON200 == nil {
 		t.Fatalf("users/me: %v", err)
@@ -473,15 +471,8 @@ func TestHashCacheAssetDeletedOnServerIsUploadedAgain(t *testing.T) {
 		t.Fatalf("after the upload the cache confirms %q %v, want %s", id, ok, gone)
 	}
 
-	force := true
-	r, err := c.DeleteAssetsWithResponse(context.Background(), api.AssetBulkDeleteDto{Ids: []uuid.UUID{gone}, Force: &force})
-	if err == nil {
-		err = CheckResponse("deleteAssets", r.HTTPResponse, r.Body)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err = c.Upload(context.Background(), []string{dir}, opts)
+	purge(t, c, gone)
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
 	if err != nil || res.Stats.HashCacheHits != 3 || res.Stats.Uploaded != 1 || res.Stats.Rejected != 2 {
 		t.Fatalf("re-run: %v %+v", err, res.Stats)
 	}
@@ -541,20 +532,31 @@ func TestHashCacheRecheckAfterAndDeletes(t *testing.T) {
 	}
 }
 
-// Disabled writes nothing; the default path is under the user cache
-// folder (TestMain points it at a temporary folder).
-func TestHashCacheDisabledAndDefaultPath(t *testing.T) {
+// A library Upload with default options writes nothing under the user's
+// home or XDG folders: the cache is opt-in. Given DefaultHashCachePath, it
+// lives under the user cache folder.
+func TestHashCacheOffByDefault(t *testing.T) {
+	home := map[string]string{}
+	for _, v := range []string{"HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"} {
+		home[v] = t.TempDir()
+		t.Setenv(v, home[v])
+	}
 	_, c := newUploadEnv(t)
 	dir := t.TempDir()
 	photoFiles(t, dir, 2, 100)
-	path := filepath.Join(t.TempDir(), "hashes.db")
-	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{HashCache: HashCacheOptions{Disabled: true, Path: path}})
+	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{})
 	if err != nil || res.Stats.Uploaded != 2 {
 		t.Fatalf("%v %+v", err, res.Stats)
 	}
-	if _, err := os.Stat(path); !os.IsNotExist(err) {
-		t.Fatalf("Disabled created the cache file: %v", err)
+	for v, d := range home {
+		filepath.WalkDir(d, func(p string, _ fs.DirEntry, err error) error {
+			if p != d {
+				t.Errorf("Upload with default options wrote %s under $%s", p, v)
+			}
+			return err
+		})
 	}
+
 	def, err := DefaultHashCachePath()
 	if err != nil {
 		t.Fatal(err)
@@ -563,10 +565,10 @@ func TestHashCacheDisabledAndDefaultPath(t *testing.T) {
 	if want := filepath.Join(ucd, "goimmich", "hashes.db"); def != want {
 		t.Fatalf("DefaultHashCachePath = %s, want %s", def, want)
 	}
-	if runtime.GOOS == "linux" && !strings.HasPrefix(def, os.Getenv("XDG_CACHE_HOME")) {
+	if runtime.GOOS == "linux" && !strings.HasPrefix(def, home["XDG_CACHE_HOME"]) {
 		t.Fatalf("default cache %s is not under the test's XDG_CACHE_HOME", def)
 	}
-	res, err = c.Upload(context.Background(), []string{dir}, UploadOptions{})
+	res, err = c.Upload(context.Background(), []string{dir}, UploadOptions{HashCache: HashCacheOptions{Path: def}})
 	if err != nil || res.Stats.Rejected != 2 {
 		t.Fatalf("%v %+v", err, res.Stats)
 	}

@@ -8,8 +8,8 @@ import (
 	"go.uber.org/goleak"
 )
 
-// TestMain points the user cache folder (where Upload keeps its hash cache
-// by default) at a temporary folder, so no test or example writes into the
+// TestMain points the user cache folder (where DefaultHashCachePath puts
+// the hash cache) at a temporary folder, so no test or example writes into the
 // developer's real cache.
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "goimmich-wrapper-test-")

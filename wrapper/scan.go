@@ -114,6 +114,9 @@ type scanner struct {
 	ignore        []string
 	includeHidden bool
 	withSidecars  bool
+	// flat takes only the files directly in a named folder: its
+	// subfolders (and links to folders) are not entered.
+	flat bool
 
 	visitedDirs map[string]bool // real paths of walked folders
 	seenFiles   map[string]bool // real paths of selected files
@@ -137,7 +140,7 @@ func validateIgnores(patterns []string) error {
 // found by walking a folder are taken when they are media, not hidden (name
 // starting with ".", unless includeHidden) and not ignored; other files are
 // skipped silently, as the official CLI does. Hidden and ignored folders are
-// not entered.
+// not entered, nor, when flat, any subfolder.
 func (s *scanner) scan(ctx context.Context, paths []string) scanResult {
 	s.res.started = time.Now()
 	s.visitedDirs = map[string]bool{}
@@ -330,7 +333,9 @@ func (s *scanner) walkDir(ctx context.Context, root, dir, real string) {
 				continue // a dangling link found by walking is not a photo
 			}
 			if fi.IsDir() {
-				s.walkDir(ctx, root, path, "")
+				if !s.flat {
+					s.walkDir(ctx, root, path, "")
+				}
 				continue
 			}
 			if fi.Mode().IsRegular() && s.media.has(e.Name()) && s.firstSight(path, "") {
@@ -338,7 +343,9 @@ func (s *scanner) walkDir(ctx context.Context, root, dir, real string) {
 			}
 		case e.IsDir():
 			// A folder entry is no link: its real path is under real.
-			s.walkDir(ctx, root, path, filepath.Join(real, e.Name()))
+			if !s.flat {
+				s.walkDir(ctx, root, path, filepath.Join(real, e.Name()))
+			}
 		case it.err != nil:
 			s.fail(path, it.err)
 		case s.firstSight(path, real):

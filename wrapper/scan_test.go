@@ -78,6 +78,7 @@ func TestScanSelectsMedia(t *testing.T) {
 			want: []string{"B.JPG", "a.jpg", "c.mov", "d.heic", "sub/f.png"}},
 		{name: "ignore by absolute glob", s: scanner{ignore: []string{filepath.ToSlash(root) + "/sub/**"}},
 			want: []string{"@eaDir/k.jpg", "B.JPG", "a.jpg", "c.mov", "cache/i.jpg", "d.heic", "raw/h.dng"}},
+		{name: "flat", s: scanner{flat: true}, want: []string{"B.JPG", "a.jpg", "c.mov", "d.heic"}},
 		{name: "server media types", s: scanner{media: newExtSet([]string{".jpg"}, []string{"mov"})},
 			want: []string{"@eaDir/k.jpg", "B.JPG", "a.jpg", "c.mov", "cache/i.jpg", "sub/j.tmp.jpg"}},
 	}
@@ -171,6 +172,29 @@ func TestScanSymlinks(t *testing.T) {
 	slices.Sort(bases)
 	if !slices.Equal(bases, []string{"p.jpg", "q.jpg"}) {
 		t.Fatalf("files %q", files)
+	}
+}
+
+// A flat scan takes the files directly in each named folder, links to files
+// among them too, and enters no subfolder, linked or not; a subfolder named
+// explicitly is a named folder of its own.
+func TestScanFlat(t *testing.T) {
+	root := t.TempDir()
+	other := t.TempDir()
+	writeFiles(t, root, map[string]string{"a.jpg": "a", "sub/b.jpg": "b", "sub/deep/c.jpg": "c"})
+	writeFiles(t, other, map[string]string{"d.jpg": "d"})
+	for name, target := range map[string]string{"linked": other, "e.jpg": filepath.Join(other, "d.jpg")} {
+		if err := os.Symlink(target, filepath.Join(root, name)); err != nil {
+			t.Skipf("symlinks not supported: %v", err)
+		}
+	}
+	files, _, failed, _ := scanPaths(t, []string{root}, &scanner{flat: true})
+	if got := rel(root, files); !slices.Equal(got, []string{"a.jpg", "e.jpg"}) || len(failed) != 0 {
+		t.Fatalf("flat scan: files %q failed %q", got, failed)
+	}
+	files, _, _, _ = scanPaths(t, []string{root, filepath.Join(root, "sub")}, &scanner{flat: true})
+	if got := rel(root, files); !slices.Equal(got, []string{"a.jpg", "e.jpg", "sub/b.jpg"}) {
+		t.Fatalf("flat scan of root and sub: %q", got)
 	}
 }
 

@@ -211,7 +211,18 @@ func TestUploadServerDuplicates(t *testing.T) {
 
 func trash(t *testing.T, c *Client, ids ...uuid.UUID) {
 	t.Helper()
-	r, err := c.DeleteAssetsWithResponse(context.Background(), api.AssetBulkDeleteDto{Ids: ids})
+	deleteAssets(t, c, false, ids)
+}
+
+// purge deletes assets for good (not to the trash).
+func purge(t *testing.T, c *Client, ids ...uuid.UUID) {
+	t.Helper()
+	deleteAssets(t, c, true, ids)
+}
+
+func deleteAssets(t *testing.T, c *Client, force bool, ids []uuid.UUID) {
+	t.Helper()
+	r, err := c.DeleteAssetsWithResponse(context.Background(), api.AssetBulkDeleteDto{Ids: ids, Force: &force})
 	if err == nil {
 		err = CheckResponse("deleteAssets", r.HTTPResponse, r.Body)
 	}
@@ -1265,8 +1276,9 @@ func naiveUpload(ctx context.Context, c *Client, files []string) error {
 		if err != nil {
 			return err
 		}
-		s := &fileState{f: &scannedFile{path: p, stat: hashcache.StatKey(fi)}, sum: sum, hashed: true, accepted: true}
-		if _, err := c.uploadFile(ctx, s, UploadOptions{}, serverInfo{}, nopProgress{}); err != nil {
+		r := &uploadRun{c: c, form: formFor(Version{Major: 3}, ""), prog: nopProgress{}}
+		fr := &fileRun{f: &scannedFile{path: p, stat: hashcache.StatKey(fi)}, sum: sum, hashed: true, accepted: true}
+		if _, err := r.send(ctx, fr); err != nil {
 			return err
 		}
 	}

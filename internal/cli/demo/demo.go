@@ -97,9 +97,8 @@ func demoRun(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	// The demo's files are temporary: keep them out of the user's hash cache.
-	noCache := wrapper.HashCacheOptions{Disabled: true}
-	uo := wrapper.UploadOptions{AlbumName: "goimmich demo", HashCache: noCache}
+	// The demo's files are temporary: no hash cache (off unless a path is given).
+	uo := wrapper.UploadOptions{AlbumName: "goimmich demo"}
 	var bars *wrapper.BarProgress
 	if opts.IO.CanShowProgress() {
 		bars = wrapper.NewBarProgress(opts.IO.ErrOut)
@@ -118,7 +117,7 @@ func demoRun(ctx context.Context, opts *Options) error {
 		return err
 	}
 
-	again, err := c.Upload(ctx, []string{dir}, wrapper.UploadOptions{HashCache: noCache})
+	again, err := c.Upload(ctx, []string{dir}, wrapper.UploadOptions{})
 	if err != nil {
 		return fmt.Errorf("uploading again: %w", err)
 	}

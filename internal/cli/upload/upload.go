@@ -6,8 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -40,6 +38,8 @@ type Options struct {
 	NoProgress       bool
 	RestoreTrashed   bool
 	NoCache          bool
+	// SkipServerDeleted: see wrapper.UploadOptions.SkipServerDeleted.
+	SkipServerDeleted bool
 }
 
 // NewCmdUpload returns the "upload" command. runF, when set, replaces
@@ -96,6 +96,9 @@ goes to standard error.`,
 			if opts.Concurrency < 1 {
 				return cmdutil.FlagErrorf("--concurrency must be at least 1")
 			}
+			if opts.SkipServerDeleted && (opts.NoCache || opts.SkipHash) {
+				return cmdutil.FlagErrorf("--skip-server-deleted needs the hash cache's memory of past uploads: drop --no-cache and --skip-hash")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -119,6 +122,7 @@ goes to standard error.`,
 	fl.BoolVar(&opts.NoProgress, "no-progress", false, "Don't draw progress bars")
 	fl.BoolVar(&opts.RestoreTrashed, "restore-trashed", false, "Restore from the trash the server's assets that local files duplicate")
 	fl.BoolVar(&opts.NoCache, "no-cache", false, "Don't use the local cache of file checksums: read and hash every file")
+	fl.BoolVar(&opts.SkipServerDeleted, "skip-server-deleted", false, "Don't upload again files whose asset was deleted for good on the server since it confirmed them")
 	return cmd
 }
 
@@ -166,38 +170,22 @@ func applyEnv(cmd *cobra.Command, getenv func(string) string) error {
 	return nil
 }
 
-// uploadRun checks the login, uploads, prints the result and returns an
-// *cmdutil.ExitError with code 2 when files failed.
+// uploadRun connects, checks the login and uploads once (uploadOnce).
 func uploadRun(ctx context.Context, opts *Options) error {
 	cmdutil.FrugalGC()
 	c, _, err := opts.Factory.Connect(ctx)
 	if err != nil {
 		return err
 	}
-	uo := wrapper.UploadOptions{
-		Ignore:             opts.Ignore,
-		IncludeHidden:      opts.IncludeHidden,
-		SkipDuplicateCheck: opts.SkipHash,
-		Concurrency:        opts.Concurrency,
-		AlbumName:          opts.AlbumName,
-		AlbumPerFolder:     opts.AlbumPerFolder,
-		DeleteUploaded:     opts.Delete,
-		DeleteDuplicates:   opts.DeleteDuplicates,
-		RestoreTrashed:     opts.RestoreTrashed,
-		DryRun:             opts.DryRun,
-		Visibility:         api.AssetVisibility(opts.Visibility),
-	}
-	uo.HashCache.Disabled = opts.NoCache
-	if !opts.NoCache && !opts.SkipHash {
-		if paths, err := opts.Factory.ConfigPaths(); err == nil {
-			uo.HashCache.Path = paths.HashCache
-		}
-	}
-	if !opts.Recursive {
-		// The official CLI takes only the files directly in a folder
-		// without -r: ignore each folder's subfolders.
-		uo.Ignore = append(uo.Ignore, subfolderIgnores(opts.Paths)...)
-	}
+	return uploadOnce(ctx, c, opts)
+}
+
+// uploadOnce is one upload of opts.Paths with c: it draws progress on a
+// terminal, prints the result, and returns an *cmdutil.ExitError with code
+// 2 when files failed (or ctx ended). It can be called again with the same
+// Client and Options.
+func uploadOnce(ctx context.Context, c *wrapper.Client, opts *Options) error {
+	uo := libraryOptions(opts)
 	var bars *wrapper.BarProgress
 	if opts.IO.CanShowProgress() && !opts.NoProgress {
 		bars = wrapper.NewBarProgress(opts.IO.ErrOut)
@@ -223,42 +211,38 @@ func uploadRun(ctx context.Context, opts *Options) error {
 	return nil
 }
 
-// subfolderIgnores returns one ignore pattern (an absolute path, glob
-// characters escaped) per subfolder of each folder in paths.
-func subfolderIgnores(paths []string) []string {
-	var out []string
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil || !st.IsDir() {
-			continue // files, and errors the upload itself reports
-		}
-		entries, err := os.ReadDir(p)
-		if err != nil {
-			continue
-		}
-		for _, e := range entries {
-			child := filepath.Join(p, e.Name())
-			if st, err := os.Stat(child); err != nil || !st.IsDir() {
-				continue
-			}
-			if abs, err := filepath.Abs(child); err == nil {
-				out = append(out, escapeGlob(filepath.ToSlash(abs)))
-			}
-		}
+// libraryOptions maps the command's flags to wrapper.UploadOptions; the
+// command, unlike the library, keeps a hash cache unless told not to.
+func libraryOptions(opts *Options) wrapper.UploadOptions {
+	uo := wrapper.UploadOptions{
+		Ignore:             opts.Ignore,
+		IncludeHidden:      opts.IncludeHidden,
+		NonRecursive:       !opts.Recursive, // the official CLI's default
+		SkipDuplicateCheck: opts.SkipHash,
+		Concurrency:        opts.Concurrency,
+		AlbumName:          opts.AlbumName,
+		AlbumPerFolder:     opts.AlbumPerFolder,
+		DeleteUploaded:     opts.Delete,
+		DeleteDuplicates:   opts.DeleteDuplicates,
+		RestoreTrashed:     opts.RestoreTrashed,
+		SkipServerDeleted:  opts.SkipServerDeleted,
+		DryRun:             opts.DryRun,
+		Visibility:         api.AssetVisibility(opts.Visibility),
 	}
-	return out
+	if !opts.NoCache && !opts.SkipHash {
+		uo.HashCache.Path = hashCachePath(opts.Factory)
+	}
+	return uo
 }
 
-// escapeGlob escapes doublestar's special characters in a path.
-func escapeGlob(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if strings.ContainsRune(`*?[]{}\`, r) {
-			b.WriteByte('\\')
-		}
-		b.WriteRune(r)
+// hashCachePath is where the command keeps its hash cache: the configured
+// place, else the library's default; "" (no cache) when neither is known.
+func hashCachePath(f *cmdutil.Factory) string {
+	if paths, err := f.ConfigPaths(); err == nil && paths.HashCache != "" {
+		return paths.HashCache
 	}
-	return b.String()
+	p, _ := wrapper.DefaultHashCachePath()
+	return p
 }
 
 func albumFailed(res *wrapper.UploadResult) bool {

@@ -1,0 +1,429 @@
+package wrapper
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/goimmich/goimmich/api"
+	"github.com/goimmich/goimmich/internal/hashcache"
+)
+
+// pipeline hashes, checks and uploads the run's files: hashStage feeds
+// checkStage, which feeds Concurrency upload workers (with
+// SkipDuplicateCheck every file goes straight to them). It returns when
+// all its goroutines have ended.
+func (r *uploadRun) pipeline(ctx context.Context) {
+	conc := r.opts.Concurrency
+	if conc <= 0 {
+		conc = DefaultUploadConcurrency
+	}
+	var g errgroup.Group
+	toUpload := make(chan int, conc)
+	if r.opts.SkipDuplicateCheck {
+		g.Go(func() error {
+			defer close(toUpload)
+			for i := range r.files {
+				select {
+				case toUpload <- i:
+				case <-ctx.Done():
+					return nil
+				}
+			}
+			return nil
+		})
+	} else {
+		hashed := make(chan int, 2*checkBatchSize)
+		g.Go(func() error { r.hashStage(ctx, hashed); return nil })
+		g.Go(func() error { r.checkStage(ctx, hashed, toUpload); return nil })
+	}
+	for range conc {
+		g.Go(func() error {
+			for {
+				select {
+				case i, ok := <-toUpload:
+					if !ok {
+						return nil
+					}
+					r.uploadOne(ctx, i)
+				case <-ctx.Done():
+					return nil
+				}
+			}
+		})
+	}
+	_ = g.Wait()
+}
+
+// hashStage hashes every file on GOMAXPROCS goroutines (or, when trusted,
+// takes its checksum from the cache if the file is unchanged), stores fresh
+// checksums in the cache, and sends the index of each hashed file to out,
+// which it closes at the end.
+func (r *uploadRun) hashStage(ctx context.Context, out chan<- int) {
+	defer close(out)
+	abs := absPaths()
+	// GOMAXPROCS workers take the files in order (a goroutine per file
+	// would cost a closure and a goroutine for each of 100,000 cache hits).
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(r.files) || ctx.Err() != nil {
+					return
+				}
+				fr := &r.files[i]
+				sum, hit, err := r.hashOne(ctx, fr.f, abs)
+				if err != nil {
+					if ctx.Err() == nil {
+						r.settle(i, failure(fmt.Errorf("hashing: %w", err)))
+					}
+					continue
+				}
+				fr.sum, fr.hashed, fr.cacheHit = sum, true, hit
+				select {
+				case out <- i:
+				case <-ctx.Done():
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// scanStatFresh is how long the scan's stat of a file stands for a fresh
+// one when the hash cache is looked up. A file rewritten within that time
+// after the scan saw it may be reported with its previous checksum in this
+// run; the next run sees the change. Longer after the scan (a first run of
+// a large library takes hours), the file is stat'ed again.
+var scanStatFresh = 2 * time.Second
+
+// hashOne returns f's checksum: from the cache (hit true) when it may be
+// trusted and the file is unchanged since the scan, else by reading it
+// (and then stores it in the cache).
+func (r *uploadRun) hashOne(ctx context.Context, f *scannedFile, abs func(string) string) (sum Checksum, hit bool, err error) {
+	r.prog.Start(f.path, f.size())
+	cache := r.cache.hc
+	var key hashcache.FileKey
+	keyed := false
+	if cache != nil {
+		// The key comes from a stat taken before the file is read, as the
+		// cache requires: the scan's while it is fresh, else a new one, and
+		// a file changed since the scan is hashed, not looked up.
+		if time.Since(r.scan.started) < scanStatFresh {
+			key, keyed = f.stat, true
+		} else if fi, err := os.Stat(f.path); err == nil && f.sameAs(fi) {
+			key, keyed = hashcache.StatKey(fi), true
+		}
+		if keyed {
+			key.Path = abs(f.path)
+			keyed = key.Path != ""
+		}
+	}
+	if keyed {
+		if sum, ok := lookup(cache, key, trustCache(r.opts)); ok {
+			return sum, true, nil
+		}
+	}
+	sum, _, err = hashFile(ctx, f.path, nil)
+	if err != nil {
+		return sum, false, err
+	}
+	if keyed {
+		cache.Store(key, sum)
+	}
+	return sum, false, nil
+}
+
+// checkStage batches hashed files into bulk-upload-check calls (at most
+// checkConcurrency in flight) and sends accepted files to toUpload, which
+// it closes at the end. A file whose checksum an earlier file of the run
+// has becomes that file's follower and is not checked or uploaded. With
+// HashCache.RecheckAfter > 0 (and no delete option), a checksum the cache
+// says this server confirmed within that time is a duplicate without
+// asking.
+func (r *uploadRun) checkStage(ctx context.Context, hashed <-chan int, toUpload chan<- int) {
+	defer close(toUpload)
+	var since time.Time
+	shortcut := r.opts.HashCache.RecheckAfter > 0 && trustCache(r.opts)
+	if shortcut {
+		since = time.Now().Add(-r.opts.HashCache.RecheckAfter)
+	}
+	var g errgroup.Group
+	g.SetLimit(checkConcurrency)
+	leaders := make(map[Checksum]int, len(r.files))
+	var batch []int
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	flush := func() {
+		b := batch
+		batch = nil
+		g.Go(func() error { r.checkBatch(ctx, b, toUpload); return nil })
+	}
+loop:
+	for {
+		select {
+		case i, ok := <-hashed:
+			if !ok {
+				break loop
+			}
+			fr := &r.files[i]
+			if l, dup := leaders[fr.sum]; dup {
+				fr.leader = l
+				continue
+			}
+			leaders[fr.sum] = i
+			if shortcut {
+				if id, ok := r.cache.confirmedSince(fr.sum, since); ok {
+					fr.checkSkipped = true
+					u, _ := uuid.Parse(id) // uuid.Nil if the cache holds junk
+					r.settle(i, duplicateOf(u, trashUnknown))
+					continue
+				}
+			}
+			batch = append(batch, i)
+			if len(batch) == 1 {
+				timer.Reset(checkFlushDelay)
+			}
+			if len(batch) >= checkBatchSize {
+				timer.Stop()
+				flush()
+			}
+		case <-timer.C:
+			if len(batch) > 0 {
+				flush()
+			}
+		case <-ctx.Done():
+			break loop
+		}
+	}
+	if len(batch) > 0 && ctx.Err() == nil {
+		flush()
+	}
+	_ = g.Wait()
+}
+
+// checkBatch asks the server which files of idx it already has, and keeps
+// the cache's confirmations true: an accepted checksum (the asset is gone)
+// or a trashed duplicate is forgotten, a live duplicate confirmed. With
+// SkipServerDeleted, an accepted checksum the cache confirmed is the
+// server's deleted asset: it is rejected, and both confirmations are kept.
+func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- int) {
+	items := make([]api.AssetBulkUploadCheckItem, len(idx))
+	inBatch := make(map[int]bool, len(idx))
+	for k, i := range idx {
+		items[k] = api.AssetBulkUploadCheckItem{Checksum: r.files[i].sum.Hex(), Id: strconv.Itoa(i)}
+		inBatch[i] = true
+	}
+	var ans api.AssetBulkUploadCheckResponseDto
+	err := r.c.callJSON(ctx, "checkBulkUpload", http.MethodPost, "/assets/bulk-upload-check", api.AssetBulkUploadCheckDto{Assets: items}, &ans)
+	if err != nil {
+		if ctx.Err() == nil {
+			for _, i := range idx {
+				r.settle(i, failure(fmt.Errorf("checking for duplicates: %w", err)))
+			}
+		}
+		return
+	}
+	keep := r.opts.SkipServerDeleted
+	for _, a := range ans.Results {
+		i, err := strconv.Atoi(a.Id)
+		if err != nil || !inBatch[i] {
+			continue
+		}
+		delete(inBatch, i)
+		fr := &r.files[i]
+		switch {
+		case a.Action == api.AssetUploadActionAccept && keep && r.cache.confirmed(fr.sum):
+			r.settle(i, outcome{status: FileRejected, reason: RejectServerDeleted})
+		case a.Action == api.AssetUploadActionAccept:
+			fr.accepted = true
+			r.cache.forget(fr.sum)
+			select {
+			case toUpload <- i:
+			case <-ctx.Done():
+				return
+			}
+		case a.AssetId != nil && (a.Reason == nil || *a.Reason == api.AssetRejectReasonDuplicate):
+			o := duplicateOf(*a.AssetId, trashOf(a.IsTrashed))
+			switch {
+			case o.trash != inTrash:
+				r.cache.confirm(fr.sum, a.AssetId.String())
+			case !keep:
+				r.cache.forget(fr.sum)
+			}
+			r.settle(i, o)
+		default:
+			reason := "no reason given"
+			if a.Reason != nil {
+				reason = string(*a.Reason)
+			}
+			r.settle(i, failure(fmt.Errorf("the server rejected the file in bulk-upload-check: %s", reason)))
+		}
+	}
+	for i := range inBatch {
+		r.settle(i, failure(errors.New("the server did not answer for this file in bulk-upload-check")))
+	}
+}
+
+// uploadOne sends file i (with its sidecar) as POST /assets and records
+// the server's answer (created or duplicate) in the cache.
+func (r *uploadRun) uploadOne(ctx context.Context, i int) {
+	fr := &r.files[i]
+	if r.opts.DryRun {
+		r.settle(i, outcome{status: FileUploaded})
+		return
+	}
+	r.prog.Start(fr.f.path, fr.f.size())
+	ans, err := r.send(ctx, fr)
+	if err != nil {
+		if ctx.Err() == nil { // else reported as cancelled with the rest
+			r.settle(i, failure(err))
+		}
+		return
+	}
+	if fr.hashed {
+		r.cache.confirm(fr.sum, ans.dto.Id.String())
+	}
+	if ans.created || (ans.retried && fr.accepted) {
+		// created, or our own lost first attempt created it: the retry's
+		// "duplicate" names the asset this file made.
+		r.settle(i, uploadedAs(ans.dto.Id, !ans.created))
+	} else {
+		r.settle(i, duplicateOf(ans.dto.Id, trashUnknown))
+	}
+}
+
+type uploadAnswer struct {
+	dto     api.AssetMediaResponseDto
+	created bool
+	retried bool
+}
+
+// send streams the multipart body of fr to POST /assets.
+func (r *uploadRun) send(ctx context.Context, fr *fileRun) (uploadAnswer, error) {
+	var ans uploadAnswer
+	path := fr.f.path
+	body, err := newUploadBody(fr.f, r.form, func(n int) { r.prog.Add(path, int64(n)) })
+	if err != nil {
+		return ans, err
+	}
+	actx, attempts := withAttemptCounter(ctx)
+	first, err := body.open()
+	if err != nil {
+		return ans, err
+	}
+	req, err := r.c.NewRequest(actx, http.MethodPost, "/assets", nil, first)
+	if err != nil {
+		first.Close()
+		return ans, err
+	}
+	req.ContentLength = body.length()
+	req.GetBody = body.open
+	req.Header.Set("Content-Type", body.contentType())
+	req.Header.Set("Accept", "application/json")
+	if fr.hashed {
+		req.Header.Set("x-immich-checksum", fr.sum.Hex())
+	}
+	resp, err := r.c.Do(req, "uploadAsset")
+	if err != nil {
+		return ans, fmt.Errorf("uploading %s: %w", filepath.Base(path), err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&ans.dto); err != nil {
+		return ans, fmt.Errorf("uploading %s: malformed answer from the server: %w", filepath.Base(path), err)
+	}
+	ans.created = ans.dto.Status == api.AssetMediaStatusCreated
+	ans.retried = attempts.Load() > 1
+	return ans, nil
+}
+
+// settleLeftovers settles files the pipeline did not: followers take their
+// leader's outcome, unfinished files fail with the context's error.
+func (r *uploadRun) settleLeftovers(ctx context.Context) {
+	for i := range r.files {
+		fr := &r.files[i]
+		if fr.out.status != "" {
+			continue
+		}
+		if fr.leader >= 0 {
+			l := &r.files[fr.leader]
+			switch l.out.status {
+			case FileUploaded:
+				// Same content as a file this run uploaded (a dry run has
+				// no id yet: uuid.Nil).
+				r.settle(i, duplicateOf(l.out.assetID, notTrashed))
+				continue
+			case FileRejected:
+				r.settle(i, l.out)
+				continue
+			case FileFailed:
+				r.settle(i, failure(fmt.Errorf("not sent: same content as %s, which failed: %w", l.f.path, l.out.err)))
+				continue
+			}
+		}
+		err := ctx.Err()
+		if err == nil {
+			err = errors.New("not attempted")
+		}
+		r.settle(i, failure(fmt.Errorf("not finished: %w", err)))
+	}
+}
+
+// pruneHashCache forgets the cached checksums of files that were under the
+// walked folders but are no longer there (deleted, moved, renamed), so the
+// cache does not grow for ever. Only after a complete walk: not when a
+// path failed, and not with ignore patterns (a run that skips a subfolder
+// must not forget it). A NonRecursive walk forgets only files directly in
+// the folders.
+func (r *uploadRun) pruneHashCache() {
+	hc, sr := r.cache.hc, &r.scan
+	if hc == nil || len(sr.folders) == 0 || len(sr.failed) > 0 {
+		return
+	}
+	abs := absPaths()
+	found := make(map[string]bool, sr.nfiles)
+	for f := range sr.all() {
+		found[abs(f.path)] = true
+	}
+	for _, folder := range sr.folders {
+		a := abs(folder)
+		if a == "" {
+			continue
+		}
+		hc.Prune(a, func(p string) bool {
+			return found[p] || (r.opts.NonRecursive && filepath.Dir(p) != a)
+		})
+	}
+}
+
+// absPaths returns a function that makes a path absolute and cleaned, or
+// "" when it cannot. It reads the current directory once, where
+// filepath.Abs reads it on each call.
+func absPaths() func(string) string {
+	cwd, err := os.Getwd()
+	return func(p string) string {
+		switch {
+		case filepath.IsAbs(p):
+			return filepath.Clean(p)
+		case err != nil:
+			return ""
+		}
+		return filepath.Join(cwd, p)
+	}
+}
