@@ -210,7 +210,7 @@ func TestExportSameNameTwiceGetsStableNames(t *testing.T) {
 	}
 	folder := datePath(x) + "/"
 	want := map[string]uuid.UUID{
-		folder + "IMG_0001.jpg":                               lo.ID,
+		folder + "IMG_0001.jpg":                            lo.ID,
 		folder + "IMG_0001~" + hi.ID.String()[:8] + ".jpg": hi.ID,
 	}
 	check := func(when string) {
