@@ -179,9 +179,9 @@ func (c *Client) Export(ctx context.Context, dir string, opts ExportOptions) (*E
 		return nil, fmt.Errorf("export: %s was exported from %s, not %s: --mirror-deletes would move every file into .trash; export into another folder, or run once without it",
 			dir, st.Server, c.ServerURL())
 	}
-	st.Server = c.ServerURL()
-	e := &exporter{c: c, dir: dir, root: root, opts: opts, layout: layout, st: st,
+	e := &exporter{c: c, dir: dir, root: root, opts: opts, layout: layout, st: st, dirty: st.Server != c.ServerURL(),
 		prog: progressOrNop(opts.Progress), now: start, res: &ExportResult{Dir: dir, Failed: []ExportFailure{}}}
+	st.Server = c.ServerURL()
 	e.clearStaging()
 	if err := e.list(ctx); err != nil {
 		return nil, err
@@ -291,10 +291,11 @@ type exporter struct {
 	items    []*exportItem
 	gone     []string // state ids no longer listed
 
-	mu       sync.Mutex // st, res, lastSave
+	mu       sync.Mutex // st, res, lastSave, dirty
 	st       *exportState
 	res      *ExportResult
 	lastSave time.Time
+	dirty    bool // st differs from the state file
 }
 
 func (e *exporter) fail(id, p string, err error) {

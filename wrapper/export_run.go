@@ -72,6 +72,7 @@ func (e *exporter) record(it *exportItem, size int64) *exportStateEntry {
 		s.Sidecar, s.UpdatedAt = old.Sidecar, old.UpdatedAt
 	}
 	e.st.Assets[it.a.ID] = s
+	e.dirty = true
 	e.mu.Unlock()
 	return s
 }
@@ -253,6 +254,7 @@ func (e *exporter) trashGone(ctx context.Context) {
 		}
 		e.mu.Lock()
 		delete(e.st.Assets, id)
+		e.dirty = true
 		e.mu.Unlock()
 	}
 }
@@ -330,16 +332,20 @@ func (e *exporter) prune(p string) {
 	}
 }
 
-// save writes the state: always when force, else at most every
-// exportSaveEvery.
+// save writes the state when it changed: at once when force, else at most
+// every exportSaveEvery. An unchanged export leaves the file untouched.
 func (e *exporter) save(force bool) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !force && time.Since(e.lastSave) < exportSaveEvery {
+	if !e.dirty || (!force && time.Since(e.lastSave) < exportSaveEvery) {
 		return nil
 	}
 	e.lastSave = time.Now()
-	return e.st.save(e.root)
+	if err := e.st.save(e.root); err != nil {
+		return err
+	}
+	e.dirty = false
+	return nil
 }
 
 // keyedProgress reports a download under its final path rather than its

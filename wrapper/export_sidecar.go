@@ -46,6 +46,7 @@ func (e *exporter) sidecar(it *exportItem) {
 	}
 	e.mu.Lock()
 	s.Sidecar, s.UpdatedAt = p, it.a.UpdatedAt
+	e.dirty = true
 	e.res.Stats.Sidecars++
 	e.mu.Unlock()
 }

@@ -104,8 +104,16 @@ func TestExportThenRerunFetchesNothing(t *testing.T) {
 		t.Fatalf("folder holds %d files, want 6", len(files))
 	}
 
+	statePath := filepath.Join(dir, filepath.FromSlash(exportStatePath))
+	st1, err := os.Stat(statePath)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var again *ExportResult
 	reqs := requestsDuring(s, func() { again = mustExport(t, c, dir, ExportOptions{}) })
+	if st2, err := os.Stat(statePath); err != nil || !st2.ModTime().Equal(st1.ModTime()) {
+		t.Fatalf("an unchanged re-run rewrote the state file (%v)", err)
+	}
 	if again.Downloaded != 0 || again.Unchanged != 6 {
 		t.Fatalf("re-run %+v, want 6 unchanged and nothing downloaded", again)
 	}

@@ -133,6 +133,10 @@ func exportRun(ctx context.Context, opts *Options) error {
 		if errors.Is(err, wrapper.ErrBadLayout) {
 			return cmdutil.FlagErrorf("--layout: %v", err)
 		}
+		if ctx.Err() != nil {
+			// Interrupted while listing: nothing changed; run again.
+			return &cmdutil.ExitError{Code: cmdutil.ExitPartial, Err: err}
+		}
 		return err
 	}
 	if opts.JSON {
