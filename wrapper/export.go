@@ -514,13 +514,21 @@ func chooseAlbums(albums []api.AlbumResponseDto, want []string) ([]api.AlbumResp
 
 // fileOK reports whether the state's file is in place with its size.
 func (e *exporter) fileOK(s *exportStateEntry) bool {
-	fi, err := e.root.Lstat(filepath.FromSlash(s.Path))
+	fi, err := e.lstat(s.Path)
 	return err == nil && fi.Mode().IsRegular() && fi.Size() == s.Size
 }
 
 func (e *exporter) exists(p string) bool {
-	_, err := e.root.Lstat(filepath.FromSlash(p))
+	_, err := e.lstat(p)
 	return err == nil
+}
+
+// lstat looks at p under the folder with one system call (a lookup through
+// the os.Root costs one per path element, and a re-run looks at every
+// file). It only reads; every change goes through the os.Root, which
+// refuses to leave the folder.
+func (e *exporter) lstat(p string) (fs.FileInfo, error) {
+	return os.Lstat(filepath.Join(e.dir, filepath.FromSlash(p)))
 }
 
 // plan gives every listed asset its path and action (see Export for the
