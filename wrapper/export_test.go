@@ -3,14 +3,20 @@ package wrapper
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -466,5 +472,88 @@ func TestExportReplacedAssetIsFetchedAgain(t *testing.T) {
 	}
 	if old := files[".trash/"+time.Now().Format("2006-01-02")+"/"+rel]; !bytes.Equal(old, oldBytes) {
 		t.Fatalf("the old version is not in .trash: %q", slices.Sorted(maps.Keys(files)))
+	}
+}
+
+// livePhotoProxy serves s through a reverse proxy that links still to
+// motion (livePhotoVideoId) in the answers of searches and asset info:
+// immichtest does not model live photos yet.
+func livePhotoProxy(t *testing.T, s *immichtest.Server, still, motion uuid.UUID) *Client {
+	t.Helper()
+	target, _ := url.Parse(strings.TrimSuffix(s.URL(), "/api"))
+	rp := httputil.NewSingleHostReverseProxy(target)
+	link := func(a map[string]any) {
+		if a["id"] == still.String() {
+			a["livePhotoVideoId"] = motion.String()
+		}
+	}
+	rp.ModifyResponse = func(resp *http.Response) error {
+		p := resp.Request.URL.Path
+		if resp.StatusCode != http.StatusOK || (p != "/api/search/metadata" && p != "/api/assets/"+still.String()) {
+			return nil
+		}
+		var body map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if assets, ok := body["assets"].(map[string]any); ok {
+			for _, it := range assets["items"].([]any) {
+				link(it.(map[string]any))
+			}
+		} else if _, ok := body["checksum"]; ok {
+			link(body)
+		}
+		b, _ := json.Marshal(body)
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		resp.ContentLength = int64(len(b))
+		resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
+		return nil
+	}
+	ts := httptest.NewServer(rp)
+	t.Cleanup(ts.Close)
+	c, err := New(ts.URL, WithAPIKey(s.APIKey()), WithRetry(fastRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.CloseIdleConnections)
+	return c
+}
+
+func TestExportLivePhotoMotionBesideStill(t *testing.T) {
+	s, direct := newFake(t)
+	ctx := context.Background()
+	still := s.AddAsset("LIVE.heic", []byte("\x00\x00\x00\x18ftypheic still"))
+	motion := s.AddAsset("motion-part.mov", []byte("\x00\x00\x00\x14ftypqt   motion"))
+	other := s.AddAsset("other.jpg", []byte("\xff\xd8\xff other"))
+	if r, err := direct.UpdateAssetWithResponse(ctx, motion.ID, api.UpdateAssetDto{Visibility: Ptr(api.AssetVisibilityHidden)}); err != nil || r.StatusCode() != http.StatusOK {
+		t.Fatalf("hiding the motion part: %v", err)
+	}
+	createAlbum(t, direct, "Trip", []uuid.UUID{still.ID, other.ID})
+	c := livePhotoProxy(t, s, still.ID, motion.ID)
+	motionBytes, _ := s.AssetContent(motion.ID)
+
+	// The whole library lists the hidden motion part: it goes beside the
+	// still, under the still's stem, not at a layout path of its own.
+	dir := t.TempDir()
+	res := mustExport(t, c, dir, ExportOptions{Layout: "{{.Year}}/{{.Name}}"})
+	year := still.FileCreatedAt.UTC().Format("2006")
+	got := exportFiles(t, dir)
+	if res.Downloaded != 3 || len(got) != 3 || !bytes.Equal(got[year+"/LIVE.mov"], motionBytes) {
+		t.Fatalf("library export: %+v, folder holds %q", res, slices.Sorted(maps.Keys(got)))
+	}
+
+	// An album holds the still only: the motion part is asked for by id,
+	// once; a re-run asks nothing more.
+	adir := t.TempDir()
+	opts := ExportOptions{Albums: []string{"Trip"}, Layout: "{{.Album}}/{{.Name}}"}
+	reqs := requestsDuring(s, func() { res = mustExport(t, c, adir, opts) })
+	got = exportFiles(t, adir)
+	if res.Downloaded != 3 || !bytes.Equal(got["Trip/LIVE.mov"], motionBytes) || reqs["getAssetInfo"] != 1 {
+		t.Fatalf("album export: %+v, %v, folder holds %q", res, reqs, slices.Sorted(maps.Keys(got)))
+	}
+	reqs = requestsDuring(s, func() { res = mustExport(t, c, adir, opts) })
+	if res.Unchanged != 3 || reqs["getAssetInfo"] != 0 || reqs["downloadAsset"] != 0 {
+		t.Fatalf("album re-run: %+v, %v", res, reqs)
 	}
 }
