@@ -5,6 +5,7 @@ package wrapper
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -81,5 +82,22 @@ func TestExportDiskFullLosesNothing(t *testing.T) {
 	content, _ := s.AssetContent(big.ID)
 	if got := exportFiles(t, dir)[datePath(big)+"/big.jpg"]; !bytes.Equal(got, content) {
 		t.Fatal("big.jpg does not hold the asset's bytes")
+	}
+}
+
+func TestExportReadOnlyFolder(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("root writes into read-only folders; this test needs an ordinary user")
+	}
+	s, c := newFake(t)
+	addAssets(s, "IMG", 1)
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chmod(dir, 0o755)
+	_, err := c.Export(context.Background(), dir, ExportOptions{})
+	if err == nil || !strings.Contains(err.Error(), "not writable") || !errors.Is(err, os.ErrPermission) {
+		t.Fatalf("read-only folder: %v, want a 'not writable' error matching os.ErrPermission", err)
 	}
 }
