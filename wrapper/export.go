@@ -121,9 +121,13 @@ type ExportStats struct {
 // size) that lets a re-run do only what changed:
 //
 //   - The assets are listed with POST /search/metadata, SearchPageSize per
-//     request, never one request per asset; a re-run of an unchanged export
-//     sends only those listing requests (and GET /albums when albums are
-//     chosen or the layout uses .Album, plus one search per album then).
+//     request, one search per visibility (timeline, archive, hidden), never
+//     one request per asset; a re-run of an unchanged export sends only
+//     those (and GET /albums when albums are chosen or the layout uses
+//     .Album; with .Album and no chosen albums, also the searches that list
+//     each album's members). updatedAfter cannot replace the listing: an
+//     album renamed or joined does not change an asset's updatedAt, and
+//     deletions show only as ids missing from the list.
 //   - A new asset, one whose checksum changed on the server, or one whose
 //     file is missing is downloaded with the download helpers' engine
 //     (streamed, resumed with Range, SHA-1 verified except for external
