@@ -649,25 +649,26 @@ func (e *exporter) decide(it *exportItem) {
 		} else {
 			it.act = actMove
 		}
-	case prev == nil || prev.Checksum == a.Checksum:
-		// New, or its file is missing or not the size it had: a file in
-		// the way with the asset's bytes is adopted; other bytes there are
-		// never touched, and the asset takes its suffixed name.
+	default:
+		// New, replaced on the server, or its file is missing or not the
+		// size it had. A file in the way that is not this asset's older
+		// version (which goes to .trash) is never touched: with the
+		// asset's bytes it is adopted, else the asset takes its suffixed
+		// name.
 		it.act = actFetch
-		if e.exists(it.target) {
+		replaced := prev != nil && prev.Checksum != a.Checksum && prev.Path == it.target
+		if !replaced && e.exists(it.target) {
 			if e.sameBytes(it.target, a) {
 				it.act = actAdopt
-			} else if alt := idSuffixed(it.target, a.ID, 8); prev != nil && prev.Path == alt && e.fileOK(prev) {
-				it.act, it.target = actKeep, alt
-			} else {
+			} else if alt := idSuffixed(it.target, a.ID, 8); !e.exists(alt) || e.sameBytes(alt, a) {
 				it.target = alt
-				if e.exists(alt) {
-					it.target = idSuffixed(it.target, a.ID, len(a.ID))
-				}
+			} else {
+				it.target = idSuffixed(it.target, a.ID, len(a.ID))
+			}
+			if it.act == actFetch && e.exists(it.target) && e.sameBytes(it.target, a) {
+				it.act = actAdopt
 			}
 		}
-	default:
-		it.act = actFetch // replaced on the server
 	}
 	if e.opts.Sidecar != ExportSidecarNone && a.UpdatedAt.IsZero() && prev != nil {
 		return // a motion part known from the state only

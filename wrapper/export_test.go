@@ -557,3 +557,32 @@ func TestExportLivePhotoMotionBesideStill(t *testing.T) {
 		t.Fatalf("album re-run: %+v, %v", res, reqs)
 	}
 }
+
+func TestExportFilesInTheWay(t *testing.T) {
+	s, c := newFake(t)
+	dir := t.TempDir()
+	addAssets(s, "IMG", 2)
+	mustExport(t, c, dir, ExportOptions{Layout: "{{.Name}}"})
+
+	// The state is lost: the files with the server's bytes are adopted,
+	// none is fetched again or copied twice.
+	if err := os.Remove(filepath.Join(dir, filepath.FromSlash(exportStatePath))); err != nil {
+		t.Fatal(err)
+	}
+	var res *ExportResult
+	reqs := requestsDuring(s, func() { res = mustExport(t, c, dir, ExportOptions{Layout: "{{.Name}}"}) })
+	if res.Unchanged != 2 || reqs["downloadAsset"] != 0 || len(exportFiles(t, dir)) != 2 {
+		t.Fatalf("without state: %+v, %v", res, reqs)
+	}
+
+	// A file of the user's where a new asset goes is never touched.
+	mine := []byte("my own file")
+	os.WriteFile(filepath.Join(dir, "NEW-0.jpg"), mine, 0o644)
+	n := addAssets(s, "NEW", 1)[0]
+	res = mustExport(t, c, dir, ExportOptions{Layout: "{{.Name}}"})
+	files := exportFiles(t, dir)
+	want, _ := s.AssetContent(n)
+	if res.Downloaded != 1 || !bytes.Equal(files["NEW-0.jpg"], mine) || !bytes.Equal(files["NEW-0~"+n.String()[:8]+".jpg"], want) {
+		t.Fatalf("new asset where a file of the user's is: %+v, folder holds %q", res, slices.Sorted(maps.Keys(files)))
+	}
+}
