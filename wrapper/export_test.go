@@ -586,3 +586,34 @@ func TestExportFilesInTheWay(t *testing.T) {
 		t.Fatalf("new asset where a file of the user's is: %+v, folder holds %q", res, slices.Sorted(maps.Keys(files)))
 	}
 }
+
+func TestExportSwappedAlbumNamesMoveThroughACycle(t *testing.T) {
+	s, c := newFake(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	a := s.AddAsset("IMG.jpg", []byte("\xff\xd8\xff a"))
+	b := s.AddAsset("IMG.jpg", []byte("\xff\xd8\xff b"))
+	x := createAlbum(t, c, "X", []uuid.UUID{a.ID})
+	y := createAlbum(t, c, "Y", []uuid.UUID{b.ID})
+	opts := ExportOptions{Albums: []string{x.String(), y.String()}, Layout: "{{.Album}}/{{.Name}}"}
+	mustExport(t, c, dir, opts)
+	for _, r := range []struct {
+		id   uuid.UUID
+		name string
+	}{{x, "tmp"}, {y, "X"}, {x, "Y"}} {
+		if _, err := c.UpdateAlbumInfoWithResponse(ctx, r.id, api.UpdateAlbumDto{AlbumName: Ptr(r.name)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var res *ExportResult
+	reqs := requestsDuring(s, func() { res = mustExport(t, c, dir, opts) })
+	files := exportFiles(t, dir)
+	wantA, _ := s.AssetContent(a.ID)
+	wantB, _ := s.AssetContent(b.ID)
+	if res.Moved != 2 || reqs["downloadAsset"] != 0 || len(files) != 2 || !bytes.Equal(files["Y/IMG.jpg"], wantA) || !bytes.Equal(files["X/IMG.jpg"], wantB) {
+		t.Fatalf("swapped album names: %+v, %v, folder holds %q", res, reqs, slices.Sorted(maps.Keys(files)))
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, exportMetaDir, "staging")); len(ents) != 0 {
+		t.Fatalf("left in staging: %v", ents)
+	}
+}
