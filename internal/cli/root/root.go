@@ -17,6 +17,7 @@ import (
 	"github.com/goimmich/goimmich/internal/cli/completion"
 	"github.com/goimmich/goimmich/internal/cli/demo"
 	"github.com/goimmich/goimmich/internal/cli/download"
+	"github.com/goimmich/goimmich/internal/cli/export"
 	"github.com/goimmich/goimmich/internal/cli/fakeserver"
 	"github.com/goimmich/goimmich/internal/cli/login"
 	"github.com/goimmich/goimmich/internal/cli/logout"
@@ -69,6 +70,7 @@ auth.yml.`,
 		completion.NewCmdCompletion(f, nil),
 		upload.NewCmdUpload(f, nil),
 		download.NewCmdDownload(f, nil),
+		export.NewCmdExport(f, nil),
 		fakeserver.NewCmdFakeServer(f, nil),
 		demo.NewCmdDemo(f, nil),
 	)

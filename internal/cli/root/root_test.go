@@ -136,7 +136,7 @@ func golden(t *testing.T, name, got string) {
 func TestHelpGolden(t *testing.T) {
 	e := newEnv(t, nil)
 	for _, args := range [][]string{
-		{"--help"}, {"upload", "--help"}, {"download", "--help"}, {"api", "--help"},
+		{"--help"}, {"upload", "--help"}, {"download", "--help"}, {"export", "--help"}, {"api", "--help"},
 		{"api", "getAlbumInfo", "--help"}, {"api", "createAlbum", "--help"}, {"api", "downloadAsset", "--help"},
 		{"login", "--help"}, {"logout", "--help"}, {"whoami", "--help"}, {"server", "--help"},
 		{"fake-server", "--help"}, {"demo", "--help"}, {"version", "--help"}, {"completion", "--help"},
