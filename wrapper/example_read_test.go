@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -18,8 +19,10 @@ import (
 func albumServer() (c *wrapper.Client, album uuid.UUID, done func()) {
 	srv := immichtest.NewServer()
 	var ids []uuid.UUID
+	taken := time.Date(2024, 6, 1, 12, 0, 0, 0, time.UTC)
 	for i, name := range []string{"IMG_0001.jpg", "IMG_0002.jpg", "IMG_0003.jpg"} {
-		ids = append(ids, srv.AddAsset(name, fmt.Appendf(nil, "\xff\xd8\xff photo %d", i)).ID)
+		a := srv.SeedAsset(immichtest.AssetSeed{Name: name, Content: fmt.Appendf(nil, "\xff\xd8\xff photo %d", i), TakenAt: taken.Add(time.Duration(i) * time.Hour)})
+		ids = append(ids, a.ID)
 	}
 	c, err := wrapper.New(srv.URL(), wrapper.WithAPIKey(srv.APIKey()))
 	if err != nil {

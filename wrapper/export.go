@@ -364,6 +364,11 @@ func (e *exporter) list(ctx context.Context) error {
 	e.listed = map[string]bool{}
 	e.albumOf = map[string]string{}
 	for i, q := range e.queries {
+		if e.opts.Sidecar != ExportSidecarNone {
+			// Immich answers a search with exifInfo (description,
+			// rating, place) only when asked.
+			q.WithExif = Ptr(true)
+		}
 		album := ""
 		if i < len(chosen)*len(albumVisibilities) {
 			album = chosen[i/len(albumVisibilities)].AlbumName

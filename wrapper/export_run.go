@@ -118,7 +118,7 @@ func (e *exporter) fetch(ctx context.Context, it *exportItem) error {
 	if err != nil {
 		return err
 	}
-	src := path.Join(exportStaging, filepath.Base(p))
+	src := path.Join(exportStaging, filepath.Base(p.Path))
 	if !a.FileCreatedAt.IsZero() {
 		_ = e.root.Chtimes(filepath.FromSlash(src), time.Now(), a.FileCreatedAt)
 	}
@@ -358,4 +358,4 @@ type keyedProgress struct {
 func (k keyedProgress) Total(int, int64)                   {}
 func (k keyedProgress) Start(_ string, size int64)         { k.p.Start(k.key, size) }
 func (k keyedProgress) Add(_ string, n int64)              { k.p.Add(k.key, n) }
-func (k keyedProgress) Done(_ string, s string, err error) { k.p.Done(k.key, s, err) }
+func (k keyedProgress) Done(_ string, s Status, err error) { k.p.Done(k.key, s, err) }

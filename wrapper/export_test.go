@@ -350,7 +350,7 @@ type exportCanceller struct {
 	cancel context.CancelFunc
 }
 
-func (p *exportCanceller) Done(_ string, status string, _ error) {
+func (p *exportCanceller) Done(_ string, status Status, _ error) {
 	if status == "downloaded" && p.done.Add(1) == p.n {
 		p.cancel()
 	}
@@ -434,12 +434,12 @@ func replaceOriginal(t *testing.T, c *Client, id uuid.UUID, name string, content
 	fw, _ := mw.CreateFormFile("assetData", name)
 	fw.Write(content)
 	mw.Close()
-	req, err := c.newRequest(context.Background(), http.MethodPut, "/assets/"+id.String()+"/original", nil, &body)
+	req, err := c.NewRequest(context.Background(), http.MethodPut, "/assets/"+id.String()+"/original", nil, &body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := c.do(req, "replaceAsset")
+	resp, err := c.Do(req, "replaceAsset")
 	if err != nil {
 		t.Fatal(err)
 	}

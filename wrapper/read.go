@@ -1,6 +1,7 @@
 package wrapper
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -82,7 +83,7 @@ func (c *Client) Albums(ctx context.Context, params *api.GetAllAlbumsParams) ite
 			err = CheckResponse("getAllAlbums", r.HTTPResponse, r.Body)
 		}
 		if err == nil && r.JSON200 == nil {
-			err = notImmich("getAllAlbums", c, r.HTTPResponse)
+			err = c.notImmich("getAllAlbums", r.StatusCode(), r.HTTPResponse.Header, bytes.NewReader(r.Body))
 		}
 		if err != nil {
 			yield(api.AlbumResponseDto{}, fmt.Errorf("listing albums: %w", err))
