@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goimmich/goimmich/apitypes"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
@@ -2901,7 +2902,7 @@ type AssetResponseDto struct {
 	DuplicateId *openapi_types.UUID `json:"duplicateId,omitempty"`
 
 	// Duration Video/gif duration in milliseconds (null for static images)
-	Duration *int `json:"duration"`
+	Duration *apitypes.Duration `json:"duration"`
 
 	// ExifInfo EXIF response
 	ExifInfo *ExifResponseDto `json:"exifInfo,omitempty"`
@@ -7134,7 +7135,7 @@ type TimeBucketAssetResponseDto struct {
 	CreatedAt []string `json:"createdAt"`
 
 	// Duration Array of video/gif durations in milliseconds (null for static images)
-	Duration []*int `json:"duration"`
+	Duration []*apitypes.Duration `json:"duration"`
 
 	// FileCreatedAt Array of file creation timestamps in UTC
 	FileCreatedAt []string `json:"fileCreatedAt"`
