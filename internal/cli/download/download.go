@@ -9,8 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/google/uuid"
@@ -288,12 +291,12 @@ func collectIDs(ctx context.Context, c *wrapper.Client, opts *Options, search ma
 	if search != nil {
 		queries = append(queries, search)
 	}
-	params := &api.SearchAssetsParams{}
+	share := url.Values{}
 	if opts.ShareKey != "" {
-		params.Key = &opts.ShareKey
+		share.Set("key", opts.ShareKey)
 	}
 	if opts.Slug != "" {
-		params.Slug = &opts.Slug
+		share.Set("slug", opts.Slug)
 	}
 	for _, q := range queries {
 		page := 1
@@ -303,7 +306,7 @@ func collectIDs(ctx context.Context, c *wrapper.Client, opts *Options, search ma
 			if err != nil {
 				return nil, err
 			}
-			r, err := c.SearchAssetsWithBodyWithResponse(ctx, params, "application/json", bytes.NewReader(body))
+			r, err := searchAssets(ctx, c, share, body)
 			if err == nil {
 				err = wrapper.CheckResponse("searchAssets", r.HTTPResponse, r.Body)
 			}
@@ -328,6 +331,38 @@ func collectIDs(ctx context.Context, c *wrapper.Client, opts *Options, search ma
 		}
 	}
 	return ids, nil
+}
+
+// searchAssets sends searchAssets (POST /search/metadata) with query (the
+// share key or slug) through the generated client's request editors and
+// doer, and decodes the answer with the generated parser. It builds the
+// request itself because the generated method takes *api.SearchAssetsParams
+// only in the releases whose searchAssets has query parameters (3.0.3, not
+// 3.0.1), and this package must build against each (scripts/regen-matrix.sh).
+func searchAssets(ctx context.Context, c *wrapper.Client, query url.Values, body []byte) (*api.SearchAssetsResponse, error) {
+	gc, ok := c.ClientWithResponses.ClientInterface.(*api.Client)
+	if !ok {
+		return nil, fmt.Errorf("internal error: unexpected generated client %T", c.ClientWithResponses.ClientInterface)
+	}
+	u := strings.TrimRight(gc.Server, "/") + "/search/metadata"
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for _, edit := range gc.RequestEditors {
+		if err := edit(ctx, req); err != nil {
+			return nil, err
+		}
+	}
+	resp, err := gc.Client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	return api.ParseSearchAssetsResponse(resp)
 }
 
 // growingTotal grows the bytes total of the bars as downloads start and
