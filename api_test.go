@@ -309,3 +309,35 @@ func doJSON(t *testing.T, s *immichtest.Server, req *http.Request, want int, v a
 		t.Fatalf("%s %s: decoding %s: %v", req.Method, req.URL.Path, b, err)
 	}
 }
+
+// TestByteCountsDecodeAbove4GiB decodes byte counts above 4 GiB, which
+// Immich 3.x declares as integers without a format: the overlay makes them
+// int64, so they decode on 32-bit platforms too (GOARCH=386 go test).
+func TestByteCountsDecodeAbove4GiB(t *testing.T) {
+	const big = 5 << 30
+	var exif api.ExifResponseDto
+	if err := json.Unmarshal([]byte(`{"fileSizeInByte":5368709120}`), &exif); err != nil || exif.FileSizeInByte == nil || *exif.FileSizeInByte != big {
+		t.Errorf("ExifResponseDto.fileSizeInByte: %v, %v", exif.FileSizeInByte, err)
+	}
+	var st api.ServerStatsResponseDto
+	if err := json.Unmarshal([]byte(`{"usage":5368709120,"usagePhotos":5368709120,"usageVideos":5368709120,"usageByUser":[{"usage":5368709120,"quotaSizeInBytes":5368709120}]}`), &st); err != nil ||
+		st.Usage != big || st.UsagePhotos != big || st.UsageVideos != big || len(st.UsageByUser) != 1 ||
+		st.UsageByUser[0].Usage != big || st.UsageByUser[0].QuotaSizeInBytes == nil || *st.UsageByUser[0].QuotaSizeInBytes != big {
+		t.Errorf("ServerStatsResponseDto: %+v, %v", st, err)
+	}
+	var u api.UserAdminResponseDto
+	if err := json.Unmarshal([]byte(`{"quotaSizeInBytes":5368709120,"quotaUsageInBytes":5368709120}`), &u); err != nil ||
+		u.QuotaSizeInBytes == nil || *u.QuotaSizeInBytes != big || u.QuotaUsageInBytes == nil || *u.QuotaUsageInBytes != big {
+		t.Errorf("UserAdminResponseDto: %+v, %v", u, err)
+	}
+	var disk api.ServerStorageResponseDto
+	if err := json.Unmarshal([]byte(`{"diskSizeRaw":5368709120,"diskUseRaw":5368709120,"diskAvailableRaw":5368709120}`), &disk); err != nil ||
+		disk.DiskSizeRaw != big || disk.DiskUseRaw != big || disk.DiskAvailableRaw != big {
+		t.Errorf("ServerStorageResponseDto: %+v, %v", disk, err)
+	}
+	var dl api.DownloadResponseDto
+	if err := json.Unmarshal([]byte(`{"totalSize":5368709120,"archives":[{"size":5368709120,"assetIds":[]}]}`), &dl); err != nil ||
+		dl.TotalSize != big || len(dl.Archives) != 1 || dl.Archives[0].Size != big {
+		t.Errorf("DownloadResponseDto: %+v, %v", dl, err)
+	}
+}
