@@ -1,10 +1,15 @@
 package goimmich_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -15,6 +20,8 @@ import (
 
 	"github.com/goimmich/goimmich/api"
 	"github.com/goimmich/goimmich/api/apispec"
+	"github.com/goimmich/goimmich/apitypes"
+	"github.com/goimmich/goimmich/immichtest"
 )
 
 // TestEveryOperationHasAMethod checks that api.ClientWithResponses has an
@@ -149,5 +156,188 @@ func TestGeneratedClientOverLoopback(t *testing.T) {
 	}
 	if me.StatusCode() != http.StatusUnauthorized || me.JSON200 != nil {
 		t.Errorf("users/me without key: status %d, user %+v", me.StatusCode(), me.JSON200)
+	}
+}
+
+// TestAssetResponseDurationEveryForm decodes AssetResponseDto answers in the
+// form of each major release through the generated type: "H:MM:SS.ffffff"
+// (Immich 2.x), milliseconds and null (Immich 3.x).
+func TestAssetResponseDurationEveryForm(t *testing.T) {
+	for _, tc := range []struct {
+		json string
+		want *time.Duration
+	}{
+		{`"0:00:05.000000"`, ptr(5 * time.Second)},
+		{`"0:00:00.00000"`, ptr(time.Duration(0))},
+		{`5000`, ptr(5 * time.Second)},
+		{`null`, nil},
+	} {
+		var a api.AssetResponseDto
+		body := `{"id":"` + uuid.NewString() + `","type":"VIDEO","duration":` + tc.json + `,"checksum":"x"}`
+		if err := json.Unmarshal([]byte(body), &a); err != nil {
+			t.Errorf("duration %s: %v", tc.json, err)
+			continue
+		}
+		switch {
+		case tc.want == nil && a.Duration != nil:
+			t.Errorf("duration %s decoded to %v, want nil", tc.json, a.Duration.Std())
+		case tc.want != nil && (a.Duration == nil || a.Duration.Std() != *tc.want):
+			t.Errorf("duration %s decoded to %v, want %v", tc.json, a.Duration, *tc.want)
+		}
+	}
+	// Encoded as 3.x does.
+	d := apitypes.Duration(5 * time.Second)
+	b, err := json.Marshal(api.AssetResponseDto{Duration: &d})
+	if err != nil || !strings.Contains(string(b), `"duration":5000`) {
+		t.Errorf("encoded %s, %v; want duration 5000", b, err)
+	}
+}
+
+// TestAssetDurationFromEveryRelease uploads a video and a photo to the fake
+// server under the spec of each Immich release in $IMMICH_SPEC_DIR (the
+// pinned one only, without it), reads them back with GET /assets/{id}, as
+// that release answers it (the fake validates its answers against the
+// spec), and decodes the answer into the generated api.AssetResponseDto.
+func TestAssetDurationFromEveryRelease(t *testing.T) {
+	specs := map[string]string{"pinned": ""} // the embedded spec
+	if dir := os.Getenv("IMMICH_SPEC_DIR"); dir != "" {
+		files, _ := filepath.Glob(filepath.Join(dir, "immich-openapi-specs-*.json"))
+		if len(files) == 0 {
+			t.Fatalf("no specs in IMMICH_SPEC_DIR=%s", dir)
+		}
+		specs = map[string]string{}
+		for _, f := range files {
+			specs[strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "immich-openapi-specs-"), ".json")] = f
+		}
+	}
+	for name, file := range specs {
+		t.Run(name, func(t *testing.T) {
+			var opts []immichtest.Option
+			if file != "" {
+				opts = append(opts, immichtest.WithSpecFile(file))
+			}
+			s := immichtest.NewTestServer(t, opts...)
+			version := s.SpecVersion()
+			// Each major sends the duration of an upload in its own form.
+			sent := "5000"
+			if strings.HasPrefix(version, "2.") {
+				sent = "0:00:05.000000"
+			}
+			video := getAsset(t, s, uploadRaw(t, s, "clip.mp4", "video bytes", "duration", sent))
+			photo := getAsset(t, s, uploadRaw(t, s, "photo.jpg", "photo bytes"))
+			if video.Duration == nil || video.Duration.Std() != 5*time.Second {
+				t.Errorf("video duration %v, want 5s", video.Duration)
+			}
+			// 3.x: null for a still image; 2.x: "0:00:00.00000".
+			if strings.HasPrefix(version, "2.") {
+				if photo.Duration == nil || *photo.Duration != 0 {
+					t.Errorf("photo duration %v, want 0", photo.Duration)
+				}
+			} else if photo.Duration != nil {
+				t.Errorf("photo duration %v, want nil", photo.Duration.Std())
+			}
+			if f := s.ValidationFailures(); len(f) != 0 {
+				t.Errorf("validation failures: %+v", f)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// uploadRaw uploads a file with the fields every release requires, plus
+// extra (name, value pairs), and returns the new asset's id. It sends plain
+// HTTP so that it does not depend on the generated signature of uploadAsset.
+func uploadRaw(t *testing.T, s *immichtest.Server, name, content string, extra ...string) string {
+	t.Helper()
+	var body bytes.Buffer
+	w := multipart.NewWriter(&body)
+	now := time.Now().UTC().Format(time.RFC3339)
+	fields := append([]string{"deviceAssetId", name, "deviceId", "test", "metadata", "[]",
+		"fileCreatedAt", now, "fileModifiedAt", now}, extra...)
+	for i := 0; i < len(fields); i += 2 {
+		if err := w.WriteField(fields[i], fields[i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fw, err := w.CreateFormFile("assetData", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(fw, content)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, s.URL()+"/assets", &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	var created struct{ ID string }
+	doJSON(t, s, req, http.StatusCreated, &created)
+	return created.ID
+}
+
+// getAsset reads GET /assets/{id} and decodes it into the generated type.
+func getAsset(t *testing.T, s *immichtest.Server, id string) api.AssetResponseDto {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, s.URL()+"/assets/"+id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a api.AssetResponseDto
+	doJSON(t, s, req, http.StatusOK, &a)
+	return a
+}
+
+func doJSON(t *testing.T, s *immichtest.Server, req *http.Request, want int, v any) {
+	t.Helper()
+	req.Header.Set("x-api-key", s.APIKey())
+	resp, err := s.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != want {
+		t.Fatalf("%s %s: %d %s", req.Method, req.URL.Path, resp.StatusCode, b)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s %s: decoding %s: %v", req.Method, req.URL.Path, b, err)
+	}
+}
+
+// TestByteCountsDecodeAbove4GiB decodes byte counts above 4 GiB, which
+// Immich 3.x declares as integers without a format: the overlay makes them
+// int64, so they decode on 32-bit platforms too (GOARCH=386 go test).
+func TestByteCountsDecodeAbove4GiB(t *testing.T) {
+	const big = 5 << 30
+	var exif api.ExifResponseDto
+	if err := json.Unmarshal([]byte(`{"fileSizeInByte":5368709120}`), &exif); err != nil || exif.FileSizeInByte == nil || *exif.FileSizeInByte != big {
+		t.Errorf("ExifResponseDto.fileSizeInByte: %v, %v", exif.FileSizeInByte, err)
+	}
+	var st api.ServerStatsResponseDto
+	if err := json.Unmarshal([]byte(`{"usage":5368709120,"usagePhotos":5368709120,"usageVideos":5368709120,"usageByUser":[{"usage":5368709120,"quotaSizeInBytes":5368709120}]}`), &st); err != nil ||
+		st.Usage != big || st.UsagePhotos != big || st.UsageVideos != big || len(st.UsageByUser) != 1 ||
+		st.UsageByUser[0].Usage != big || st.UsageByUser[0].QuotaSizeInBytes == nil || *st.UsageByUser[0].QuotaSizeInBytes != big {
+		t.Errorf("ServerStatsResponseDto: %+v, %v", st, err)
+	}
+	var u api.UserAdminResponseDto
+	if err := json.Unmarshal([]byte(`{"quotaSizeInBytes":5368709120,"quotaUsageInBytes":5368709120}`), &u); err != nil ||
+		u.QuotaSizeInBytes == nil || *u.QuotaSizeInBytes != big || u.QuotaUsageInBytes == nil || *u.QuotaUsageInBytes != big {
+		t.Errorf("UserAdminResponseDto: %+v, %v", u, err)
+	}
+	var disk api.ServerStorageResponseDto
+	if err := json.Unmarshal([]byte(`{"diskSizeRaw":5368709120,"diskUseRaw":5368709120,"diskAvailableRaw":5368709120}`), &disk); err != nil ||
+		disk.DiskSizeRaw != big || disk.DiskUseRaw != big || disk.DiskAvailableRaw != big {
+		t.Errorf("ServerStorageResponseDto: %+v, %v", disk, err)
+	}
+	var dl api.DownloadResponseDto
+	if err := json.Unmarshal([]byte(`{"totalSize":5368709120,"archives":[{"size":5368709120,"assetIds":[]}]}`), &dl); err != nil ||
+		dl.TotalSize != big || len(dl.Archives) != 1 || dl.Archives[0].Size != big {
+		t.Errorf("DownloadResponseDto: %+v, %v", dl, err)
 	}
 }

@@ -159,3 +159,87 @@ func TestCheckDriftNamesEditedFile(t *testing.T) {
 		t.Errorf("check-drift did not name %s:\n%s", edited, out)
 	}
 }
+
+// TestRegenMatrixSkipsOtherMajors runs scripts/regen-matrix.sh on a spec
+// folder holding a 2.x release and the pinned one, with --skip-pinned: both
+// are skipped, the 2.x one with the reason, and nothing is generated.
+func TestRegenMatrixSkipsOtherMajors(t *testing.T) {
+	version, err := os.ReadFile("openapi/IMMICH_VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := strings.TrimSpace(string(version))
+	specDir := t.TempDir()
+	for _, v := range []string{"2.7.3", pinned} {
+		if err := os.WriteFile(filepath.Join(specDir, "immich-openapi-specs-"+v+".json"), []byte(`{"openapi":"3.0.0"}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := run(t, ".", []string{"IMMICH_SPEC_DIR=" + specDir}, "bash", "scripts/regen-matrix.sh", "--skip-pinned")
+	if err != nil {
+		t.Fatalf("regen-matrix failed: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		"2.7.3: skipped: not generated from, by design",
+		"COMPATIBILITY.md",
+		pinned + ": skipped: the pinned release",
+		"passed: none; skipped: 2.7.3 " + pinned + "; failed: none",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	// With neither a spec folder nor releases, it says what to give it.
+	out, err = run(t, ".", []string{"IMMICH_SPEC_DIR="}, "bash", "scripts/regen-matrix.sh")
+	if err == nil || !strings.Contains(out, "set IMMICH_SPEC_DIR") {
+		t.Errorf("no specs: err %v, output:\n%s", err, out)
+	}
+}
+
+// TestRegenMatrixNamesFailingRelease gives scripts/regen-matrix.sh a release
+// of the pinned major whose spec has no operations and no models, so it
+// cannot be generated from (the overlay's targets are missing) nor built
+// against: the script must fail and name that release, and leave this work
+// tree as it was.
+func TestRegenMatrixNamesFailingRelease(t *testing.T) {
+	realSpecs := os.Getenv("IMMICH_SPEC_DIR")
+	if realSpecs == "" {
+		t.Skip("IMMICH_SPEC_DIR is not set; .ci/run sets it to ../shared/openapi")
+	}
+	if testing.Short() {
+		t.Skip("regenerates the client; skipped in -short")
+	}
+	version, err := os.ReadFile("openapi/IMMICH_VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinned := strings.TrimSpace(string(version))
+	major, _, _ := strings.Cut(pinned, ".")
+	bad := major + ".99.0"
+	specDir := t.TempDir()
+	// update-immich.sh reads the pinned spec too, for its summary.
+	spec, err := os.ReadFile(filepath.Join(realSpecs, "immich-openapi-specs-"+pinned+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty := `{"openapi":"3.0.0","info":{"title":"Immich","version":"` + bad + `"},"paths":{},"components":{"schemas":{}}}`
+	for name, data := range map[string][]byte{pinned: spec, bad: []byte(empty)} {
+		if err := os.WriteFile(filepath.Join(specDir, "immich-openapi-specs-"+name+".json"), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, _ := run(t, ".", nil, "git", "status", "--porcelain")
+	out, err := run(t, ".", []string{"IMMICH_SPEC_DIR=" + specDir}, "bash", "scripts/regen-matrix.sh", bad)
+	if err == nil {
+		t.Fatalf("regen-matrix passed on a release without operations or models:\n%s", out)
+	}
+	for _, want := range []string{bad + ": FAIL", "failed: " + bad, "never edit api/"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if after, _ := run(t, ".", nil, "git", "status", "--porcelain"); after != before {
+		t.Errorf("regen-matrix changed the work tree:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}

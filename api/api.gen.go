@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/goimmich/goimmich/apitypes"
 	"github.com/oapi-codegen/runtime"
 	openapi_types "github.com/oapi-codegen/runtime/types"
 )
@@ -2901,7 +2902,7 @@ type AssetResponseDto struct {
 	DuplicateId *openapi_types.UUID `json:"duplicateId,omitempty"`
 
 	// Duration Video/gif duration in milliseconds (null for static images)
-	Duration *int `json:"duration"`
+	Duration *apitypes.Duration `json:"duration"`
 
 	// ExifInfo EXIF response
 	ExifInfo *ExifResponseDto `json:"exifInfo,omitempty"`
@@ -3231,7 +3232,7 @@ type DatabaseBackupDto struct {
 	Filename string `json:"filename"`
 
 	// Filesize Backup file size
-	Filesize int `json:"filesize"`
+	Filesize int64 `json:"filesize"`
 
 	// Timezone Backup timezone
 	Timezone string `json:"timezone"`
@@ -3264,7 +3265,7 @@ type DownloadArchiveInfo struct {
 	AssetIds []openapi_types.UUID `json:"assetIds"`
 
 	// Size Archive size in bytes
-	Size int `json:"size"`
+	Size int64 `json:"size"`
 }
 
 // DownloadInfoDto defines model for DownloadInfoDto.
@@ -3297,7 +3298,7 @@ type DownloadResponseDto struct {
 	Archives []DownloadArchiveInfo `json:"archives"`
 
 	// TotalSize Total size in bytes
-	TotalSize int `json:"totalSize"`
+	TotalSize int64 `json:"totalSize"`
 }
 
 // DownloadUpdate defines model for DownloadUpdate.
@@ -3398,7 +3399,7 @@ type ExifResponseDto struct {
 	FNumber *float32 `json:"fNumber,omitempty"`
 
 	// FileSizeInByte File size in bytes
-	FileSizeInByte *int `json:"fileSizeInByte,omitempty"`
+	FileSizeInByte *int64 `json:"fileSizeInByte,omitempty"`
 
 	// FocalLength Focal length in mm
 	FocalLength *float32 `json:"focalLength,omitempty"`
@@ -3573,7 +3574,7 @@ type LibraryStatsResponseDto struct {
 	Total int `json:"total"`
 
 	// Usage Storage usage in bytes
-	Usage int `json:"usage"`
+	Usage int64 `json:"usage"`
 
 	// Videos Number of videos
 	Videos int `json:"videos"`
@@ -5086,16 +5087,16 @@ type ServerStatsResponseDto struct {
 	Photos int `json:"photos"`
 
 	// Usage Total storage usage in bytes
-	Usage int `json:"usage"`
+	Usage int64 `json:"usage"`
 
 	// UsageByUser Array of usage for each user
 	UsageByUser []UsageByUserDto `json:"usageByUser"`
 
 	// UsagePhotos Storage usage for photos in bytes
-	UsagePhotos int `json:"usagePhotos"`
+	UsagePhotos int64 `json:"usagePhotos"`
 
 	// UsageVideos Storage usage for videos in bytes
-	UsageVideos int `json:"usageVideos"`
+	UsageVideos int64 `json:"usageVideos"`
 
 	// Videos Total number of videos
 	Videos int `json:"videos"`
@@ -5107,13 +5108,13 @@ type ServerStorageResponseDto struct {
 	DiskAvailable string `json:"diskAvailable"`
 
 	// DiskAvailableRaw Available disk space in bytes
-	DiskAvailableRaw int `json:"diskAvailableRaw"`
+	DiskAvailableRaw int64 `json:"diskAvailableRaw"`
 
 	// DiskSize Total disk size (human-readable format)
 	DiskSize string `json:"diskSize"`
 
 	// DiskSizeRaw Total disk size in bytes
-	DiskSizeRaw int `json:"diskSizeRaw"`
+	DiskSizeRaw int64 `json:"diskSizeRaw"`
 
 	// DiskUsagePercentage Disk usage percentage (0-100)
 	DiskUsagePercentage float64 `json:"diskUsagePercentage"`
@@ -5122,7 +5123,7 @@ type ServerStorageResponseDto struct {
 	DiskUse string `json:"diskUse"`
 
 	// DiskUseRaw Used disk space in bytes
-	DiskUseRaw int `json:"diskUseRaw"`
+	DiskUseRaw int64 `json:"diskUseRaw"`
 }
 
 // ServerVersionHistoryResponseDto defines model for ServerVersionHistoryResponseDto.
@@ -5860,7 +5861,7 @@ type SyncAssetExifV1 struct {
 	FNumber *float64 `json:"fNumber"`
 
 	// FileSizeInByte File size in byte
-	FileSizeInByte *int `json:"fileSizeInByte"`
+	FileSizeInByte *int64 `json:"fileSizeInByte"`
 
 	// FocalLength Focal length
 	FocalLength *float64 `json:"focalLength"`
@@ -6252,10 +6253,10 @@ type SyncAuthUserV1 struct {
 	ProfileChangedAt time.Time `json:"profileChangedAt"`
 
 	// QuotaSizeInBytes Quota size in bytes
-	QuotaSizeInBytes *int `json:"quotaSizeInBytes"`
+	QuotaSizeInBytes *int64 `json:"quotaSizeInBytes"`
 
 	// QuotaUsageInBytes Quota usage in bytes
-	QuotaUsageInBytes int `json:"quotaUsageInBytes"`
+	QuotaUsageInBytes int64 `json:"quotaUsageInBytes"`
 
 	// StorageLabel User storage label
 	StorageLabel *string `json:"storageLabel"`
@@ -7134,7 +7135,7 @@ type TimeBucketAssetResponseDto struct {
 	CreatedAt []string `json:"createdAt"`
 
 	// Duration Array of video/gif durations in milliseconds (null for static images)
-	Duration []*int `json:"duration"`
+	Duration []*apitypes.Duration `json:"duration"`
 
 	// FileCreatedAt Array of file creation timestamps in UTC
 	FileCreatedAt []string `json:"fileCreatedAt"`
@@ -7279,16 +7280,16 @@ type UsageByUserDto struct {
 	Photos int `json:"photos"`
 
 	// QuotaSizeInBytes User quota size in bytes (null if unlimited)
-	QuotaSizeInBytes *int `json:"quotaSizeInBytes"`
+	QuotaSizeInBytes *int64 `json:"quotaSizeInBytes"`
 
 	// Usage Total storage usage in bytes
-	Usage int `json:"usage"`
+	Usage int64 `json:"usage"`
 
 	// UsagePhotos Storage usage for photos in bytes
-	UsagePhotos int `json:"usagePhotos"`
+	UsagePhotos int64 `json:"usagePhotos"`
 
 	// UsageVideos Storage usage for videos in bytes
-	UsageVideos int `json:"usageVideos"`
+	UsageVideos int64 `json:"usageVideos"`
 
 	// UserId User ID
 	UserId openapi_types.UUID `json:"userId"`
@@ -7378,10 +7379,10 @@ type UserAdminResponseDto struct {
 	ProfileImagePath string `json:"profileImagePath"`
 
 	// QuotaSizeInBytes Storage quota in bytes
-	QuotaSizeInBytes *int `json:"quotaSizeInBytes"`
+	QuotaSizeInBytes *int64 `json:"quotaSizeInBytes"`
 
 	// QuotaUsageInBytes Storage usage in bytes
-	QuotaUsageInBytes *int `json:"quotaUsageInBytes"`
+	QuotaUsageInBytes *int64 `json:"quotaUsageInBytes"`
 
 	// ShouldChangePassword Require password change on next login
 	ShouldChangePassword bool `json:"shouldChangePassword"`

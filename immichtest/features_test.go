@@ -351,13 +351,22 @@ func TestSharedLinks(t *testing.T) {
 	var found struct {
 		Assets struct{ Items []struct{ ID string } }
 	}
+	// searchAssets takes a key from Immich 3.0.3 on (not in 3.0.1, which the
+	// embedded spec is when regenerated for it).
+	searchByKey := s.spec.Paths.Find("/search/metadata").Post.Parameters.GetByInAndName("query", "key") != nil
 	r = do(t, s, "POST", "/search/metadata?key="+alink.Key, map[string]any{"albumIds": []string{al.ID}}, noKey...)
-	r.json(t, &found)
-	if r.status != 200 || len(found.Assets.Items) != 1 || found.Assets.Items[0].ID != b.ID.String() {
-		t.Fatalf("search through an album link: %d %s", r.status, r.body)
-	}
-	if r := do(t, s, "POST", "/search/metadata?key="+alink.Key, map[string]any{}, noKey...); r.status != 400 {
-		t.Fatalf("search through a link without albumIds: %d %s", r.status, r.body)
+	if !searchByKey {
+		if r.status != 403 {
+			t.Fatalf("search through an album link, whose spec takes no key: %d %s", r.status, r.body)
+		}
+	} else {
+		r.json(t, &found)
+		if r.status != 200 || len(found.Assets.Items) != 1 || found.Assets.Items[0].ID != b.ID.String() {
+			t.Fatalf("search through an album link: %d %s", r.status, r.body)
+		}
+		if r := do(t, s, "POST", "/search/metadata?key="+alink.Key, map[string]any{}, noKey...); r.status != 400 {
+			t.Fatalf("search through a link without albumIds: %d %s", r.status, r.body)
+		}
 	}
 	if r := do(t, s, "GET", "/users/me?key="+alink.Key, nil, noKey...); r.status != 403 || r.errBody(t).Message != "Forbidden" {
 		t.Fatalf("users/me by key: %d %s", r.status, r.body)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/goimmich/goimmich/api"
 	"github.com/goimmich/goimmich/immichtest"
+	"github.com/goimmich/goimmich/wrapper"
 )
 
 // Seed a library with dates, places and an album instead of uploading it,
@@ -31,21 +32,17 @@ func ExampleServer_SeedAsset() {
 	s.SeedAsset(immichtest.AssetSeed{Name: "IMG_0002.jpg", TakenAt: time.Date(2024, 1, 2, 9, 0, 0, 0, time.UTC)})
 	s.SeedAsset(immichtest.AssetSeed{Name: "IMG_0003.jpg", TakenAt: time.Date(2018, 5, 6, 7, 0, 0, 0, time.UTC), Visibility: "archive"})
 
-	client, err := api.NewClientWithResponses(s.URL(), api.WithRequestEditorFn(
-		func(_ context.Context, req *http.Request) error {
-			req.Header.Set("x-api-key", s.APIKey())
-			return nil
-		}))
+	c, err := wrapper.New(s.URL(), wrapper.WithAPIKey(s.APIKey()))
 	if err != nil {
 		panic(err)
 	}
+	defer c.CloseIdleConnections()
 	find := func(q api.MetadataSearchDto) {
-		r, err := client.SearchAssetsWithResponse(context.Background(), nil, q)
-		if err != nil {
-			panic(err)
-		}
 		var found []string
-		for _, a := range r.JSON200.Assets.Items {
+		for a, err := range c.SearchAssets(context.Background(), q) {
+			if err != nil {
+				panic(err)
+			}
 			found = append(found, a.OriginalFileName)
 		}
 		fmt.Println(found)

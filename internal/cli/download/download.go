@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"strconv"
 	"sync"
@@ -316,12 +318,12 @@ func collectIDs(ctx context.Context, c *wrapper.Client, opts *Options, search ma
 	if search != nil {
 		queries = append(queries, search)
 	}
-	params := &api.SearchAssetsParams{}
+	share := url.Values{}
 	if opts.ShareKey != "" {
-		params.Key = &opts.ShareKey
+		share.Set("key", opts.ShareKey)
 	}
 	if opts.Slug != "" {
-		params.Slug = &opts.Slug
+		share.Set("slug", opts.Slug)
 	}
 	for _, q := range queries {
 		page := 1
@@ -331,7 +333,7 @@ func collectIDs(ctx context.Context, c *wrapper.Client, opts *Options, search ma
 			if err != nil {
 				return nil, err
 			}
-			r, err := c.SearchAssetsWithBodyWithResponse(ctx, params, "application/json", bytes.NewReader(body))
+			r, err := searchAssets(ctx, c, share, body)
 			if err != nil {
 				return nil, fmt.Errorf("finding the assets to download: %w", err)
 			}
@@ -353,6 +355,25 @@ func collectIDs(ctx context.Context, c *wrapper.Client, opts *Options, search ma
 		}
 	}
 	return ids, nil
+}
+
+// searchAssets sends searchAssets (POST /search/metadata) with query (the
+// share key or slug) through the Client's request core and decodes the
+// answer with the generated parser. It does not call the generated method,
+// which takes *api.SearchAssetsParams only in the releases whose
+// searchAssets has query parameters (3.0.3, not 3.0.1): this package must
+// build against each (scripts/regen-matrix.sh).
+func searchAssets(ctx context.Context, c *wrapper.Client, query url.Values, body []byte) (*api.SearchAssetsResponse, error) {
+	req, err := c.NewRequest(ctx, http.MethodPost, "/search/metadata", query, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req, "searchAssets")
+	if err != nil {
+		return nil, err
+	}
+	return api.ParseSearchAssetsResponse(resp)
 }
 
 // growingTotal grows the bytes total of the bars as downloads start and

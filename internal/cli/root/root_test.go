@@ -510,7 +510,12 @@ func TestServerCommand(t *testing.T) {
 		PinnedAPI  string `json:"pinnedApiVersion"`
 		Statistics struct{ Total int }
 	}
-	if err := json.Unmarshal([]byte(r.out), &info); err != nil || r.code != 0 || info.Version != "3.0.3" || info.PinnedAPI != "3.0.3" {
+	pinned, err := os.ReadFile("../../../openapi/IMMICH_VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := strings.TrimSpace(string(pinned))
+	if err := json.Unmarshal([]byte(r.out), &info); err != nil || r.code != 0 || info.Version != v || info.PinnedAPI != v {
 		t.Fatalf("server --json: exit %d, %v: %s", r.code, err, r.out)
 	}
 }
