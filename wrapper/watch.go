@@ -371,6 +371,9 @@ func (w *watcher) run(ctx context.Context) error {
 			if first {
 				first = false
 				if d.err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
 					return d.err
 				}
 				w.media = newExtSet(d.media.Image, d.media.Video)
