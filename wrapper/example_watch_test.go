@@ -48,8 +48,8 @@ func ExampleClient_Watch() {
 				cancel()
 			}
 		},
-		OnRetry: func(err error, wait time.Duration) {
-			log.Printf("%v; trying again in %v", err, wait) // server down: the files wait
+		OnError: func(err error, retryIn time.Duration) {
+			log.Printf("%v (trying again in %v)", err, retryIn) // server down: the files wait
 		},
 	})
 	if err != nil {

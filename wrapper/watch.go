@@ -61,10 +61,13 @@ type WatchOptions struct {
 	// OnBatch, when set, receives the result of the first pass and of each
 	// batch, from Watch's goroutine, before the next batch starts.
 	OnBatch func(*UploadResult)
-	// OnRetry, when set, is told of each failure Watch waits out before
-	// trying again (server unreachable, 5xx, 429, a folder it cannot watch),
-	// with the wait.
-	OnRetry func(err error, wait time.Duration)
+	// OnError, when set, is told of each failure that does not stop Watch,
+	// from Watch's goroutine: a batch that could not start or files that
+	// failed for a transient reason, with retryIn the wait before the next
+	// try; or, with retryIn 0, a folder that cannot be watched, a named
+	// folder that disappeared (watched again when it is back), an error of
+	// the system's watch. Without it they go to the Client's logger.
+	OnError func(err error, retryIn time.Duration)
 }
 
 // Watch keeps the server in step with paths (files and folders) until ctx
@@ -90,7 +93,7 @@ type WatchOptions struct {
 // After the first pass Watch never returns on a failure: a batch that
 // could not start (server down or restarting, any error of Upload) is
 // kept and tried again after a backoff that follows the Client's
-// RetryPolicy (BaseDelay doubling up to MaxDelay), reported to OnRetry; files that
+// RetryPolicy (BaseDelay doubling up to MaxDelay), reported to OnError; files that
 // failed for a transient reason (5xx, 429, connection lost, stall) are
 // tried again in a later batch, so a file can be in one batch's Failed and
 // a later batch's Uploaded; files that failed for a reason of their own
@@ -136,6 +139,7 @@ func (c *Client) Watch(ctx context.Context, paths []string, opts WatchOptions) e
 		sc:       &scanner{ignore: opts.Ignore},
 		explicit: map[string]bool{},
 		dirs:     map[string]int{},
+		lost:     map[string]int{},
 		pending:  map[string]watchEntry{},
 	}
 	if err := w.watchPaths(paths); err != nil {
@@ -176,6 +180,11 @@ type watcher struct {
 	readySince time.Time // when the oldest ready file became ready
 	lastEvent  time.Time
 	rescan     bool // events were lost: a full pass is due
+	// lost holds the named paths whose watch is gone (the folder was
+	// removed or renamed), with their index in roots (-1: a named file);
+	// they are looked for every second and watched again when back.
+	lost      map[string]int
+	lostCheck time.Time
 }
 
 // watchPaths sets the watches of the named paths.
@@ -389,6 +398,10 @@ func (w *watcher) run(ctx context.Context) error {
 			}
 		case now := <-tick.C:
 			w.settle(now)
+			if len(w.lost) > 0 && now.Sub(w.lostCheck) >= time.Second {
+				w.lostCheck = now
+				w.findLost()
+			}
 		}
 		if busy || ctx.Err() != nil {
 			continue
@@ -430,14 +443,13 @@ func (w *watcher) upload(ctx context.Context, done chan<- batchDone, files []str
 	done <- d
 }
 
-// report tells OnRetry, or else the Client's logger, of a failure waited
-// out.
-func (w *watcher) report(err error, wait time.Duration) {
-	if w.opts.OnRetry != nil {
-		w.opts.OnRetry(err, wait)
+// report tells OnError, or else the Client's logger, of a failure.
+func (w *watcher) report(err error, retryIn time.Duration) {
+	if w.opts.OnError != nil {
+		w.opts.OnError(err, retryIn)
 		return
 	}
-	w.c.logger.Warn("watch: will try again", "error", err, "wait", wait)
+	w.c.logger.Warn("watch", "error", err, "retry_in", retryIn)
 }
 
 // overflow records that changes were lost: a full pass is due.
@@ -538,6 +550,54 @@ func (w *watcher) forget(p string) {
 		if strings.HasPrefix(f, prefix) {
 			w.drop(f)
 		}
+	}
+	for i, r := range w.roots {
+		if r.path == p || strings.HasPrefix(r.path, prefix) {
+			w.lose(r.path, i)
+		}
+	}
+	for f := range w.explicit {
+		if strings.HasPrefix(f, prefix) {
+			w.lose(f, -1)
+		}
+	}
+}
+
+func (w *watcher) watched(dir string) bool { _, ok := w.dirs[dir]; return ok }
+
+// lose records that named path p (root index, or -1) is no longer
+// watched.
+func (w *watcher) lose(p string, root int) {
+	if _, ok := w.lost[p]; ok {
+		return
+	}
+	w.lost[p] = root
+	w.report(fmt.Errorf("wrapper: %s was removed or renamed; it will be watched again when it is back", p), 0)
+}
+
+// findLost watches again the lost named paths that are back, and asks for
+// a full pass to take their files.
+func (w *watcher) findLost() {
+	for p, root := range w.lost {
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue
+		}
+		if root >= 0 {
+			if !fi.IsDir() {
+				continue
+			}
+			err = w.addTree(p, root, nil, map[string]bool{})
+		} else if dir := filepath.Dir(p); !w.watched(dir) {
+			if err = w.add(dir); err == nil {
+				w.dirs[dir] = -1
+			}
+		}
+		if err != nil {
+			continue // not readable yet: tried again later
+		}
+		delete(w.lost, p)
+		w.rescan = true
 	}
 }
 

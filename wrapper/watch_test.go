@@ -44,7 +44,7 @@ func startWatch(t *testing.T, c *Client, paths []string, opts WatchOptions) *wat
 		defer r.mu.Unlock()
 		r.batches = append(r.batches, res)
 	}
-	opts.OnRetry = func(err error, _ time.Duration) {
+	opts.OnError = func(err error, _ time.Duration) {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.retries = append(r.retries, err)
@@ -320,6 +320,30 @@ func TestWatchExplicitFile(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if n := len(s.Assets()); n != 2 || serverHas(s, "a sibling") {
 		t.Fatalf("server holds %d assets; want me.jpg's two versions only%s", n, r.describe())
+	}
+}
+
+// A named folder that is removed and made again (a disk unplugged and
+// plugged back) is watched again, and its files taken.
+func TestWatchNamedFolderBack(t *testing.T) {
+	s, c := newUploadEnv(t)
+	lib := filepath.Join(t.TempDir(), "lib")
+	writeFiles(t, lib, map[string]string{"a.jpg": "before removal"})
+	r := startWatch(t, c, []string{lib}, WatchOptions{})
+	if err := os.RemoveAll(lib); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("the removal to be reported", func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return len(r.retries) > 0 && strings.Contains(r.retries[0].Error(), "removed")
+	})
+	writeFiles(t, lib, map[string]string{"b.jpg": "after removal", "sub/c.jpg": "after removal, below"})
+	r.waitFor("the folder's files", func() bool { return serverHas(s, "after removal") && serverHas(s, "after removal, below") })
+	writeFiles(t, lib, map[string]string{"d.jpg": "watched again"})
+	r.waitFor("a file made later", func() bool { return serverHas(s, "watched again") })
+	if n := len(s.Assets()); n != 4 {
+		t.Fatalf("server holds %d assets, want 4%s", n, r.describe())
 	}
 }
 

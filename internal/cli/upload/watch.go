@@ -73,9 +73,12 @@ func watchRun(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(opts.IO.ErrOut, "%s ", time.Now().Format(time.DateTime))
 		printSummary(opts, res, ctx.Err() != nil)
 	}
-	wo.OnRetry = func(err error, wait time.Duration) {
-		fmt.Fprintf(opts.IO.ErrOut, "%s %s; trying again in %s\n", time.Now().Format(time.DateTime),
-			opts.Factory.Redact(err.Error()), wait.Round(time.Millisecond))
+	wo.OnError = func(err error, retryIn time.Duration) {
+		again := ""
+		if retryIn > 0 {
+			again = fmt.Sprintf("; trying again in %s", retryIn.Round(time.Millisecond))
+		}
+		fmt.Fprintf(opts.IO.ErrOut, "%s %s%s\n", time.Now().Format(time.DateTime), opts.Factory.Redact(err.Error()), again)
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "Watching %s (Ctrl-C stops)\n", strings.Join(opts.Paths, ", "))
 	if err := c.Watch(ctx, opts.Paths, wo); err != nil {
