@@ -85,20 +85,22 @@ type WatchOptions struct {
 // ready, each with Upload on the batch's files (so a batch is one
 // UploadResult, given to OnBatch). New subfolders are watched as they
 // appear (not with Shallow) and their files taken; removed or renamed ones
-// are dropped. Files the upload would skip when walking a folder are
-// skipped: not media, hidden (unless IncludeHidden), ignored, and
-// temporary names (".part", ".tmp", ".crdownload", "~$..."). A file
-// named explicitly is watched alone and always taken.
+// are dropped. A named folder that disappears is looked for every second
+// and, once back, watched again with a full pass. Files the upload would
+// skip when walking a folder are skipped: not media, hidden (unless
+// IncludeHidden), ignored, and temporary names (".part", ".tmp",
+// ".crdownload", "~$..."). A file named explicitly is watched alone and
+// always taken.
 //
 // After the first pass Watch never returns on a failure: a batch that
 // could not start (server down or restarting, any error of Upload) is
 // kept and tried again after a backoff that follows the Client's
-// RetryPolicy (BaseDelay doubling up to MaxDelay), reported to OnError; files that
-// failed for a transient reason (5xx, 429, connection lost, stall) are
-// tried again in a later batch, so a file can be in one batch's Failed and
-// a later batch's Uploaded; files that failed for a reason of their own
-// are tried in up to 3 batches. The server deduplicates by checksum, so
-// retries never create a second asset.
+// RetryPolicy (BaseDelay doubling up to MaxDelay), reported to OnError;
+// files that failed for a transient reason (5xx, 429, connection lost,
+// stall) are tried again in a later batch, so a file can be in one
+// batch's Failed and a later batch's Uploaded; files that failed for a
+// reason of their own are tried in up to 3 batches. The server
+// deduplicates by checksum, so retries never create a second asset.
 //
 // When ctx ends, the batch in flight stops as Upload does on cancellation
 // (nothing half-sent is reported as uploaded), its partial result goes to
@@ -161,14 +163,11 @@ type watchRoot struct{ path string }
 
 // watcher is one run of Watch. Only run's goroutine touches it.
 type watcher struct {
-	c    *Client
-	opts WatchOptions
-	fw   *fsnotify.Watcher
-	sc   *scanner // for its ignore rules
-	// firstPass is what the first pass uploads: paths, and with Shallow
-	// ignore patterns for the subfolders.
-	firstPass []string
-	shallowIg []string
+	c         *Client
+	opts      WatchOptions
+	fw        *fsnotify.Watcher
+	sc        *scanner // for its ignore rules
+	firstPass []string // the named paths, for full passes
 	roots     []watchRoot
 	explicit  map[string]bool // files named explicitly
 	dirs      map[string]int  // watched folder -> index in roots; -1: the folder of an explicit file only
@@ -262,15 +261,7 @@ func (w *watcher) addTree(dir string, root int, found *[]string, visited map[str
 		}
 		switch {
 		case isDir:
-			if w.opts.Shallow {
-				if root >= 0 && dir == w.roots[root].path {
-					if abs, err := filepath.Abs(p); err == nil {
-						w.shallowIg = append(w.shallowIg, escapeGlobPath(filepath.ToSlash(abs)))
-					}
-				}
-				continue
-			}
-			if !w.takes(p, root, false) {
+			if w.opts.Shallow || !w.takes(p, root, false) {
 				continue
 			}
 			if err := w.addTree(p, root, found, visited); err != nil {
@@ -330,13 +321,20 @@ func temporaryName(name string) bool {
 	return false
 }
 
-// batchDone is what a batch's goroutine sends back.
+// batch is one Upload of Watch: a full pass over the named paths, or
+// changed files.
+type batch struct {
+	files []string
+	tries []int // for changed files: the batches each failed in before
+	full  bool
+	opts  UploadOptions
+}
+
+// batchDone is a batch with its outcome.
 type batchDone struct {
+	batch
 	res   *UploadResult
 	err   error
-	files []string
-	tries []int       // attempts of files, by index
-	full  bool        // the first pass or a rescan
 	media *MediaTypes // learnt after the first pass
 }
 
@@ -344,7 +342,7 @@ type batchDone struct {
 func (w *watcher) run(ctx context.Context) error {
 	done := make(chan batchDone, 1)
 	events, errs := w.fw.Events, w.fw.Errors
-	go w.upload(ctx, done, w.firstPass, nil, true)
+	go w.upload(ctx, done, w.fullPass())
 	busy, first := true, true
 	var retryAt time.Time
 	failures := 0
@@ -414,25 +412,21 @@ func (w *watcher) run(ctx context.Context) error {
 		case w.rescan && now.Sub(w.lastEvent) >= w.opts.Settle:
 			w.rescan = false
 			busy = true
-			go w.upload(ctx, done, w.firstPass, nil, true)
+			go w.upload(ctx, done, w.fullPass())
 		case w.ready >= w.opts.BatchSize || (w.ready > 0 && now.Sub(w.readySince) >= w.opts.BatchInterval):
 			files, tries := w.take()
 			if len(files) > 0 {
 				busy = true
-				go w.upload(ctx, done, files, tries, false)
+				go w.upload(ctx, done, batch{files: files, tries: tries, opts: w.opts.UploadOptions})
 			}
 		}
 	}
 }
 
 // upload runs one batch (or a full pass) and sends the outcome to done.
-func (w *watcher) upload(ctx context.Context, done chan<- batchDone, files []string, tries []int, full bool) {
-	d := batchDone{files: files, tries: tries, full: full}
-	uo := w.opts.UploadOptions
-	if full && len(w.shallowIg) > 0 {
-		uo.Ignore = append(slices.Clip(uo.Ignore), w.shallowIg...)
-	}
-	d.res, d.err = w.c.Upload(ctx, files, uo)
+func (w *watcher) upload(ctx context.Context, done chan<- batchDone, b batch) {
+	d := batchDone{batch: b}
+	d.res, d.err = w.c.Upload(ctx, b.files, b.opts)
 	if d.err == nil && w.media == nil {
 		mt := DefaultMediaTypes()
 		if r, err := w.c.GetSupportedMediaTypesWithResponse(ctx); err == nil && r.JSON200 != nil && len(r.JSON200.Image)+len(r.JSON200.Video) > 0 {
@@ -441,6 +435,33 @@ func (w *watcher) upload(ctx context.Context, done chan<- batchDone, files []str
 		d.media = &mt
 	}
 	done <- d
+}
+
+// fullPass returns a batch of the named paths. With Shallow, the named
+// folders' subfolders, as they are now, are ignored (Upload walks
+// recursively).
+func (w *watcher) fullPass() batch {
+	b := batch{files: w.firstPass, full: true, opts: w.opts.UploadOptions}
+	if !w.opts.Shallow {
+		return b
+	}
+	b.opts.Ignore = slices.Clip(b.opts.Ignore)
+	for _, r := range w.roots {
+		entries, err := os.ReadDir(r.path)
+		if err != nil {
+			continue // Upload reports it
+		}
+		for _, e := range entries {
+			p := filepath.Join(r.path, e.Name())
+			if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+				continue
+			}
+			if abs, err := filepath.Abs(p); err == nil {
+				b.opts.Ignore = append(b.opts.Ignore, escapeGlobPath(filepath.ToSlash(abs)))
+			}
+		}
+	}
+	return b
 }
 
 // report tells OnError, or else the Client's logger, of a failure.

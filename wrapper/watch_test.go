@@ -441,6 +441,20 @@ func TestWatchMaxPendingFullPass(t *testing.T) {
 	for name, v := range files {
 		checkContent(t, s, name, v)
 	}
+
+	// With Shallow, the full pass leaves alone the subfolders made since
+	// the start too.
+	s2, c2 := newUploadEnv(t)
+	dir2 := t.TempDir()
+	r2 := startWatch(t, c2, []string{dir2}, WatchOptions{MaxPending: 4, Shallow: true})
+	writeFiles(t, dir2, map[string]string{"later/sub.jpg": "shallow, in a later subfolder"})
+	time.Sleep(200 * time.Millisecond)
+	writeFiles(t, dir2, files)
+	r2.waitFor("all 20 files", func() bool { return len(s2.Assets()) >= 20 })
+	time.Sleep(300 * time.Millisecond)
+	if n := len(s2.Assets()); n != 20 || serverHas(s2, "shallow, in a later subfolder") {
+		t.Fatalf("shallow full pass: server holds %d assets, want the 20 top files only%s", n, r2.describe())
+	}
 }
 
 // What prevents the start is returned at once: wrong key, a path that
