@@ -220,13 +220,20 @@ func TestWatchSIGTERM(t *testing.T) {
 	if l := next("the batch of the new file"); !strings.Contains(l, "b.jpg") {
 		t.Fatalf("second batch %s", l)
 	}
+	// A third file whose upload the server holds for a minute: SIGTERM
+	// comes while it is in flight.
+	s.SetFaults(immichtest.Faults{Operations: []string{"uploadAsset"}, Latency: time.Minute})
+	write(t, dir, map[string]string{"c.jpg": "signal c, in flight"})
+	waitFor(t, "the third upload to start", func() bool { return s.RequestCount("uploadAsset") == 3 })
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
 	start := time.Now()
+	var last string
 	go func() {
-		for range lines {
+		for l := range lines {
+			last = l
 		}
 		exited <- cmd.Wait()
 	}()
@@ -240,7 +247,12 @@ func TestWatchSIGTERM(t *testing.T) {
 		<-exited
 		t.Fatalf("still running 5s after SIGTERM: %s", errOut.String())
 	}
-	if !strings.Contains(errOut.String(), "Stopped: 2 batches: uploaded 2") || len(s.Assets()) != 2 {
+	if !strings.Contains(errOut.String(), "Stopped: 3 batches: uploaded 2") || len(s.Assets()) != 2 {
 		t.Fatalf("after %v: server has %d assets; stderr: %s", time.Since(start), len(s.Assets()), errOut.String())
+	}
+	// The interrupted batch is reported, its file as failed, not uploaded.
+	var res wrapper.UploadResult
+	if err := json.Unmarshal([]byte(last), &res); err != nil || res.Stats.Uploaded != 0 || len(res.Failed) != 1 || filepath.Base(res.Failed[0].Filepath) != "c.jpg" {
+		t.Fatalf("last batch %v: %s", err, last)
 	}
 }
