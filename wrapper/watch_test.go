@@ -7,10 +7,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 
 	"github.com/goimmich/goimmich/immichtest"
 )
@@ -488,5 +491,50 @@ func TestTemporaryName(t *testing.T) {
 		if got := temporaryName(name); got != want {
 			t.Errorf("temporaryName(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+// Events do not grow what Watch holds: many events for the same files
+// keep one entry each, and distinct files beyond MaxPending are not held
+// (a full pass is due instead); a drained queue gives its room back.
+func TestWatchPendingBounded(t *testing.T) {
+	dir := t.TempDir()
+	var names []string
+	for i := range 1200 {
+		names = append(names, filepath.Join(dir, "IMG_"+strconv.Itoa(i)+".jpg"))
+	}
+	for _, p := range names {
+		if err := os.WriteFile(p, []byte(p), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := &watcher{opts: WatchOptions{MaxPending: 1100, Settle: time.Millisecond, BatchSize: 5000}, dirs: map[string]int{dir: 0},
+		roots: []watchRoot{{path: dir}}, explicit: map[string]bool{}, pending: map[string]watchEntry{}, media: newExtSet([]string{".jpg"})}
+	now := time.Now()
+	for range 100 {
+		for _, p := range names[:100] {
+			w.event(fsnotify.Event{Name: p, Op: fsnotify.Write}, now)
+		}
+	}
+	if len(w.pending) != 100 || w.rescan {
+		t.Fatalf("10,000 events on 100 files: %d entries held, rescan %v; want 100, false", len(w.pending), w.rescan)
+	}
+	for _, p := range names {
+		w.event(fsnotify.Event{Name: p, Op: fsnotify.Create}, now)
+	}
+	if len(w.pending) != 1100 || !w.rescan {
+		t.Fatalf("1,200 files, MaxPending 1,100: %d entries held, rescan %v; want 1,100, true", len(w.pending), w.rescan)
+	}
+	w.settle(now.Add(time.Second))
+	if w.ready != 1100 {
+		t.Fatalf("%d ready after Settle, want 1,100", w.ready)
+	}
+	files, _ := w.take()
+	if len(files) != 1100 || len(w.pending) != 0 || w.ready != 0 {
+		t.Fatalf("took %d, %d held, %d ready; want 1,100, 0, 0", len(files), len(w.pending), w.ready)
+	}
+	w.shrink()
+	if w.peak != 0 {
+		t.Fatalf("peak %d after the queue drained, want a new map", w.peak)
 	}
 }
