@@ -220,7 +220,9 @@ func TestWatchBatchInterval(t *testing.T) {
 func TestWatchSlowWriteUploadedOnce(t *testing.T) {
 	s, c := newUploadEnv(t)
 	dir := t.TempDir()
-	r := startWatch(t, c, []string{dir}, WatchOptions{Settle: 400 * time.Millisecond, BatchInterval: 10 * time.Millisecond})
+	// Settle is 15 times the pause between writes, so that a loaded machine
+	// that delays the writer does not make the file look finished.
+	r := startWatch(t, c, []string{dir}, WatchOptions{Settle: 1500 * time.Millisecond, BatchInterval: 10 * time.Millisecond})
 	f, err := os.Create(filepath.Join(dir, "video.mp4"))
 	if err != nil {
 		t.Fatal(err)
@@ -233,13 +235,13 @@ func TestWatchSlowWriteUploadedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		want.Write(chunk)
-		time.Sleep(100 * time.Millisecond) // a quarter of Settle between writes
+		time.Sleep(100 * time.Millisecond)
 	}
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
 	r.waitFor("the video", func() bool { return len(s.Assets()) == 1 })
-	time.Sleep(time.Second) // anything more would show now
+	time.Sleep(2 * time.Second) // a second upload would show now
 	if n := s.RequestCount("uploadAsset"); n != 1 || len(s.Assets()) != 1 {
 		t.Fatalf("%d uploads, %d assets; want the file uploaded once%s", n, len(s.Assets()), r.describe())
 	}
