@@ -217,7 +217,7 @@ func (w *watcher) watchPaths(paths []string) error {
 // add watches folder dir.
 func (w *watcher) add(dir string) error {
 	if err := w.fw.Add(dir); err != nil {
-		if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EMFILE) {
+		if watchLimit(err) {
 			return fmt.Errorf("wrapper: watching %s: %w; the system's limit of watched folders is reached (on Linux raise fs.inotify.max_user_watches, e.g. sysctl fs.inotify.max_user_watches=524288)", dir, err)
 		}
 		return fmt.Errorf("wrapper: watching %s: %w", dir, err)
@@ -225,9 +225,17 @@ func (w *watcher) add(dir string) error {
 	return nil
 }
 
+// watchLimit reports the errors of a system out of watches (inotify) or
+// file descriptors (kqueue).
+func watchLimit(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EMFILE)
+}
+
 // addTree watches dir (of root) and, unless Shallow, its subfolders that
 // a walk would enter; found, when not nil, collects the files taken in
-// them. visited holds the real paths already walked (link loops).
+// them. visited holds the real paths already walked (link loops). It
+// fails when dir cannot be watched or the system's limit of watches is
+// reached; a subfolder that cannot be read is reported and left out.
 func (w *watcher) addTree(dir string, root int, found *[]string, visited map[string]bool) error {
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
@@ -265,7 +273,10 @@ func (w *watcher) addTree(dir string, root int, found *[]string, visited map[str
 				continue
 			}
 			if err := w.addTree(p, root, found, visited); err != nil {
-				return err
+				if watchLimit(err) {
+					return err
+				}
+				w.report(err, 0) // an unreadable subfolder: the others are watched
 			}
 		case found != nil && w.takes(p, root, true):
 			*found = append(*found, p)
