@@ -55,8 +55,9 @@ type WatchOptions struct {
 	// MaxPending bounds the changed files held (waiting to settle, ready, or
 	// to be retried); default DefaultWatchMaxPending. Beyond it, further
 	// changes are not recorded one by one: a full pass over paths is made
-	// instead, once the file system has been quiet for Settle. A lost-event
-	// report of the operating system does the same.
+	// instead, once no file has changed for Settle (after 12 Settles at
+	// most, so a file written without end does not put it off). A
+	// lost-event report of the operating system does the same.
 	MaxPending int
 	// OnBatch, when set, receives the result of the first pass and of each
 	// batch, from Watch's goroutine, before the next batch starts.
@@ -177,8 +178,10 @@ type watcher struct {
 	peak       int // largest len(pending) since it was last made anew
 	ready      int
 	readySince time.Time // when the oldest ready file became ready
-	lastEvent  time.Time
-	rescan     bool // events were lost: a full pass is due
+	lastEvent  time.Time // of the last event for a file or folder taken
+	// rescan: events were lost, a full pass is due, since rescanSince
+	rescan      bool
+	rescanSince time.Time
 	// lost holds the named paths whose watch is gone (the folder was
 	// removed or renamed), with their index in roots (-1: a named file);
 	// they are looked for every second and watched again when back.
@@ -338,6 +341,7 @@ type batch struct {
 	files []string
 	tries []int // for changed files: the batches each failed in before
 	full  bool
+	first bool // the first pass: afterwards, ask the server's media types
 	opts  UploadOptions
 }
 
@@ -353,8 +357,10 @@ type batchDone struct {
 func (w *watcher) run(ctx context.Context) error {
 	done := make(chan batchDone, 1)
 	events, errs := w.fw.Events, w.fw.Errors
-	go w.upload(ctx, done, w.fullPass())
-	busy, first := true, true
+	b := w.fullPass()
+	b.first = true
+	go w.upload(ctx, done, b)
+	busy := true
 	var retryAt time.Time
 	failures := 0
 	tick := time.NewTicker(min(max(min(w.opts.Settle, w.opts.BatchInterval)/4, 5*time.Millisecond), time.Second))
@@ -380,14 +386,13 @@ func (w *watcher) run(ctx context.Context) error {
 				break
 			}
 			if errors.Is(err, fsnotify.ErrEventOverflow) {
-				w.overflow()
+				w.needFullPass()
 			} else {
 				w.report(fmt.Errorf("wrapper: watching for changes: %w", err), 0)
 			}
 		case d := <-done:
 			busy = false
-			if first {
-				first = false
+			if d.first {
 				if d.err != nil {
 					if ctx.Err() != nil {
 						return nil
@@ -420,7 +425,7 @@ func (w *watcher) run(ctx context.Context) error {
 			continue
 		}
 		switch {
-		case w.rescan && now.Sub(w.lastEvent) >= w.opts.Settle:
+		case w.rescan && (now.Sub(w.lastEvent) >= w.opts.Settle || now.Sub(w.rescanSince) >= fullPassMaxDelay*w.opts.Settle):
 			w.rescan = false
 			busy = true
 			go w.upload(ctx, done, w.fullPass())
@@ -438,7 +443,7 @@ func (w *watcher) run(ctx context.Context) error {
 func (w *watcher) upload(ctx context.Context, done chan<- batchDone, b batch) {
 	d := batchDone{batch: b}
 	d.res, d.err = w.c.Upload(ctx, b.files, b.opts)
-	if d.err == nil && w.media == nil {
+	if d.err == nil && b.first {
 		mt := DefaultMediaTypes()
 		if r, err := w.c.GetSupportedMediaTypesWithResponse(ctx); err == nil && r.JSON200 != nil && len(r.JSON200.Image)+len(r.JSON200.Video) > 0 {
 			mt = MediaTypes{Image: r.JSON200.Image, Video: r.JSON200.Video, Sidecar: r.JSON200.Sidecar}
@@ -484,16 +489,21 @@ func (w *watcher) report(err error, retryIn time.Duration) {
 	w.c.logger.Warn("watch", "error", err, "retry_in", retryIn)
 }
 
-// overflow records that changes were lost: a full pass is due.
-func (w *watcher) overflow() {
-	w.rescan = true
-	w.lastEvent = time.Now()
+// fullPassMaxDelay bounds, in Settles, the wait for a quiet moment before
+// a full pass: a file written without end must not put it off for ever.
+const fullPassMaxDelay = 12
+
+// needFullPass records that changes were lost: a full pass is due, once
+// no file has changed for Settle (or after fullPassMaxDelay Settles).
+func (w *watcher) needFullPass() {
+	if !w.rescan {
+		w.rescan, w.rescanSince = true, time.Now()
+	}
 }
 
 // event records one file-system event.
 func (w *watcher) event(ev fsnotify.Event, now time.Time) {
 	p := ev.Name
-	w.lastEvent = now
 	if ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename) {
 		w.forget(p)
 		return
@@ -531,9 +541,10 @@ func (w *watcher) event(ev fsnotify.Event, now time.Time) {
 
 // touch records that file p changed (fi is its stat, or nil).
 func (w *watcher) touch(p string, now time.Time, fi os.FileInfo) {
+	w.lastEvent = now
 	e, ok := w.pending[p]
 	if !ok && len(w.pending) >= w.opts.MaxPending {
-		w.overflow()
+		w.needFullPass()
 		return
 	}
 	if fi == nil {
@@ -629,7 +640,7 @@ func (w *watcher) findLost() {
 			continue // not readable yet: tried again later
 		}
 		delete(w.lost, p)
-		w.rescan = true
+		w.needFullPass()
 	}
 }
 
@@ -694,7 +705,7 @@ func (w *watcher) finish(d batchDone) error {
 	defer w.shrink()
 	if d.err != nil {
 		if d.full {
-			w.rescan = true
+			w.needFullPass()
 			return d.err
 		}
 		for i, p := range d.files {
@@ -733,7 +744,7 @@ func (w *watcher) again(p string, attempts int) {
 		return
 	}
 	if len(w.pending) >= w.opts.MaxPending {
-		w.rescan = true
+		w.needFullPass()
 		return
 	}
 	if w.ready == 0 {

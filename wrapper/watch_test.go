@@ -447,6 +447,34 @@ func TestWatchMaxPendingFullPass(t *testing.T) {
 		checkContent(t, s, name, v)
 	}
 
+	// A file written without end (a log, a recording) does not put the
+	// full pass off for ever.
+	s3, c3 := newUploadEnv(t)
+	dir3 := t.TempDir()
+	r3 := startWatch(t, c3, []string{dir3}, WatchOptions{MaxPending: 4})
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		f, err := os.Create(filepath.Join(dir3, "busy.log"))
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer f.Close()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+				f.WriteString("still writing\n")
+			}
+		}
+	})
+	writeFiles(t, dir3, files)
+	r3.waitFor("all 20 files while another file is being written", func() bool { return len(s3.Assets()) == 20 })
+	close(stop)
+	wg.Wait()
+
 	// With Shallow, the full pass leaves alone the subfolders made since
 	// the start too.
 	s2, c2 := newUploadEnv(t)
