@@ -453,15 +453,23 @@ func (w *watcher) upload(ctx context.Context, done chan<- batchDone, b batch) {
 	done <- d
 }
 
-// fullPass returns a batch of the named paths. With Shallow, the named
-// folders' subfolders, as they are now, are ignored (Upload walks
-// recursively).
+// fullPass returns a batch of the named paths. The files held ready are
+// dropped (the pass takes them); those still changing are ignored by it
+// and stay held until they settle. With Shallow, the named folders'
+// subfolders, as they are now, are ignored too (Upload walks recursively).
 func (w *watcher) fullPass() batch {
 	b := batch{files: w.firstPass, full: true, opts: w.opts.UploadOptions}
+	b.opts.Ignore = slices.Clip(b.opts.Ignore)
+	for p, e := range w.pending {
+		if e.ready {
+			w.drop(p)
+		} else if abs, err := filepath.Abs(p); err == nil {
+			b.opts.Ignore = append(b.opts.Ignore, escapeGlobPath(filepath.ToSlash(abs)))
+		}
+	}
 	if !w.opts.Shallow {
 		return b
 	}
-	b.opts.Ignore = slices.Clip(b.opts.Ignore)
 	for _, r := range w.roots {
 		entries, err := os.ReadDir(r.path)
 		if err != nil {
@@ -541,6 +549,9 @@ func (w *watcher) event(ev fsnotify.Event, now time.Time) {
 
 // touch records that file p changed (fi is its stat, or nil).
 func (w *watcher) touch(p string, now time.Time, fi os.FileInfo) {
+	if w.media != nil && !w.media.has(p) && !w.explicit[p] {
+		return // not media (known once the first pass ended; before, take drops them)
+	}
 	w.lastEvent = now
 	e, ok := w.pending[p]
 	if !ok && len(w.pending) >= w.opts.MaxPending {
