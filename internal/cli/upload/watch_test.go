@@ -22,6 +22,27 @@ import (
 	"github.com/goimmich/goimmich/wrapper"
 )
 
+// runMainEnv, set in the environment of the test binary run by
+// TestWatchSIGTERM, makes TestWatchHelperProcess run goimmich with the
+// arguments after "--".
+const runMainEnv = "GOIMMICH_TEST_RUN_MAIN"
+
+// TestWatchHelperProcess is goimmich itself when runMainEnv is set, so
+// that a test can send a real process signals; otherwise it does nothing.
+func TestWatchHelperProcess(t *testing.T) {
+	if os.Getenv(runMainEnv) != "1" {
+		return
+	}
+	args := os.Args
+	for i, a := range args {
+		if a == "--" {
+			args = args[i+1:]
+			break
+		}
+	}
+	os.Exit(root.Main(cmdutil.New("test"), args))
+}
+
 // fake starts immichtest and returns it with the variables that point
 // goimmich at it, and a fresh HOME.
 func fake(t *testing.T) (*immichtest.Server, map[string]string) {
@@ -180,7 +201,8 @@ func TestWatchSIGTERM(t *testing.T) {
 	s, vars := fake(t)
 	dir := t.TempDir()
 	write(t, dir, map[string]string{"a.jpg": "signal a"})
-	cmd := exec.Command(os.Args[0], "upload", "--watch", "-r", "-j", "--watch-interval", "50ms", "--watch-settle", "100ms", dir)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestWatchHelperProcess$", "--",
+		"upload", "--watch", "-r", "-j", "--watch-interval", "50ms", "--watch-settle", "100ms", dir)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
