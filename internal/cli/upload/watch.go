@@ -51,7 +51,7 @@ func watchRun(ctx context.Context, opts *Options) error {
 	cmdutil.FrugalGC()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	defer onSignals(cancel, opts.IO.ErrOut)()
+	defer onSignals(cancel, opts.IO.ErrOut, os.Exit)()
 	c, _, err := opts.Factory.Connect(ctx)
 	if err != nil {
 		return err
@@ -139,9 +139,10 @@ func (t watchTotals) String() string {
 		t.batches, t.uploaded, humanBytes(t.bytes), t.duplicates, t.failed)
 }
 
-// onSignals cancels the watch on the first SIGINT or SIGTERM and exits
-// the process at once on the second. The returned func stops listening.
-func onSignals(cancel context.CancelFunc, errOut io.Writer) (stop func()) {
+// onSignals cancels the watch on the first SIGINT or SIGTERM and calls
+// exit(2) (os.Exit: the process ends at once) on the second. The returned
+// func stops listening.
+func onSignals(cancel context.CancelFunc, errOut io.Writer, exit func(int)) (stop func()) {
 	ch := make(chan os.Signal, 2)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	done := make(chan struct{})
@@ -159,7 +160,7 @@ func onSignals(cancel context.CancelFunc, errOut io.Writer) (stop func()) {
 				continue
 			}
 			fmt.Fprintln(errOut, "Exiting at once: files in flight are not recorded as uploaded")
-			os.Exit(cmdutil.ExitPartial)
+			exit(cmdutil.ExitPartial)
 		}
 	})
 	return func() {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -198,6 +199,9 @@ func TestWatchCommand(t *testing.T) {
 // SIGTERM to a real goimmich process running upload --watch: it stops
 // cleanly and exits 0 within seconds, with its summary.
 func TestWatchSIGTERM(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows has no SIGTERM to send")
+	}
 	s, vars := fake(t)
 	dir := t.TempDir()
 	write(t, dir, map[string]string{"a.jpg": "signal a"})
