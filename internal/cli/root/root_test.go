@@ -688,8 +688,12 @@ func TestUploadInterrupted(t *testing.T) {
 	if !strings.Contains(errOut.String(), "interrupted") {
 		t.Fatalf("summary does not say it was interrupted: %s", errOut)
 	}
-	if got := len(s.Assets()); got != res.Stats.Uploaded {
-		t.Fatalf("server has %d assets, result says %d uploaded", got, res.Stats.Uploaded)
+	// Every file reported uploaded is on the server. The one upload in
+	// flight (-c 1) when Ctrl-C came may have been stored after the client
+	// stopped waiting for its answer: it is reported failed, and a re-run
+	// finds it as a duplicate.
+	if got := len(s.Assets()); got < res.Stats.Uploaded || got > res.Stats.Uploaded+1 {
+		t.Fatalf("server has %d assets, result says %d uploaded (and at most one was in flight)", got, res.Stats.Uploaded)
 	}
 }
 

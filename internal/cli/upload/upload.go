@@ -40,6 +40,7 @@ type Options struct {
 	NoCache          bool
 	// SkipServerDeleted: see wrapper.UploadOptions.SkipServerDeleted.
 	SkipServerDeleted bool
+	Watch             WatchFlags // --watch and its options (watch.go)
 }
 
 // NewCmdUpload returns the "upload" command. runF, when set, replaces
@@ -102,6 +103,9 @@ goes to standard error.`,
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
+			if opts.Watch.Enabled {
+				return watchRun(cmd.Context(), opts)
+			}
 			return uploadRun(cmd.Context(), opts)
 		},
 	}
@@ -123,6 +127,7 @@ goes to standard error.`,
 	fl.BoolVar(&opts.RestoreTrashed, "restore-trashed", false, "Restore from the trash the server's assets that local files duplicate")
 	fl.BoolVar(&opts.NoCache, "no-cache", false, "Don't use the local cache of file checksums: read and hash every file")
 	fl.BoolVar(&opts.SkipServerDeleted, "skip-server-deleted", false, "Don't upload again files whose asset was deleted for good on the server since it confirmed them")
+	addWatchFlags(fl, &opts.Watch)
 	return cmd
 }
 
@@ -140,6 +145,7 @@ var envFlags = []struct{ env, flag string }{
 	{"IMMICH_JSON_OUTPUT", "json-output"},
 	{"IMMICH_DELETE_ASSETS", "delete"},
 	{"IMMICH_DELETE_DUPLICATES", "delete-duplicates"},
+	{"IMMICH_WATCH_CHANGES", "watch"},
 }
 
 // applyEnv sets each flag not given on the command line from the official
