@@ -26,6 +26,8 @@ func ExampleClient_Watch() {
 	dir, _ := os.MkdirTemp("", "photos")
 	defer os.RemoveAll(dir)
 	os.WriteFile(filepath.Join(dir, "old.jpg"), []byte("a photo from before"), 0o644)
+	lastWeek := time.Now().AddDate(0, 0, -7)
+	os.Chtimes(filepath.Join(dir, "old.jpg"), lastWeek, lastWeek) // files modified within Settle wait for it
 
 	// A real program runs until SIGTERM (signal.NotifyContext); here the
 	// watch ends after the second batch.

@@ -453,11 +453,14 @@ func (w *watcher) upload(ctx context.Context, done chan<- batchDone, b batch) {
 }
 
 // fullPass returns a batch of the named paths. The files held ready are
-// dropped (the pass takes them); those still changing are ignored by it
-// and stay held until they settle.
+// dropped (the pass takes them); those still changing, and those modified
+// within Settle (found by a walk of the named folders, so a file being
+// copied when Watch starts or a folder comes back is not sent half-written),
+// are ignored by it and held until they settle.
 func (w *watcher) fullPass() batch {
 	b := batch{files: w.firstPass, full: true, opts: w.opts.UploadOptions}
 	b.opts.Ignore = slices.Clip(b.opts.Ignore)
+	w.holdRecent(time.Now())
 	for p, e := range w.pending {
 		if e.ready {
 			w.drop(p)
@@ -466,6 +469,45 @@ func (w *watcher) fullPass() batch {
 		}
 	}
 	return b
+}
+
+// holdRecent records as changing the files of the named paths modified
+// within Settle of now.
+func (w *watcher) holdRecent(now time.Time) {
+	recent := func(p string, fi fs.FileInfo) {
+		if fi.Mode().IsRegular() && now.Sub(fi.ModTime()) < w.opts.Settle {
+			w.touch(p, now, fi)
+		}
+	}
+	for _, p := range w.firstPass {
+		fi, err := os.Stat(p)
+		if err != nil {
+			continue // Upload reports it
+		}
+		if !fi.IsDir() {
+			recent(p, fi)
+			continue
+		}
+		root := slices.IndexFunc(w.roots, func(r watchRoot) bool { return r.path == p })
+		_ = filepath.WalkDir(p, func(q string, d fs.DirEntry, err error) error {
+			if err != nil || q == p {
+				return nil // Upload reports what cannot be read
+			}
+			if d.IsDir() {
+				if w.opts.NonRecursive || !w.takes(q, root, false) {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !d.Type().IsRegular() || !w.takes(q, root, true) {
+				return nil
+			}
+			if fi, err := d.Info(); err == nil {
+				recent(q, fi)
+			}
+			return nil
+		})
+	}
 }
 
 // report tells OnError, or else the Client's logger, of a failure.

@@ -168,7 +168,7 @@ func checkContent(t *testing.T, s *immichtest.Server, name, content string) {
 func TestWatchUploadsNewFiles(t *testing.T) {
 	s, c := newUploadEnv(t)
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"old1.jpg": "old one", "old2.jpg": "old two"})
+	writeOld(t, dir, map[string]string{"old1.jpg": "old one", "old2.jpg": "old two"})
 	r := startWatch(t, c, []string{dir}, WatchOptions{BatchSize: 3, BatchInterval: time.Hour})
 	if first := r.results()[0]; first.Stats.Uploaded != 2 {
 		t.Fatalf("first pass: %+v", first.Stats)
@@ -254,7 +254,7 @@ func TestWatchSlowWriteUploadedOnce(t *testing.T) {
 func TestWatchSubfolders(t *testing.T) {
 	s, c := newUploadEnv(t)
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"old/x.jpg": "in an old folder"})
+	writeOld(t, dir, map[string]string{"old/x.jpg": "in an old folder"})
 	r := startWatch(t, c, []string{dir}, WatchOptions{})
 	// Created with its files at once: some files may be there before the
 	// folder is watched.
@@ -318,7 +318,7 @@ func TestWatchRename(t *testing.T) {
 func TestWatchExplicitFile(t *testing.T) {
 	s, c := newUploadEnv(t)
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{"me.jpg": "me v1"})
+	writeOld(t, dir, map[string]string{"me.jpg": "me v1"})
 	r := startWatch(t, c, []string{filepath.Join(dir, "me.jpg")}, WatchOptions{})
 	writeFiles(t, dir, map[string]string{"sibling.jpg": "a sibling", "me.jpg": "me v2"})
 	r.waitFor("the changed file", func() bool { return serverHas(s, "me v2") })
@@ -328,12 +328,39 @@ func TestWatchExplicitFile(t *testing.T) {
 	}
 }
 
+// A file still being written when the watch starts is left out of the
+// first pass and sent once it has settled, whole.
+func TestWatchFirstPassHoldsFileBeingWritten(t *testing.T) {
+	s, c := newUploadEnv(t)
+	dir := t.TempDir()
+	writeOld(t, dir, map[string]string{"old.jpg": "there before"})
+	writeFiles(t, dir, map[string]string{"copying.jpg": "the first half"})
+	r := startWatch(t, c, []string{dir}, WatchOptions{Settle: 300 * time.Millisecond})
+	if first := r.results()[0]; first.Stats.Uploaded != 1 || first.Uploaded[0].Filepath != filepath.Join(dir, "old.jpg") {
+		t.Fatalf("the first pass took %+v; want old.jpg only%s", first.Uploaded, r.describe())
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "copying.jpg"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteString(", then the rest"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r.waitFor("the finished file", func() bool { return serverHas(s, "the first half, then the rest") })
+	if n := len(s.Assets()); n != 2 {
+		t.Fatalf("server holds %d assets, want 2 (no half-written copy)%s", n, r.describe())
+	}
+}
+
 // A named folder that is removed and made again (a disk unplugged and
 // plugged back) is watched again, and its files taken.
 func TestWatchNamedFolderBack(t *testing.T) {
 	s, c := newUploadEnv(t)
 	lib := filepath.Join(t.TempDir(), "lib")
-	writeFiles(t, lib, map[string]string{"a.jpg": "before removal"})
+	writeOld(t, lib, map[string]string{"a.jpg": "before removal"})
 	r := startWatch(t, c, []string{lib}, WatchOptions{})
 	if err := os.RemoveAll(lib); err != nil {
 		t.Fatal(err)
@@ -574,5 +601,19 @@ func TestWatchPendingBounded(t *testing.T) {
 	w.shrink()
 	if w.peak != 0 {
 		t.Fatalf("peak %d after the queue drained, want a new map", w.peak)
+	}
+}
+
+// writeOld writes files as writeFiles does, with a modification time an
+// hour ago: a library that was there before the watch started (a full
+// pass holds back files modified within Settle).
+func writeOld(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	writeFiles(t, dir, files)
+	old := time.Now().Add(-time.Hour)
+	for rel := range files {
+		if err := os.Chtimes(filepath.Join(dir, filepath.FromSlash(rel)), old, old); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

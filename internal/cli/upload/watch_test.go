@@ -100,6 +100,20 @@ func write(t *testing.T, dir string, files map[string]string) {
 	}
 }
 
+// writeOld writes files with a modification time an hour ago: a library
+// that was there before the watch started (a full pass holds back files
+// modified within the settle time).
+func writeOld(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	write(t, dir, files)
+	old := time.Now().Add(-time.Hour)
+	for name := range files {
+		if err := os.Chtimes(filepath.Join(dir, filepath.FromSlash(name)), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -144,7 +158,7 @@ func TestWatchFlags(t *testing.T) {
 func TestWatchCommand(t *testing.T) {
 	s, vars := fake(t)
 	dir := t.TempDir()
-	write(t, dir, map[string]string{"first.jpg": "cli first", "sub/deep.jpg": "cli deep"})
+	writeOld(t, dir, map[string]string{"first.jpg": "cli first", "sub/deep.jpg": "cli deep"})
 	f, out, errOut := factory(vars)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -204,7 +218,7 @@ func TestWatchSIGTERM(t *testing.T) {
 	}
 	s, vars := fake(t)
 	dir := t.TempDir()
-	write(t, dir, map[string]string{"a.jpg": "signal a"})
+	writeOld(t, dir, map[string]string{"a.jpg": "signal a"})
 	cmd := exec.Command(os.Args[0], "-test.run=^TestWatchHelperProcess$", "--",
 		"upload", "--watch", "-r", "-j", "--watch-interval", "50ms", "--watch-settle", "100ms", dir)
 	cmd.Env = append(os.Environ(), runMainEnv+"=1")
