@@ -22,9 +22,11 @@ import (
 // quiet), plus one line per failed file, and a last status line on Wait:
 //
 //	files 12 / 300, bytes 1.2 GiB / 4.0 GiB (30%), 35.2 MiB/s, ETA 1m30s, 1 failed
+//	files 300 / 300, bytes 4.0 GiB / 4.0 GiB (100%), 33.9 MiB/s average, 1 failed
 //
-// The speed is of the bytes reported by Add since the previous tick;
-// the ETA is the bytes still to go at that speed. Writes happen while the
+// The speed is of the bytes reported by Add since the previous tick, the
+// ETA the bytes still to go at that speed; the last line's speed is the
+// average since the first Start. Writes happen while the
 // observed transfer waits, so w should be quick (a file, a pipe, stderr).
 // Call Wait when the run is over: it stops the timer goroutine.
 type TextProgress struct {
@@ -39,6 +41,7 @@ type TextProgress struct {
 	doneBytes  int64 // moved, plus what Done skipped
 	moved      int64 // bytes reported by Add
 	inFlight   map[string]*barFile
+	started    time.Time // the first Start
 	// When the previous status tick was and what its line showed, for the
 	// speed and for staying quiet when nothing moved.
 	lineAt                time.Time
@@ -72,7 +75,7 @@ func (t *TextProgress) tick() {
 			return
 		case <-tk.C:
 			t.mu.Lock()
-			t.statusLocked(time.Now())
+			t.statusLocked(time.Now(), false)
 			t.mu.Unlock()
 		}
 	}
@@ -91,6 +94,9 @@ func (t *TextProgress) Start(path string, size int64) {
 	defer t.mu.Unlock()
 	if _, ok := t.inFlight[path]; !ok {
 		t.inFlight[path] = &barFile{size: max(size, 0)}
+	}
+	if t.started.IsZero() {
+		t.started = time.Now()
 	}
 }
 
@@ -148,13 +154,14 @@ func (t *TextProgress) Wait() {
 		<-t.stopped
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		t.statusLocked(time.Now())
+		t.statusLocked(time.Now(), true)
 	})
 }
 
 // statusLocked writes a status line if anything moved since the last tick.
-// A quiet tick restarts the speed's clock, so idle time is not counted.
-func (t *TextProgress) statusLocked(now time.Time) {
+// A quiet tick restarts the speed's clock, so idle time is not counted. The
+// final line gives the average speed since the first Start instead.
+func (t *TextProgress) statusLocked(now time.Time, final bool) {
 	if t.moved == t.lineMoved && t.doneFiles == t.lineFiles && t.failed == t.lineFailed {
 		t.lineAt = now
 		return
@@ -163,7 +170,9 @@ func (t *TextProgress) statusLocked(now time.Time) {
 	if t.totalBytes > 0 {
 		line += fmt.Sprintf(" (%d%%)", min(t.doneBytes*100/t.totalBytes, 100))
 	}
-	if secs := now.Sub(t.lineAt).Seconds(); secs > 0 && t.moved > t.lineMoved {
+	if secs := now.Sub(t.started).Seconds(); final && secs > 0 && t.moved > 0 {
+		line += ", " + formatBytes(int64(float64(t.moved)/secs)) + "/s average"
+	} else if secs := now.Sub(t.lineAt).Seconds(); !final && secs > 0 && t.moved > t.lineMoved {
 		speed := float64(t.moved-t.lineMoved) / secs
 		line += ", " + formatBytes(int64(speed)) + "/s"
 		if left := t.totalBytes - t.doneBytes; left > 0 {

@@ -36,7 +36,7 @@ func TestTextProgressLinePerFile(t *testing.T) {
 }
 
 // statusLine is one TextProgress status line, parsed.
-var statusLine = regexp.MustCompile(`^files (\d+) / (\d+), bytes ([0-9.]+ [KMG]?i?B) / ([0-9.]+ [KMG]?i?B) \((\d+)%\)(?:, ([0-9.]+) ([KMG]?i?B)/s(?:, ETA ([0-9hms.]+))?)?(?:, (\d+) failed)?$`)
+var statusLine = regexp.MustCompile(`^files (\d+) / (\d+), bytes ([0-9.]+ [KMG]?i?B) / ([0-9.]+ [KMG]?i?B) \((\d+)%\)(?:, ([0-9.]+) ([KMG]?i?B)/s(?:, ETA ([0-9hms.]+)| average)?)?(?:, (\d+) failed)?$`)
 
 func TestTextProgressStatusLines(t *testing.T) {
 	var out lockedBuffer
@@ -83,8 +83,13 @@ func TestTextProgressStatusLines(t *testing.T) {
 	if !strings.Contains(out.String(), "failed     a.mov: stalled\n") {
 		t.Fatalf("no line for the failed file")
 	}
-	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "files 3 / 3, bytes 1.0 GiB / 1.0 GiB (100%)") || !strings.HasSuffix(last, ", 1 failed") {
-		t.Fatalf("last line %q, want every file and byte done and 1 failed", last)
+	last := lines[len(lines)-1]
+	m := regexp.MustCompile(`^files 3 / 3, bytes 1.0 GiB / 1.0 GiB \(100%\), ([0-9.]+) MiB/s average, 1 failed$`).FindStringSubmatch(last)
+	if m == nil {
+		t.Fatalf("last line %q, want every file and byte done, an average speed and 1 failed", last)
+	}
+	if v, _ := strconv.ParseFloat(m[1], 64); v == 0 {
+		t.Fatalf("last line %q: zero average speed", last)
 	}
 }
 
