@@ -103,12 +103,12 @@ func TestTextProgressQuietWhenIdle(t *testing.T) {
 	p.Add("a", 100)
 	p.Done("a", "uploaded", nil)
 	deadline := time.Now().Add(5 * time.Second)
-	for out.String() == "" && time.Now().Before(deadline) {
+	for !strings.Contains(out.String(), "files 1 / 1") && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	first := out.String()
-	if first == "" {
-		t.Fatal("no status line after a file was done")
+	if !strings.Contains(first, "files 1 / 1") {
+		t.Fatalf("no status line with the file done: %q", first)
 	}
 	time.Sleep(50 * time.Millisecond) // ten intervals
 	p.Wait()
