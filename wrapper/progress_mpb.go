@@ -3,6 +3,7 @@ package wrapper
 import (
 	"io"
 	"sync"
+	"time"
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
@@ -10,9 +11,11 @@ import (
 
 // BarProgress is a Progress that draws two mpb bars: files done (with the
 // count of failures) and bytes (sent, or skipped as duplicates), with speed
-// and ETA. It is for command lines; library code should take a Progress.
-// Call Wait when the run is over to draw the final state and stop the
-// drawing goroutine.
+// and ETA. Speed and ETA are moving averages of the bytes reported by Add
+// over the time between them, all files together; bytes skipped (a
+// duplicate, a failure) move the bar but not the speed. It is for command
+// lines; library code should take a Progress. Call Wait when the run is
+// over to draw the final state and stop the drawing goroutine.
 type BarProgress struct {
 	p     *mpb.Progress
 	files *mpb.Bar
@@ -23,7 +26,11 @@ type BarProgress struct {
 	// barMu serialises updates of the bars: mpb's EWMA speed and ETA
 	// decorators are not safe for concurrent updates. The drawing goroutine
 	// never takes it.
-	barMu    sync.Mutex
+	barMu sync.Mutex
+	// lastMove is when bytes last moved (or a transfer began after none was
+	// in flight); each Add feeds the speed and ETA its bytes over the time
+	// since. Guarded by barMu.
+	lastMove time.Time
 	failed   int
 	waitOnce sync.Once
 }
@@ -76,16 +83,26 @@ func (b *BarProgress) Total(files int, bytes int64) {
 	b.bytes.SetTotal(bytes, false)
 }
 
-// Start registers path; a second Start of the same path is ignored.
+// Start registers path; a second Start of the same path is ignored. When
+// no other file is in flight the speed's clock restarts, so time spent
+// between transfers (scanning, the server's checks) does not count as slow
+// bytes.
 func (b *BarProgress) Start(path string, size int64) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
+	idle := len(b.inFlight) == 0
 	if _, ok := b.inFlight[path]; !ok {
 		b.inFlight[path] = &barFile{size: max(size, 0)}
 	}
+	b.mu.Unlock()
+	if idle {
+		b.barMu.Lock()
+		b.lastMove = time.Now()
+		b.barMu.Unlock()
+	}
 }
 
-// Add moves the bytes bar, never past the file's size (retries resend).
+// Add moves the bytes bar, never past the file's size (retries resend), and
+// feeds the speed and ETA with n bytes over the time since bytes last moved.
 func (b *BarProgress) Add(path string, n int64) {
 	b.mu.Lock()
 	f := b.inFlight[path]
@@ -96,7 +113,9 @@ func (b *BarProgress) Add(path string, n int64) {
 	b.mu.Unlock()
 	if f != nil && n > 0 {
 		b.barMu.Lock()
-		b.bytes.EwmaIncrInt64(n, 0)
+		now := time.Now()
+		b.bytes.EwmaIncrInt64(n, now.Sub(b.lastMove))
+		b.lastMove = now
 		b.barMu.Unlock()
 	}
 }

@@ -3,6 +3,8 @@ package wrapper
 import (
 	"bytes"
 	"errors"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -87,4 +89,65 @@ func TestBarProgressConcurrentUse(t *testing.T) {
 		t.Fatalf("files bar at %d, want %d", got, workers)
 	}
 	b.Wait()
+}
+
+// TestBarProgressShowsSpeedAndETA sends timed chunks, as a transfer does,
+// and reads the bytes bar as drawn: mid-transfer it must show a non-zero
+// speed and a non-zero ETA (mpb's moving averages get nothing without the
+// time each chunk took, and then read "0.0 b/s" and "0s" throughout).
+func TestBarProgressShowsSpeedAndETA(t *testing.T) {
+	var out lockedBuffer
+	b := newBarProgress(&out, mpb.ForceAutoRefresh(), mpb.WithRefreshRate(5*time.Millisecond))
+	defer b.Wait()
+	const chunk, chunks = 64 << 10, 40
+	// 1 GiB in all, so at tens of MiB/s the ETA is many seconds.
+	b.Total(2, 1<<30)
+	b.Start("a.mov", 1<<29)
+	b.Start("b.mov", 1<<29)
+	for i := range chunks {
+		time.Sleep(2 * time.Millisecond)
+		b.Add([]string{"a.mov", "b.mov"}[i%2], chunk)
+	}
+	speed, eta := lastBytesFigures(t, &out, chunk*chunks)
+	t.Logf("mid-transfer: speed %q, ETA %q", speed, eta)
+	if m := regexp.MustCompile(`^([0-9.]+) ?([KMG]i)?[bB]/s$`).FindStringSubmatch(speed); m == nil {
+		t.Fatalf("speed %q is not a byte rate", speed)
+	} else if v, _ := strconv.ParseFloat(m[1], 64); v == 0 {
+		t.Fatalf("speed reads %q mid-transfer, want more than zero", speed)
+	}
+	d, err := time.ParseDuration(eta)
+	if err != nil {
+		t.Fatalf("ETA %q is not a duration: %v", eta, err)
+	}
+	if d <= 0 {
+		t.Fatalf("ETA reads %q with most of 1 GiB to go, want more than zero", eta)
+	}
+}
+
+// lastBytesFigures waits (up to 10 s) for mpb to draw the bytes bar with at
+// least 90% of sent bytes moved and returns the speed and ETA it shows.
+func lastBytesFigures(t *testing.T, out *lockedBuffer, sent int64) (speed, eta string) {
+	t.Helper()
+	// "bytes 2.5 MiB / 1.0 GiB [===---] 25.6 MiB/s 39s" (the bar itself
+	// only when it fits)
+	line := regexp.MustCompile(`bytes +([0-9.]+) ?([KMG]i)?[bB] / [0-9.]+ ?[KMG]?i?[bB] +(?:\[[^\]]*\] +)?([0-9.]+ ?[KMG]?i?[bB]/s) +(\S+)`)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var last []string
+		for _, m := range line.FindAllStringSubmatch(out.String(), -1) {
+			last = m
+		}
+		if last != nil {
+			v, _ := strconv.ParseFloat(last[1], 64)
+			mult := map[string]float64{"": 1, "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30}[last[2]]
+			if int64(v*mult) >= sent*9/10 {
+				return last[3], last[4]
+			}
+		}
+		if time.Now().After(deadline) {
+			s := out.String()
+			t.Fatalf("no frame of the bytes bar with %d bytes sent; the last drawn: %q", sent, s[max(0, len(s)-300):])
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

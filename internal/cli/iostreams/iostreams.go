@@ -1,6 +1,6 @@
 // Package iostreams holds the terminal concerns of the goimmich command line:
 // where input comes from, where output goes, and whether each stream is a
-// terminal (which decides progress bars versus one-line summaries). Commands
+// terminal (which decides progress bars versus plain status lines). Commands
 // ask it and never touch os.Stdout directly.
 package iostreams
 
@@ -8,8 +8,11 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"time"
 
 	"golang.org/x/term"
+
+	"github.com/goimmich/goimmich/wrapper"
 )
 
 // IOStreams is the input and outputs of one command run.
@@ -67,9 +70,34 @@ func (s *IOStreams) SetStdoutTTY(v bool) { s.stdoutTTY = v }
 func (s *IOStreams) SetStderrTTY(v bool) { s.stderrTTY = v }
 
 // CanShowProgress reports whether live progress bars may be drawn: only
-// when standard error is a terminal. Otherwise commands print a one-line
-// summary at the end.
+// when standard error is a terminal. Otherwise NewProgress gives plain
+// lines.
 func (s *IOStreams) CanShowProgress() bool { return s.stderrTTY }
+
+// Progress is the display of one transfer run: the wrapper.Progress to pass
+// to Upload or a download helper, and Wait, which the command calls once the
+// run is over (it draws the final state and stops the display's goroutine).
+type Progress interface {
+	wrapper.Progress
+	Wait()
+}
+
+// DefaultStatusInterval is how often NewProgress's plain-text display
+// writes a status line when given no other interval.
+const DefaultStatusInterval = 10 * time.Second
+
+// NewProgress returns the progress display for a transfer, on standard
+// error: mpb bars (wrapper.BarProgress) when it is a terminal, else plain
+// lines (wrapper.TextProgress) fit for logs: a status line with speed and
+// ETA at most every textEvery and a line per failed file, or, with a
+// textEvery of 0, one line per file. Standard output is never written, so
+// JSON output stays clean.
+func (s *IOStreams) NewProgress(textEvery time.Duration) Progress {
+	if s.CanShowProgress() {
+		return wrapper.NewBarProgress(s.ErrOut)
+	}
+	return wrapper.NewTextProgress(s.ErrOut, textEvery)
+}
 
 // TerminalWidth is the width of the terminal on standard error, 80 when
 // unknown.
