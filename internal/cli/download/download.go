@@ -129,7 +129,7 @@ Exit codes: 0 all downloaded, 1 could not start, 2 some failed.`,
 	fl.StringVar(&opts.Slug, "slug", "", "Access through a shared link with this slug")
 	fl.IntVarP(&opts.Concurrency, "concurrency", "c", 4, "Number of files downloaded at once")
 	fl.BoolVarP(&opts.JSON, "json-output", "j", false, "Print a JSON list of {id, path, error} on standard output")
-	fl.BoolVar(&opts.NoProgress, "no-progress", false, "Don't draw progress bars")
+	fl.BoolVar(&opts.NoProgress, "no-progress", false, "Don't show progress (bars on a terminal, a status line every 10s otherwise)")
 	return cmd
 }
 
@@ -156,14 +156,14 @@ func downloadRun(ctx context.Context, opts *Options) error {
 		return nil
 	}
 	dopts := wrapper.DownloadOptions{Key: opts.ShareKey, Slug: opts.Slug, Overwrite: opts.Overwrite, SkipVerify: opts.SkipVerify}
-	var bars *wrapper.BarProgress
-	if opts.IO.CanShowProgress() && !opts.NoProgress {
-		bars = wrapper.NewBarProgress(opts.IO.ErrOut)
+	var prog iostreams.Progress
+	if !opts.NoProgress {
+		prog = opts.IO.NewProgress(iostreams.DefaultStatusInterval)
 		files := len(ids)
 		if opts.Archive {
 			files = 1
 		}
-		dopts.Progress = &growingTotal{BarProgress: bars, files: files}
+		dopts.Progress = &growingTotal{Progress: prog, files: files}
 	}
 	var items []Item
 	if opts.Archive {
@@ -171,8 +171,8 @@ func downloadRun(ctx context.Context, opts *Options) error {
 	} else {
 		items = downloadEach(ctx, c, ids, opts, dopts)
 	}
-	if bars != nil {
-		bars.Wait()
+	if prog != nil {
+		prog.Wait()
 	}
 	return report(ctx, opts, items)
 }
@@ -376,10 +376,11 @@ func searchAssets(ctx context.Context, c *wrapper.Client, query url.Values, body
 	return api.ParseSearchAssetsResponse(resp)
 }
 
-// growingTotal grows the bytes total of the bars as downloads start and
-// learn their sizes (the download helpers do not know them in advance).
+// growingTotal grows the bytes total of the progress display as downloads
+// start and learn their sizes (the download helpers do not know them in
+// advance).
 type growingTotal struct {
-	*wrapper.BarProgress
+	iostreams.Progress
 	mu    sync.Mutex
 	files int
 	bytes int64
@@ -391,7 +392,7 @@ func (g *growingTotal) Start(path string, size int64) {
 		g.bytes += size
 	}
 	// Set under mu so that concurrent Starts never lower the total.
-	g.BarProgress.Total(g.files, g.bytes)
+	g.Progress.Total(g.files, g.bytes)
 	g.mu.Unlock()
-	g.BarProgress.Start(path, size)
+	g.Progress.Start(path, size)
 }

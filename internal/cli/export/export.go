@@ -102,7 +102,7 @@ album, key or server), 2 some assets failed or interrupted (run again).`,
 	fl.BoolVar(&opts.MirrorDeletes, "mirror-deletes", false, "Move files of assets gone from the server into DIR/.trash/DATE/")
 	fl.IntVarP(&opts.Concurrency, "concurrency", "c", wrapper.DefaultExportConcurrency, "Number of files downloaded at once")
 	fl.BoolVarP(&opts.JSON, "json-output", "j", false, "Print only the ExportResult JSON on standard output")
-	fl.BoolVar(&opts.NoProgress, "no-progress", false, "Don't draw progress bars")
+	fl.BoolVar(&opts.NoProgress, "no-progress", false, "Don't show progress (bars on a terminal, a status line every 10s otherwise)")
 	return cmd
 }
 
@@ -120,14 +120,14 @@ func exportRun(ctx context.Context, opts *Options) error {
 		Albums: opts.Albums, Search: search, Layout: opts.Layout, Sidecar: wrapper.ExportSidecar(opts.Sidecar),
 		MirrorDeletes: opts.MirrorDeletes, Concurrency: opts.Concurrency,
 	}
-	var bars *wrapper.BarProgress
-	if opts.IO.CanShowProgress() && !opts.NoProgress {
-		bars = wrapper.NewBarProgress(opts.IO.ErrOut)
-		eopts.Progress = bars
+	var prog iostreams.Progress
+	if !opts.NoProgress {
+		prog = opts.IO.NewProgress(iostreams.DefaultStatusInterval)
+		eopts.Progress = prog
 	}
 	res, err := c.Export(ctx, opts.Output, eopts)
-	if bars != nil {
-		bars.Wait()
+	if prog != nil {
+		prog.Wait()
 	}
 	if res == nil {
 		if errors.Is(err, wrapper.ErrBadLayout) {

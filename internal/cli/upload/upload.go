@@ -123,7 +123,7 @@ goes to standard error.`,
 	fl.BoolVarP(&opts.JSON, "json-output", "j", false, "Print only the UploadResult JSON on standard output")
 	fl.BoolVar(&opts.Delete, "delete", false, "Delete local files once the server confirmed their upload")
 	fl.BoolVar(&opts.DeleteDuplicates, "delete-duplicates", false, "Delete local files the server confirmed it already has")
-	fl.BoolVar(&opts.NoProgress, "no-progress", false, "Don't draw progress bars")
+	fl.BoolVar(&opts.NoProgress, "no-progress", false, "Don't show progress (bars on a terminal, a status line every 10s otherwise)")
 	fl.BoolVar(&opts.RestoreTrashed, "restore-trashed", false, "Restore from the trash the server's assets that local files duplicate")
 	fl.BoolVar(&opts.NoCache, "no-cache", false, "Don't use the local cache of file checksums: read and hash every file")
 	fl.BoolVar(&opts.SkipServerDeleted, "skip-server-deleted", false, "Don't upload again files whose asset was deleted for good on the server since it confirmed them")
@@ -192,14 +192,14 @@ func uploadRun(ctx context.Context, opts *Options) error {
 // Client and Options.
 func uploadOnce(ctx context.Context, c *wrapper.Client, opts *Options) error {
 	uo := libraryOptions(opts)
-	var bars *wrapper.BarProgress
-	if opts.IO.CanShowProgress() && !opts.NoProgress {
-		bars = wrapper.NewBarProgress(opts.IO.ErrOut)
-		uo.Progress = bars
+	var prog iostreams.Progress
+	if !opts.NoProgress {
+		prog = opts.IO.NewProgress(iostreams.DefaultStatusInterval)
+		uo.Progress = prog
 	}
 	res, err := c.Upload(ctx, opts.Paths, uo)
-	if bars != nil {
-		bars.Wait()
+	if prog != nil {
+		prog.Wait()
 	}
 	if err != nil {
 		return err
