@@ -24,3 +24,4 @@ package goimmich
 //go:generate go tool oapi-codegen -config openapi/api.cfg.yaml .spec/immich-openapi-specs.json
 //go:generate go run ./internal/gen/apispec -spec .spec/immich-openapi-specs.json -out api/apispec/spec.gen.go
 //go:generate go run ./internal/gen/apicmd -spec .spec/immich-openapi-specs.json -out internal/cli/apicmd/operations.gen.go
+//go:generate go run ./internal/gen/requestops -spec .spec/immich-openapi-specs.json -out wrapper/request_ops.gen.go

@@ -248,7 +248,7 @@ func looksLikePage(b []byte) bool {
 	return bytes.HasPrefix(b, []byte("<!doctype html")) || bytes.HasPrefix(b, []byte("<html"))
 }
 
-// operationInfo is one operation of the pinned spec (request_ops.go).
+// operationInfo is one operation of the pinned spec (request_ops.gen.go, made by go generate).
 type operationInfo struct {
 	method, path, id string // path relative to /api, with {name} parameters
 	binary           bool   // a 2xx answer is not JSON (a file, a playlist)
