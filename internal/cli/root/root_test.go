@@ -810,3 +810,18 @@ func TestUploadDryRunAndDelete(t *testing.T) {
 		}
 	}
 }
+
+// Immich 3 refuses a request it cannot validate with the field's path;
+// the command's message names it, and the exit code is not 0.
+func TestValidationErrorNamesTheField(t *testing.T) {
+	s := immichtest.NewServer()
+	defer s.Close()
+	e := newEnv(t, map[string]string{"IMMICH_INSTANCE_URL": s.URL(), "IMMICH_API_KEY": s.APIKey()})
+	r := e.run("", "api", "createAlbum", "--data", `{"albumName": 5}`)
+	if r.code == 0 || !strings.Contains(r.errOut, "400") || !strings.Contains(r.errOut, "albumName: ") {
+		t.Fatalf("exit %d, stderr %q: want a 400 naming albumName", r.code, r.errOut)
+	}
+	if f := s.ValidationFailures(); len(f) != 1 || f[0].Response {
+		t.Fatalf("the fake saw %+v; want the one bad request", f)
+	}
+}
