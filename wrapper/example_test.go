@@ -140,7 +140,7 @@ func ExampleHashCacheOptions() {
 }
 
 func ExampleClient_ServerVersion() {
-	srv := immichtest.NewServer() // validates against the embedded 3.0.3 spec
+	srv := immichtest.NewServer() // a release of Immich 3
 	defer srv.Close()
 	c, err := wrapper.New(srv.URL())
 	if err != nil {
@@ -154,9 +154,13 @@ func ExampleClient_ServerVersion() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(v, "major", v.Major, "supported since", wrapper.OldestSupportedVersion())
+	if v.Major >= 3 {
+		fmt.Println("Immich 3 or later: no deviceAssetId on upload")
+	}
+	fmt.Println("oldest supported:", wrapper.OldestSupportedVersion())
 	// Output:
-	// 3.0.3 major 3 supported since 2.3.0
+	// Immich 3 or later: no deviceAssetId on upload
+	// oldest supported: 2.3.0
 }
 
 // OnFile streams each file's outcome instead of listing it in the result,
