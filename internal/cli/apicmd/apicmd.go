@@ -464,22 +464,7 @@ func requestBody(opts *Options) (*bodySource, string, error) {
 // readData returns the bytes of --data and a description of where they came
 // from. A JSON body is small; it is read into memory.
 func readData(opts *Options) ([]byte, string, error) {
-	switch {
-	case opts.Data == "-":
-		raw, err := io.ReadAll(opts.IO.In)
-		if err != nil {
-			return nil, "", fmt.Errorf("reading the request body from standard input: %w", err)
-		}
-		return raw, "standard input", nil
-	case strings.HasPrefix(opts.Data, "@"):
-		name := opts.Data[1:]
-		raw, err := os.ReadFile(name)
-		if err != nil {
-			return nil, "", cmdutil.FlagErrorf("reading --data file: %v", err)
-		}
-		return raw, name, nil
-	}
-	return []byte(opts.Data), "--data", nil
+	return cmdutil.ReadArg(opts.IO.In, "--data", opts.Data)
 }
 
 // multipartBody builds a multipart/form-data body whose file parts stream

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"sync"
 
@@ -267,18 +266,9 @@ func readSearch(opts *Options) (map[string]any, error) {
 	if opts.Search == "" {
 		return nil, nil
 	}
-	var raw []byte
-	var err error
-	switch {
-	case opts.Search == "-":
-		raw, err = readAll(opts.IO)
-	case len(opts.Search) > 0 && opts.Search[0] == '@':
-		raw, err = os.ReadFile(opts.Search[1:])
-	default:
-		raw = []byte(opts.Search)
-	}
+	raw, _, err := cmdutil.ReadArg(opts.IO.In, "--search", opts.Search)
 	if err != nil {
-		return nil, cmdutil.FlagErrorf("reading --search: %v", err)
+		return nil, err
 	}
 	var m map[string]any
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -287,12 +277,6 @@ func readSearch(opts *Options) (map[string]any, error) {
 		return nil, cmdutil.FlagErrorf("--search is not a JSON object (a MetadataSearchDto, e.g. {\"city\":\"Paris\"}): %v", err)
 	}
 	return m, nil
-}
-
-func readAll(ios *iostreams.IOStreams) ([]byte, error) {
-	var b bytes.Buffer
-	_, err := b.ReadFrom(ios.In)
-	return b.Bytes(), err
 }
 
 // searchPageSize is the page size asked of POST /search/metadata.

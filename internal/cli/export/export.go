@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -164,20 +163,9 @@ func readSearch(opts *Options) (*api.MetadataSearchDto, error) {
 	if opts.Search == "" {
 		return nil, nil
 	}
-	var raw []byte
-	var err error
-	switch {
-	case opts.Search == "-":
-		var b bytes.Buffer
-		_, err = b.ReadFrom(opts.IO.In)
-		raw = b.Bytes()
-	case opts.Search[0] == '@':
-		raw, err = os.ReadFile(opts.Search[1:])
-	default:
-		raw = []byte(opts.Search)
-	}
+	raw, _, err := cmdutil.ReadArg(opts.IO.In, "--search", opts.Search)
 	if err != nil {
-		return nil, cmdutil.FlagErrorf("reading --search: %v", err)
+		return nil, err
 	}
 	var dto api.MetadataSearchDto
 	dec := json.NewDecoder(bytes.NewReader(raw))
