@@ -1,10 +1,11 @@
 package wrapper_test
 
 // The programs a new user writes first, each whole and runnable against the
-// fake server of package immichtest: upload into an album (twice), list
-// albums and download one, thumbnails and a video, and telling errors
-// apart. Searching across every page is ExampleClient_SearchAssets; a test
-// of one's own code with immichtest is immichtest's Example_testYourCode.
+// fake server of package immichtest: check the login, upload into an album
+// (twice), list albums and download one, thumbnails and a video, and
+// telling errors apart. Searching across every page is
+// ExampleClient_SearchAssets; a test of one's own code with immichtest is
+// immichtest's Example_testYourCode.
 
 import (
 	"context"
@@ -187,4 +188,32 @@ func Example_errors() {
 	// wrong key: true
 	// server down: true
 	// not Immich: true
+}
+
+// Check the login: whose key is this? The answer is kept, so Upload with
+// the same Client does not ask again.
+func ExampleClient_Me() {
+	srv := immichtest.NewServer()
+	defer srv.Close()
+	c, err := wrapper.New(srv.URL(), wrapper.WithAPIKey(srv.APIKey()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+
+	for range 2 {
+		me, err := c.Me(context.Background())
+		if errors.Is(err, wrapper.ErrUnauthorized) {
+			log.Fatal("wrong API key: ", err)
+		}
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(me.Name, me.Email)
+	}
+	fmt.Println(srv.RequestCount("getMyUser"), "request")
+	// Output:
+	// Immich Test admin@immich.test
+	// Immich Test admin@immich.test
+	// 1 request
 }
