@@ -21,7 +21,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/goimmich/goimmich/api"
-	"github.com/goimmich/goimmich/immichtest"
 	"github.com/goimmich/goimmich/wrapper"
 )
 
@@ -29,13 +28,8 @@ import (
 // file on the server (by checksum; the hash cache spares it reading the
 // files) and sends no file, and the album is not touched twice.
 func ExampleClient_Upload_again() {
-	srv := immichtest.NewServer()
-	defer srv.Close()
-	c, err := wrapper.New(srv.URL(), wrapper.WithAPIKey(srv.APIKey()))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer c.CloseIdleConnections()
+	srv, c, _, _, done := exampleServer()
+	defer done()
 
 	dir, _ := os.MkdirTemp("", "photos")
 	defer os.RemoveAll(dir)
@@ -193,13 +187,8 @@ func Example_errors() {
 // Check the login: whose key is this? The answer is kept, so Upload with
 // the same Client does not ask again.
 func ExampleClient_Me() {
-	srv := immichtest.NewServer()
-	defer srv.Close()
-	c, err := wrapper.New(srv.URL(), wrapper.WithAPIKey(srv.APIKey()))
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer c.CloseIdleConnections()
+	srv, c, _, _, done := exampleServer()
+	defer done()
 
 	for range 2 {
 		me, err := c.Me(context.Background())
