@@ -104,28 +104,31 @@ func ExampleClient_ViewAssetToFile_thumbnailsAndVideos() {
 	dir, _ := os.MkdirTemp("", "previews")
 	defer os.RemoveAll(dir)
 
-	search := api.MetadataSearchDto{Order: wrapper.Ptr(api.AssetOrderAsc)}
-	for a, err := range c.SearchAssets(ctx, search) {
+	photos := api.MetadataSearchDto{Type: wrapper.Ptr(api.AssetTypeEnumIMAGE)}
+	for a, err := range c.SearchAssets(ctx, photos) {
 		if err != nil {
 			log.Fatal(err)
 		}
-		var res wrapper.DownloadResult
-		switch a.Type {
-		case api.AssetTypeEnumIMAGE:
-			res, err = c.ViewAssetToFile(ctx, a.Id, dir, api.AssetMediaSizeThumbnail, wrapper.DownloadOptions{})
-		case api.AssetTypeEnumVIDEO:
-			res, err = c.PlayAssetVideoToFile(ctx, a.Id, dir, wrapper.DownloadOptions{})
-		default:
-			continue
-		}
+		res, err := c.ViewAssetToFile(ctx, a.Id, dir, api.AssetMediaSizeThumbnail, wrapper.DownloadOptions{})
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Println(a.Type, filepath.Base(res.Path))
+		fmt.Println(filepath.Base(res.Path))
+	}
+	videos := api.MetadataSearchDto{Type: wrapper.Ptr(api.AssetTypeEnumVIDEO)}
+	for a, err := range c.SearchAssets(ctx, videos) {
+		if err != nil {
+			log.Fatal(err)
+		}
+		res, err := c.PlayAssetVideoToFile(ctx, a.Id, dir, wrapper.DownloadOptions{})
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println(filepath.Base(res.Path))
 	}
 	// Output:
-	// IMAGE IMG_0001_thumbnail.jpg
-	// VIDEO clip.mp4
+	// IMG_0001_thumbnail.jpg
+	// clip.mp4
 }
 
 // Tell errors apart: every call, generated or not, returns the same typed
