@@ -4,7 +4,8 @@
 # Moves goimmich to Immich release VERSION with no hand edits: fetches the
 # spec, records the version and its sha256 in openapi/, regenerates, refreshes
 # the CLI golden files that show the spec (the api command's help, an answer
-# with the server version), builds, vets and tests, and prints a change
+# with the server version) and wrapper's table of operations
+# (wrapper/request_ops.go), builds, vets and tests, and prints a change
 # summary: the spec's changes from oasdiff (breaking changes first), then the
 # changes of the Go API of packages api and wrapper from apidiff (incompatible
 # changes first). The summary is also written to SUMMARY_FILE when given (the
@@ -18,7 +19,8 @@
 #
 # The spec comes from $IMMICH_SPEC_DIR when set, else from the Immich
 # repository at tag vVERSION. On failure the work tree is left as it is, for
-# inspection; "git checkout openapi api internal" undoes it.
+# inspection; "git checkout openapi api internal wrapper/request_ops.go"
+# undoes it.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -79,6 +81,8 @@ go build ./...
 go vet ./...
 step "refreshing the CLI golden files that show the spec"
 go test -count=1 ./internal/cli/root -run '^(TestHelpGolden|TestAPIOperationsAgainstFake)$' -update >&2
+step "refreshing wrapper's table of the spec's operations (request_ops.go)"
+go test -count=1 ./wrapper -run '^TestOperationsMatchSpec$' -update-operations >&2
 step "testing"
 go test -count=1 ./... >&2
 

@@ -41,6 +41,7 @@ type Client struct {
 	// RetryPolicy on unreachable servers).
 	answered atomic.Bool
 	version  versionCache // ServerVersion's answer, see version.go
+	me       meCache      // Me's answer, see me.go
 }
 
 // Option configures a Client.

@@ -175,8 +175,9 @@ func ExampleUploadOptions_onFile() {
 	defer c.CloseIdleConnections()
 	dir, _ := os.MkdirTemp("", "photos")
 	defer os.RemoveAll(dir)
-	os.WriteFile(filepath.Join(dir, "a.jpg"), []byte("one photo"), 0o644)
-	os.WriteFile(filepath.Join(dir, "b.jpg"), []byte("one photo"), 0o644) // same content
+	srv.AddAsset("old.jpg", []byte("a photo the server has"))
+	os.WriteFile(filepath.Join(dir, "a.jpg"), []byte("a new photo"), 0o644)
+	os.WriteFile(filepath.Join(dir, "b.jpg"), []byte("a photo the server has"), 0o644)
 
 	res, err := c.Upload(context.Background(), []string{dir}, wrapper.UploadOptions{
 		OnFile: func(fo wrapper.FileOutcome) {

@@ -78,7 +78,7 @@ func TestUploadBodyLayout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rc, err := b.open()
+		rc, err := b.Open()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,13 +87,13 @@ func TestUploadBodyLayout(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if int64(len(raw)) != b.length() {
-			t.Fatalf("body is %d bytes, Content-Length would say %d", len(raw), b.length())
+		if int64(len(raw)) != b.Len() {
+			t.Fatalf("body is %d bytes, Content-Length would say %d", len(raw), b.Len())
 		}
 		if reported != len(content) {
 			t.Fatalf("progress reported %d bytes, want %d", reported, len(content))
 		}
-		_, params, err := mime.ParseMediaType(b.contentType())
+		_, params, err := mime.ParseMediaType(b.ContentType())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +152,7 @@ func TestUploadBodyFileShrank(t *testing.T) {
 	if err := os.WriteFile(p, []byte("01234"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	rc, _ := b.open()
+	rc, _ := b.Open()
 	defer rc.Close()
 	if _, err := io.ReadAll(rc); !errors.Is(err, io.ErrUnexpectedEOF) || !strings.Contains(err.Error(), "shrank") {
 		t.Fatalf("got %v", err)

@@ -2,8 +2,12 @@ package wrapper
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
+	"mime"
 	"mime/multipart"
+	"net/textproto"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,52 +25,62 @@ import (
 //	req.GetBody, req.ContentLength = body.Open, body.Len()
 //	req.Header.Set("Content-Type", body.ContentType())
 //
-// Add every part before the first Open.
+// Parts are sent in the order they were added. Add every part before the
+// first Len or Open; adding one later is an error. Upload builds its
+// requests with it.
 type MultipartBody struct {
-	buf   bytes.Buffer
+	buf   bytes.Buffer // framing and fields written since the last file
 	mw    *multipart.Writer
-	parts []multipartPart
-	tail  []byte // the closing boundary, once Len or Open ran
+	files []multipartFile
+	tail  []byte // what follows the last file, once Len or Open ran
 }
 
-type multipartPart struct {
-	head   []byte // the framing before the content
-	text   string
+// multipartFile is a file part: the framing and fields before it, then the
+// file's bytes.
+type multipartFile struct {
+	head   []byte
 	path   string
 	size   int64
 	onRead func(int)
 }
 
+// errMultipartClosed is returned when a part is added after Len or Open.
+var errMultipartClosed = errors.New("multipart body: part added after Len or Open")
+
 // NewMultipartBody returns an empty body with a random boundary.
 func NewMultipartBody() *MultipartBody {
 	b := &MultipartBody{}
+	b.buf.Grow(512) // fields and one part header: no regrowth for common names
 	b.mw = multipart.NewWriter(&b.buf)
 	return b
 }
 
 // AddField adds the text field name.
 func (b *MultipartBody) AddField(name, value string) error {
-	if _, err := b.mw.CreateFormField(name); err != nil {
-		return err
+	if b.tail != nil {
+		return errMultipartClosed
 	}
-	b.parts = append(b.parts, multipartPart{head: b.take(), text: value})
-	return nil
+	return b.mw.WriteField(name, value)
 }
 
 // AddFile adds the file at path as field name, with its base name as file
-// name and the content type of its extension. size is its length: a file
-// that has shrunk when the body is sent fails the send instead of sending a
-// short body. onRead, when not nil, is told the byte count of each read of
-// the file.
+// name (", CR and LF percent-encoded, as browsers do) and the content type
+// of its extension. size is its length: a file that has shrunk when the
+// body is sent fails the send with io.ErrUnexpectedEOF instead of sending
+// a short body, and bytes it has grown by are not sent. onRead, when not
+// nil, is told the byte count of each read of the file, on every attempt.
 func (b *MultipartBody) AddFile(name, path string, size int64, onRead func(int)) error {
+	if b.tail != nil {
+		return errMultipartClosed
+	}
 	if _, err := b.mw.CreatePart(fileHeader(name, filepath.Base(path))); err != nil {
 		return err
 	}
-	b.parts = append(b.parts, multipartPart{head: b.take(), path: path, size: size, onRead: onRead})
+	b.files = append(b.files, multipartFile{head: b.take(), path: path, size: size, onRead: onRead})
 	return nil
 }
 
-// take returns the framing written since the last take.
+// take returns the bytes written since the last take.
 func (b *MultipartBody) take() []byte {
 	h := bytes.Clone(b.buf.Bytes())
 	b.buf.Reset()
@@ -79,40 +93,100 @@ func (b *MultipartBody) ContentType() string { return b.mw.FormDataContentType()
 // Len returns the exact length of the body in bytes.
 func (b *MultipartBody) Len() int64 {
 	n := int64(len(b.closing()))
-	for _, p := range b.parts {
-		n += int64(len(p.head)+len(p.text)) + p.size
+	for _, f := range b.files {
+		n += int64(len(f.head)) + f.size
 	}
 	return n
 }
 
+// closing ends the body on its first call and returns what follows the
+// last file: the fields added after it and the closing boundary.
 func (b *MultipartBody) closing() []byte {
 	if b.tail == nil {
-		b.mw.Close()
+		b.mw.Close() // writes to a bytes.Buffer: cannot fail
 		b.tail = b.take()
 	}
 	return b.tail
 }
 
 // Open returns a reader of the whole body; it opens the files now, and
-// closing the reader closes them.
+// closing the reader closes them. Each call gives an independent reader.
 func (b *MultipartBody) Open() (io.ReadCloser, error) {
 	tail := b.closing()
-	mr := &multiReadCloser{}
-	readers := make([]io.Reader, 0, 2*len(b.parts)+1)
-	for _, p := range b.parts {
-		readers = append(readers, bytes.NewReader(p.head))
-		if p.path == "" {
-			readers = append(readers, strings.NewReader(p.text))
-			continue
-		}
+	mr := &multiReadCloser{closers: make([]io.Closer, 0, len(b.files))}
+	readers := make([]io.Reader, 0, 2*len(b.files)+1)
+	for _, p := range b.files {
 		f, err := os.Open(p.path)
 		if err != nil {
 			mr.Close()
 			return nil, err
 		}
 		mr.closers = append(mr.closers, f)
-		readers = append(readers, &exactReader{r: f, left: p.size, name: p.path, onRead: p.onRead})
+		readers = append(readers, bytes.NewReader(p.head), &exactReader{r: f, left: p.size, name: p.path, onRead: p.onRead})
 	}
 	mr.Reader = io.MultiReader(append(readers, bytes.NewReader(tail))...)
 	return mr, nil
+}
+
+// headerEscaper percent-encodes what would end a quoted header value
+// (built once: building a Replacer allocates, per file otherwise).
+var headerEscaper = strings.NewReplacer(`"`, "%22", "\r", "%0D", "\n", "%0A")
+
+// fileHeader is a part header for a file, with the name escaped the way
+// browsers do (", CR and LF percent-encoded) so odd names cannot break the
+// header.
+func fileHeader(field, name string) textproto.MIMEHeader {
+	esc := headerEscaper.Replace(name)
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"; filename="%s"`, field, esc))
+	ct := mime.TypeByExtension(strings.ToLower(filepath.Ext(name)))
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	h.Set("Content-Type", ct)
+	return h
+}
+
+// multiReadCloser reads Reader and closes every closer.
+type multiReadCloser struct {
+	io.Reader
+	closers []io.Closer
+}
+
+func (m *multiReadCloser) Close() error {
+	var errs []error
+	for _, c := range m.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// exactReader reads exactly left bytes of r: a file that shrank since it
+// was scanned is an error instead of a short body.
+type exactReader struct {
+	r      io.Reader
+	left   int64
+	name   string
+	onRead func(int)
+}
+
+func (e *exactReader) Read(p []byte) (int, error) {
+	if e.left <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > e.left {
+		p = p[:e.left]
+	}
+	n, err := e.r.Read(p)
+	e.left -= int64(n)
+	if n > 0 && e.onRead != nil {
+		e.onRead(n)
+	}
+	if err == io.EOF && e.left > 0 {
+		return n, fmt.Errorf("%s shrank while being uploaded: %w", e.name, io.ErrUnexpectedEOF)
+	}
+	if err == io.EOF {
+		err = nil
+	}
+	return n, err
 }

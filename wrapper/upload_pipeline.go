@@ -324,7 +324,7 @@ func (r *uploadRun) send(ctx context.Context, fr *fileRun) (uploadAnswer, error)
 		return ans, err
 	}
 	actx, attempts := withAttemptCounter(ctx)
-	first, err := body.open()
+	first, err := body.Open()
 	if err != nil {
 		return ans, err
 	}
@@ -333,9 +333,9 @@ func (r *uploadRun) send(ctx context.Context, fr *fileRun) (uploadAnswer, error)
 		first.Close()
 		return ans, err
 	}
-	req.ContentLength = body.length()
-	req.GetBody = body.open
-	req.Header.Set("Content-Type", body.contentType())
+	req.ContentLength = body.Len()
+	req.GetBody = body.Open
+	req.Header.Set("Content-Type", body.ContentType())
 	req.Header.Set("Accept", "application/json")
 	if fr.hashed {
 		req.Header.Set("x-immich-checksum", fr.sum.Hex())

@@ -78,18 +78,16 @@ func (c *Client) pingImmich(ctx context.Context) error {
 	return fmt.Errorf("wrapper: %s does not answer like an Immich server: %w; check the server URL", c.baseURL, err)
 }
 
-// myUserID checks the credentials with GET /users/me and returns the user's
-// id ("" for a valid key without user.read).
+// myUserID checks the credentials with Me (GET /users/me, unless the
+// Client knows the answer already) and returns the user's id; "" when the
+// key may not read it (a key without user.read).
 func (c *Client) myUserID(ctx context.Context) (string, error) {
-	var me struct {
-		ID string `json:"id"`
-	}
-	err := c.callJSON(ctx, "getMyUser", http.MethodGet, "/users/me", nil, &me)
+	me, err := c.Me(ctx)
 	switch {
 	case ctx.Err() != nil:
 		return "", ctx.Err()
 	case err == nil:
-		return me.ID, nil
+		return me.Id.String(), nil
 	case errors.Is(err, ErrUnauthorized):
 		return "", fmt.Errorf("wrapper: the server rejected the credentials: %w", err)
 	case errors.Is(err, ErrForbidden):

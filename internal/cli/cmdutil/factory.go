@@ -193,20 +193,19 @@ func (f *Factory) Connect(ctx context.Context) (*wrapper.Client, *api.UserAdminR
 	return c, me, nil
 }
 
-// CheckLogin asks the server who owns c's key (GET /users/me) and explains
-// any failure: a server that is down, a wrong URL, a non-Immich server or
-// a wrong key give an error that names the cause and the remedy and never
-// holds the key. The request follows c's RetryPolicy like any other (a
-// 429 or a restarting server is retried; a server that never answered is
+// CheckLogin asks the server who owns c's key (c.Me: GET /users/me, once
+// per Client, so a later Upload with c does not ask again) and explains any
+// failure: a server that is down, a wrong URL, a non-Immich server or a
+// wrong key give an error that names the cause and the remedy and never
+// holds the key. The request follows c's RetryPolicy like any other (a 429
+// or a restarting server is retried; a server that never answered is
 // reported at once).
 func CheckLogin(ctx context.Context, c *wrapper.Client) (*api.UserAdminResponseDto, error) {
-	r, err := c.GetMyUserWithResponse(ctx)
+	me, err := c.Me(ctx)
 	var ce *wrapper.ConnectionError
 	switch {
-	case err == nil && r.JSON200 != nil:
-		return r.JSON200, nil
 	case err == nil:
-		return nil, fmt.Errorf("%s does not look like an Immich server (GET /users/me answered %d without a user); check the URL", c.ServerURL(), r.StatusCode())
+		return &me, nil
 	case errors.As(err, &ce), ctx.Err() != nil:
 		return nil, err
 	case errors.Is(err, wrapper.ErrUnauthorized):

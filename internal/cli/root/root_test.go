@@ -341,6 +341,20 @@ func TestUploadJSONAndRerun(t *testing.T) {
 	}
 }
 
+// The login check and Upload's own check of the credentials share the
+// command's one Client: GET /users/me is asked once per command.
+func TestUploadAsksWhoAmIOnce(t *testing.T) {
+	s, e := fake(t)
+	dir := t.TempDir()
+	photos(t, dir, 2)
+	if r := e.run("", "upload", "-j", dir); r.code != 0 {
+		t.Fatalf("upload: exit %d: %s", r.code, r.errOut)
+	}
+	if n := s.RequestCount("getMyUser"); n != 1 {
+		t.Fatalf("upload asked GET /users/me %d times, want 1", n)
+	}
+}
+
 func TestUploadNotRecursiveTakesTopFilesOnly(t *testing.T) {
 	_, e := fake(t)
 	dir := t.TempDir()
