@@ -2,10 +2,10 @@
 # update-immich.sh [--no-summary] VERSION [SUMMARY_FILE]
 #
 # Moves goimmich to Immich release VERSION with no hand edits: fetches the
-# spec, records the version and its sha256 in openapi/, regenerates, refreshes
-# the CLI golden files that show the spec (the api command's help, an answer
-# with the server version) and wrapper's table of operations
-# (wrapper/request_ops.go), builds, vets and tests, and prints a change
+# spec, records the version and its sha256 in openapi/, regenerates (api/,
+# api/apispec, the CLI's api commands and wrapper's table of operations),
+# refreshes the CLI golden files that show the spec (the api command's help,
+# an answer with the server version), builds, vets and tests, and prints a change
 # summary: the spec's changes from oasdiff (breaking changes first), then the
 # changes of the Go API of packages api and wrapper from apidiff (incompatible
 # changes first). The summary is also written to SUMMARY_FILE when given (the
@@ -19,7 +19,7 @@
 #
 # The spec comes from $IMMICH_SPEC_DIR when set, else from the Immich
 # repository at tag vVERSION. On failure the work tree is left as it is, for
-# inspection; "git checkout openapi api internal wrapper/request_ops.go"
+# inspection; "git checkout openapi api internal wrapper"
 # undoes it.
 set -euo pipefail
 
@@ -81,8 +81,6 @@ go build ./...
 go vet ./...
 step "refreshing the CLI golden files that show the spec"
 go test -count=1 ./internal/cli/root -run '^(TestHelpGolden|TestAPIOperationsAgainstFake)$' -update >&2
-step "refreshing wrapper's table of the spec's operations (request_ops.go)"
-go test -count=1 ./wrapper -run '^TestOperationsMatchSpec$' -update-operations >&2
 step "testing"
 go test -count=1 ./... >&2
 
