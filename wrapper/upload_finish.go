@@ -192,25 +192,44 @@ func (fr *fileRun) outcome() FileOutcome {
 func (res *UploadResult) add(fo FileOutcome) {
 	switch fo.Status {
 	case FileUploaded:
-		status := api.AssetMediaStatusCreated
-		if fo.AnsweredDuplicate {
-			status = api.AssetMediaStatusDuplicate
-		}
-		res.Uploaded = append(res.Uploaded, UploadedFile{Asset: api.AssetMediaResponseDto{Id: fo.AssetID, Status: status},
-			Filepath: fo.Path, Sidecar: fo.Sidecar, Bytes: fo.Bytes, Deleted: fo.Deleted})
+		res.Uploaded = append(res.Uploaded, fo.UploadedFile())
 	case FileRejected:
-		var id *string
-		if fo.Reason == RejectDuplicate {
-			s := fo.AssetID.String()
-			id = &s
-		}
-		res.Rejected = append(res.Rejected, RejectedFile{Filepath: fo.Path, AssetID: id, Reason: fo.Reason,
-			Trashed: fo.Trashed, Restored: fo.Restored, Deleted: fo.Deleted})
+		res.Rejected = append(res.Rejected, fo.RejectedFile())
 	default:
-		msg := ""
-		if fo.Err != nil {
-			msg = fo.Err.Error()
-		}
-		res.Failed = append(res.Failed, FailedFile{Filepath: fo.Path, Error: msg, Err: fo.Err})
+		res.Failed = append(res.Failed, fo.FailedFile())
 	}
+}
+
+// UploadedFile is fo as UploadResult.Uploaded lists it (for an OnFile
+// that writes the result's lists itself); fo.Status should be
+// FileUploaded.
+func (fo *FileOutcome) UploadedFile() UploadedFile {
+	status := api.AssetMediaStatusCreated
+	if fo.AnsweredDuplicate {
+		status = api.AssetMediaStatusDuplicate
+	}
+	return UploadedFile{Asset: api.AssetMediaResponseDto{Id: fo.AssetID, Status: status},
+		Filepath: fo.Path, Sidecar: fo.Sidecar, Bytes: fo.Bytes, Deleted: fo.Deleted}
+}
+
+// RejectedFile is fo as UploadResult.Rejected lists it; fo.Status should
+// be FileRejected.
+func (fo *FileOutcome) RejectedFile() RejectedFile {
+	var id *string
+	if fo.Reason == RejectDuplicate {
+		s := fo.AssetID.String()
+		id = &s
+	}
+	return RejectedFile{Filepath: fo.Path, AssetID: id, Reason: fo.Reason,
+		Trashed: fo.Trashed, Restored: fo.Restored, Deleted: fo.Deleted}
+}
+
+// FailedFile is fo as UploadResult.Failed lists it; fo.Status should be
+// FileFailed.
+func (fo *FileOutcome) FailedFile() FailedFile {
+	msg := ""
+	if fo.Err != nil {
+		msg = fo.Err.Error()
+	}
+	return FailedFile{Filepath: fo.Path, Error: msg, Err: fo.Err}
 }
