@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io/fs"
 	"iter"
 	"os"
@@ -119,8 +120,11 @@ type scanner struct {
 	flat bool
 
 	visitedDirs map[string]bool // real paths of walked folders
-	seenFiles   map[string]bool // real paths of selected files
-	res         scanResult
+	// seenFiles holds the real paths of selected files, as the pathIDs
+	// of ids: a path's text would cost its length again per file.
+	seenFiles map[pathID]struct{}
+	ids       [2]maphash.Hash
+	res       scanResult
 }
 
 // validateIgnores checks doublestar patterns up front, so that a typo is an
@@ -144,7 +148,10 @@ func validateIgnores(patterns []string) error {
 func (s *scanner) scan(ctx context.Context, paths []string) scanResult {
 	s.res.started = time.Now()
 	s.visitedDirs = map[string]bool{}
-	s.seenFiles = map[string]bool{}
+	s.seenFiles = map[pathID]struct{}{}
+	for k := range s.ids {
+		s.ids[k].SetSeed(maphash.MakeSeed())
+	}
 	for _, p := range paths {
 		if ctx.Err() != nil {
 			break
@@ -181,19 +188,43 @@ func (s *scanner) fail(path string, err error) {
 // firstSight reports whether the real file behind path (in real folder
 // realDir, when known) was not selected before, and records it.
 func (s *scanner) firstSight(path, realDir string) bool {
-	key := ""
+	var id pathID
 	if realDir != "" {
-		key = filepath.Join(realDir, filepath.Base(path))
+		id = s.pathID(realDir, filepath.Base(path))
 	} else if r, err := realPath(path); err == nil {
-		key = r
+		id = s.pathID(r, "")
 	} else {
-		key, _ = filepath.Abs(path)
+		abs, _ := filepath.Abs(path)
+		id = s.pathID(abs, "")
 	}
-	if s.seenFiles[key] {
+	if _, seen := s.seenFiles[id]; seen {
 		return false
 	}
-	s.seenFiles[key] = true
+	s.seenFiles[id] = struct{}{}
 	return true
+}
+
+// pathID identifies a path by two independent 64-bit hashes of it: the
+// chance that two of a million paths share both is below 10^-26.
+type pathID [2]uint64
+
+// pathID is the pathID of filepath.Join(dir, name) for a clean dir and an
+// entry name (or of dir itself when name is ""), without building it.
+func (s *scanner) pathID(dir, name string) pathID {
+	var id pathID
+	for k := range s.ids {
+		h := &s.ids[k]
+		h.Reset()
+		h.WriteString(dir)
+		if name != "" {
+			if !strings.HasSuffix(dir, string(filepath.Separator)) {
+				h.WriteByte(filepath.Separator)
+			}
+			h.WriteString(name)
+		}
+		id[k] = h.Sum64()
+	}
+	return id
 }
 
 // realPath is path with every symbolic link resolved, made absolute: a

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net/http"
 	"os"
@@ -397,9 +398,12 @@ func (r *uploadRun) pruneHashCache() {
 		return
 	}
 	abs := absPaths()
-	found := make(map[string]bool, sr.nfiles)
+	// The found files' paths as 64-bit hashes: a path's text would cost
+	// its length per file, and a collision only keeps one stale entry.
+	seed := maphash.MakeSeed()
+	found := make(map[uint64]struct{}, sr.nfiles)
 	for f := range sr.all() {
-		found[abs(f.path)] = true
+		found[maphash.String(seed, abs(f.path))] = struct{}{}
 	}
 	for _, folder := range sr.folders {
 		a := abs(folder)
@@ -407,7 +411,8 @@ func (r *uploadRun) pruneHashCache() {
 			continue
 		}
 		hc.Prune(a, func(p string) bool {
-			return found[p] || (r.opts.NonRecursive && filepath.Dir(p) != a)
+			_, ok := found[maphash.String(seed, p)]
+			return ok || (r.opts.NonRecursive && filepath.Dir(p) != a)
 		})
 	}
 }
