@@ -158,3 +158,47 @@ func TestUploadBodyFileShrank(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// newUploadBody writes the framing byte for byte as a multipart.Writer
+// with the same boundary and fields would, for both forms and with a
+// sidecar.
+func TestUploadBodyFramingIsMultipartWriters(t *testing.T) {
+	dir := t.TempDir()
+	name := "odd \"name\"\r\nwith é.JPG"
+	writeFiles(t, dir, map[string]string{name: "photo", name + ".xmp": "<xmp/>"})
+	mod := time.Date(2024, 2, 29, 13, 14, 15, 123456789, time.FixedZone("x", 3600))
+	for _, v := range []Version{{3, 0, 3}, {2, 7, 3}, {}} {
+		form := formFor(v, api.AssetVisibilityHidden)
+		f := scannedFile{path: filepath.Join(dir, name), stat: hashcache.FileKey{Size: 5, ModTime: mod.UnixNano()},
+			sidecar: filepath.Join(dir, name+".xmp"), sidecarSize: 6}
+		b, err := newUploadBody(&f, form, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		mw := multipart.NewWriter(&want)
+		if err := mw.SetBoundary(form.boundary); err != nil {
+			t.Fatal(err)
+		}
+		ts := mod.UTC().Format(uploadTimeLayout)
+		if form.deviceFields {
+			mw.WriteField("deviceAssetId", strings.Join(strings.Fields(name), "")+"-5")
+			mw.WriteField("deviceId", deviceID)
+		}
+		mw.WriteField("fileCreatedAt", ts)
+		mw.WriteField("fileModifiedAt", ts)
+		if form.duration != "" {
+			mw.WriteField("duration", form.duration)
+		}
+		mw.WriteField("visibility", "hidden")
+		pw, _ := mw.CreatePart(fileHeader("assetData", name))
+		pw.Write([]byte("photo"))
+		pw, _ = mw.CreatePart(fileHeader("sidecarData", name+".xmp"))
+		pw.Write([]byte("<xmp/>"))
+		mw.Close()
+		got := string(b.head) + "photo" + string(b.mid) + "<xmp/>" + string(b.tail)
+		if got != want.String() {
+			t.Fatalf("release %v: framing\n%q\nwant\n%q", v, got, want.String())
+		}
+	}
+}

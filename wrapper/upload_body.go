@@ -37,13 +37,16 @@ type uploadForm struct {
 	// integer milliseconds.
 	duration   string
 	visibility api.AssetVisibility
+	// boundary separates the parts of every body of the run ("" in a
+	// zero form: newUploadBody makes one per body).
+	boundary string
 }
 
 // formFor is the form for a server of release v (zero: unknown). An
 // unknown release gets the device fields, which every 2.x requires and 3.x
 // ignores today, and no duration, which no release requires.
 func formFor(v Version, vis api.AssetVisibility) uploadForm {
-	f := uploadForm{visibility: vis}
+	f := uploadForm{visibility: vis, boundary: multipart.NewWriter(nil).Boundary()}
 	switch {
 	case v.Major == 0:
 		f.deviceFields = true
@@ -60,68 +63,91 @@ func formFor(v Version, vis api.AssetVisibility) uploadForm {
 const uploadTimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
 // newUploadBody lays out the fields (in the official CLI's order: fields,
-// then assetData, then sidecarData).
+// then assetData, then sidecarData). The framing is written as
+// mime/multipart writes it, with the form's boundary (one per run), into
+// one buffer: a multipart.Writer per file would cost a fresh random
+// boundary, header maps and sorting for each of a million small files.
 func newUploadBody(f *scannedFile, form uploadForm, onRead func(int)) (*uploadBody, error) {
-	var buf bytes.Buffer
-	buf.Grow(512) // fields and one part header: no regrowth for common names
-	mw := multipart.NewWriter(&buf)
-	base := filepath.Base(f.path)
-	ts := f.modTime().UTC().Format(uploadTimeLayout)
-	fields := make([][2]string, 0, 6)
-	if form.deviceFields {
-		fields = append(fields, [2]string{"deviceAssetId", strings.Join(strings.Fields(base), "") + "-" + strconv.FormatInt(f.size(), 10)},
-			[2]string{"deviceId", deviceID})
+	boundary := form.boundary
+	if boundary == "" {
+		boundary = multipart.NewWriter(nil).Boundary()
 	}
-	fields = append(fields, [2]string{"fileCreatedAt", ts}, [2]string{"fileModifiedAt", ts})
+	base := filepath.Base(f.path)
+	var ts [len(uploadTimeLayout) + 8]byte
+	created := f.modTime().UTC().AppendFormat(ts[:0], uploadTimeLayout)
+	buf := make([]byte, 0, 640+2*len(base))
+	field := func(name string, value ...[]byte) {
+		if len(buf) == 0 {
+			buf = append(buf, "--"...)
+		} else {
+			buf = append(buf, "\r\n--"...)
+		}
+		buf = append(buf, boundary...)
+		buf = append(buf, "\r\nContent-Disposition: form-data; name=\""...)
+		buf = append(buf, name...)
+		buf = append(buf, "\"\r\n\r\n"...)
+		for _, v := range value {
+			buf = append(buf, v...)
+		}
+	}
+	if form.deviceFields {
+		field("deviceAssetId", []byte(strings.Join(strings.Fields(base), "")), []byte("-"), strconv.AppendInt(nil, f.size(), 10))
+		field("deviceId", []byte(deviceID))
+	}
+	field("fileCreatedAt", created)
+	field("fileModifiedAt", created)
 	if form.duration != "" {
-		fields = append(fields, [2]string{"duration", form.duration})
+		field("duration", []byte(form.duration))
 	}
 	if form.visibility != "" {
-		fields = append(fields, [2]string{"visibility", string(form.visibility)})
+		field("visibility", []byte(form.visibility))
 	}
-	for _, kv := range fields {
-		if err := mw.WriteField(kv[0], kv[1]); err != nil {
-			return nil, err
-		}
-	}
-	b := &uploadBody{boundary: mw.Boundary(), path: f.path, size: f.size(), sidecar: f.sidecar, sideSize: f.sidecarSize, onRead: onRead}
-	if _, err := mw.CreatePart(fileHeader("assetData", base)); err != nil {
-		return nil, err
-	}
-	b.head = bytes.Clone(buf.Bytes())
-	buf.Reset()
+	b := &uploadBody{boundary: boundary, path: f.path, size: f.size(), sidecar: f.sidecar, sideSize: f.sidecarSize, onRead: onRead}
+	buf = appendFilePart(buf, boundary, "assetData", base)
+	b.head = buf
 	if f.sidecar != "" {
-		if _, err := mw.CreatePart(fileHeader("sidecarData", filepath.Base(f.sidecar))); err != nil {
-			return nil, err
-		}
-		b.mid = bytes.Clone(buf.Bytes())
-		buf.Reset()
+		b.mid = appendFilePart(nil, boundary, "sidecarData", filepath.Base(f.sidecar))
 	}
-	if err := mw.Close(); err != nil {
-		return nil, err
-	}
-	b.tail = bytes.Clone(buf.Bytes())
+	b.tail = []byte("\r\n--" + boundary + "--\r\n")
 	return b, nil
+}
+
+// appendFilePart appends the header of a file part (never the first part)
+// to buf: the name escaped the way browsers do (", CR and LF
+// percent-encoded) so odd names cannot break the header, and its media type
+// by extension.
+func appendFilePart(buf []byte, boundary, field, name string) []byte {
+	ct := mime.TypeByExtension(strings.ToLower(filepath.Ext(name)))
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	buf = append(buf, "\r\n--"...)
+	buf = append(buf, boundary...)
+	buf = append(buf, "\r\nContent-Disposition: form-data; name=\""...)
+	buf = append(buf, field...)
+	buf = append(buf, "\"; filename=\""...)
+	buf = append(buf, headerEscaper.Replace(name)...)
+	buf = append(buf, "\"\r\nContent-Type: "...)
+	buf = append(buf, ct...)
+	return append(buf, "\r\n\r\n"...)
+}
+
+// fileHeader is the part header appendFilePart writes, for a
+// multipart.Writer.
+func fileHeader(field, name string) textproto.MIMEHeader {
+	ct := mime.TypeByExtension(strings.ToLower(filepath.Ext(name)))
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	h := textproto.MIMEHeader{}
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"; filename="%s"`, field, headerEscaper.Replace(name)))
+	h.Set("Content-Type", ct)
+	return h
 }
 
 // headerEscaper percent-encodes what would end a quoted header value
 // (built once: building a Replacer allocates ~9 KB, per file otherwise).
 var headerEscaper = strings.NewReplacer(`"`, "%22", "\r", "%0D", "\n", "%0A")
-
-// fileHeader is a part header for a file, with the name escaped the way
-// browsers do (", CR and LF percent-encoded) so odd names cannot break the
-// header.
-func fileHeader(field, name string) textproto.MIMEHeader {
-	esc := headerEscaper.Replace(name)
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="%s"; filename="%s"`, field, esc))
-	ct := mime.TypeByExtension(strings.ToLower(filepath.Ext(name)))
-	if ct == "" {
-		ct = "application/octet-stream"
-	}
-	h.Set("Content-Type", ct)
-	return h
-}
 
 func (b *uploadBody) contentType() string { return "multipart/form-data; boundary=" + b.boundary }
 
