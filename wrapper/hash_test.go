@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"mime"
 	"mime/multipart"
@@ -200,5 +201,29 @@ func TestUploadBodyFramingIsMultipartWriters(t *testing.T) {
 		if got != want.String() {
 			t.Fatalf("release %v: framing\n%q\nwant\n%q", v, got, want.String())
 		}
+	}
+}
+
+// openRead reads a file as os.Open does, and fails like it: an error that
+// names the path and matches fs.ErrNotExist.
+func TestOpenRead(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.jpg": "photo"})
+	f, err := openRead(filepath.Join(dir, "a.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil || string(b) != "photo" {
+		t.Fatalf("read %q, %v", b, err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "gone.jpg")
+	_, err = openRead(missing)
+	var pe *fs.PathError
+	if !errors.Is(err, fs.ErrNotExist) || !errors.As(err, &pe) || pe.Path != missing || !strings.Contains(err.Error(), "open "+missing) {
+		t.Fatalf("missing file: %v", err)
 	}
 }

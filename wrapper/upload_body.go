@@ -8,7 +8,6 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/textproto"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -164,14 +163,14 @@ func (b *uploadBody) length() int64 {
 // open returns a fresh reader of the whole body (it is also the request's
 // GetBody, for retries). The files are opened now and closed by Close.
 func (b *uploadBody) open() (io.ReadCloser, error) {
-	f, err := os.Open(b.path)
+	f, err := openRead(b.path)
 	if err != nil {
 		return nil, err
 	}
 	mr := &multiReadCloser{closers: []io.Closer{f}}
 	readers := []io.Reader{bytes.NewReader(b.head), &exactReader{r: f, left: b.size, name: b.path, onRead: b.onRead}}
 	if b.sidecar != "" {
-		sf, err := os.Open(b.sidecar)
+		sf, err := openRead(b.sidecar)
 		if err != nil {
 			f.Close()
 			return nil, err
