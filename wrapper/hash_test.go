@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/goimmich/goimmich/api"
-	"github.com/goimmich/goimmich/internal/hashcache"
 )
 
 func TestHashFile(t *testing.T) {
@@ -70,9 +69,9 @@ func TestUploadBodyLayout(t *testing.T) {
 		sidecar bool
 		server  Version
 	}{{false, Version{3, 0, 3}}, {true, Version{2, 7, 3}}} {
-		f := scannedFile{path: p, stat: hashcache.FileKey{Size: int64(len(content)), ModTime: mod.UnixNano()}}
+		f := scannedFile{path: p, stat: fileStat{size: int64(len(content)), modTime: mod.UnixNano()}}
 		if tc.sidecar {
-			f.sidecar, f.sidecarSize = side, 6
+			f.side = &sidecarFile{path: side, size: 6}
 		}
 		var reported int
 		b, err := newUploadBody(&f, formFor(tc.server, api.AssetVisibilityArchive), func(n int) { reported += n })
@@ -146,7 +145,7 @@ func TestUploadBodyFileShrank(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a.jpg")
 	writeFiles(t, dir, map[string]string{"a.jpg": "0123456789"})
-	b, err := newUploadBody(&scannedFile{path: p, stat: hashcache.FileKey{Size: 10, ModTime: time.Now().UnixNano()}}, uploadForm{}, nil)
+	b, err := newUploadBody(&scannedFile{path: p, stat: fileStat{size: 10, modTime: time.Now().UnixNano()}}, uploadForm{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,8 +169,8 @@ func TestUploadBodyFramingIsMultipartWriters(t *testing.T) {
 	mod := time.Date(2024, 2, 29, 13, 14, 15, 123456789, time.FixedZone("x", 3600))
 	for _, v := range []Version{{3, 0, 3}, {2, 7, 3}, {}} {
 		form := formFor(v, api.AssetVisibilityHidden)
-		f := scannedFile{path: filepath.Join(dir, name), stat: hashcache.FileKey{Size: 5, ModTime: mod.UnixNano()},
-			sidecar: filepath.Join(dir, name+".xmp"), sidecarSize: 6}
+		f := scannedFile{path: filepath.Join(dir, name), stat: fileStat{size: 5, modTime: mod.UnixNano()},
+			side: &sidecarFile{path: filepath.Join(dir, name+".xmp"), size: 6}}
 		b, err := newUploadBody(&f, form, nil)
 		if err != nil {
 			t.Fatal(err)

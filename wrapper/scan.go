@@ -65,21 +65,50 @@ func (s extSet) has(path string) bool { return s[strings.ToLower(filepath.Ext(pa
 // scannedFile is one media file the scan selected.
 type scannedFile struct {
 	path string // as the caller named it, or joined under a named folder
-	// stat is what the scan's stat said, as the hash cache keys it (Path
-	// unset; used for lookups while fresh, see scanStatFresh).
-	stat        hashcache.FileKey
-	sidecar     string // "" when none (or sidecars are off)
-	sidecarSize int64
+	// stat is what the scan's stat said, as the hash cache keys it (used
+	// for lookups while fresh, see scanStatFresh).
+	stat fileStat
+	side *sidecarFile // nil when none (or sidecars are off)
 }
 
-func (f *scannedFile) size() int64 { return f.stat.Size }
+// sidecarFile is the XMP sidecar of a scanned file.
+type sidecarFile struct {
+	path string
+	size int64
+}
 
-func (f *scannedFile) modTime() time.Time { return time.Unix(0, f.stat.ModTime) }
+// fileStat is a hashcache.FileKey without its path: the scan keeps one per
+// file, and the path is already there.
+type fileStat struct {
+	size, modTime, changeTime int64
+	dev, ino                  uint64
+}
+
+func statOf(k hashcache.FileKey) fileStat {
+	return fileStat{size: k.Size, modTime: k.ModTime, changeTime: k.ChangeTime, dev: k.Dev, ino: k.Ino}
+}
+
+// key is the hash cache's key of the file at path (absolute, cleaned).
+func (s fileStat) key(path string) hashcache.FileKey {
+	return hashcache.FileKey{Path: path, Size: s.size, ModTime: s.modTime, ChangeTime: s.changeTime, Dev: s.dev, Ino: s.ino}
+}
+
+func (f *scannedFile) size() int64 { return f.stat.size }
+
+func (f *scannedFile) modTime() time.Time { return time.Unix(0, f.stat.modTime) }
+
+// sidecar is the sidecar's path, or "".
+func (f *scannedFile) sidecar() string {
+	if f.side == nil {
+		return ""
+	}
+	return f.side.path
+}
 
 // sameAs reports whether fi, a later stat of the file, shows the size and
 // mtime the scan saw.
 func (f *scannedFile) sameAs(fi os.FileInfo) bool {
-	return fi.Size() == f.stat.Size && fi.ModTime().UnixNano() == f.stat.ModTime
+	return fi.Size() == f.stat.size && fi.ModTime().UnixNano() == f.stat.modTime
 }
 
 // scanResult is what scan found: files to process, explicitly named files
@@ -241,9 +270,11 @@ func realPath(path string) (string, error) {
 // addFile selects a media file; names lists its folder's entries (nil: look
 // the sidecars up with Stat).
 func (s *scanner) addFile(path string, fi os.FileInfo, names map[string]bool) {
-	f := scannedFile{path: path, stat: hashcache.StatKey(fi)}
+	f := scannedFile{path: path, stat: statOf(hashcache.StatKey(fi))}
 	if s.withSidecars {
-		f.sidecar, f.sidecarSize = findSidecar(path, names)
+		if p, size := findSidecar(path, names); p != "" {
+			f.side = &sidecarFile{path: p, size: size}
+		}
 	}
 	r := &s.res
 	if len(r.files) == 0 || len(r.files[len(r.files)-1]) == cap(r.files[len(r.files)-1]) {

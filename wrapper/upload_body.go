@@ -101,11 +101,14 @@ func newUploadBody(f *scannedFile, form uploadForm, onRead func(int)) (*uploadBo
 	if form.visibility != "" {
 		field("visibility", []byte(form.visibility))
 	}
-	b := &uploadBody{boundary: boundary, path: f.path, size: f.size(), sidecar: f.sidecar, sideSize: f.sidecarSize, onRead: onRead}
+	b := &uploadBody{boundary: boundary, path: f.path, size: f.size(), onRead: onRead}
+	if f.side != nil {
+		b.sidecar, b.sideSize = f.side.path, f.side.size
+	}
 	buf = appendFilePart(buf, boundary, "assetData", base)
 	b.head = buf
-	if f.sidecar != "" {
-		b.mid = appendFilePart(nil, boundary, "sidecarData", filepath.Base(f.sidecar))
+	if b.sidecar != "" {
+		b.mid = appendFilePart(nil, boundary, "sidecarData", filepath.Base(b.sidecar))
 	}
 	b.tail = []byte("\r\n--" + boundary + "--\r\n")
 	return b, nil

@@ -181,7 +181,7 @@ func (r *uploadRun) makeLists(res *UploadResult) {
 func (fr *fileRun) outcome() FileOutcome {
 	o := &fr.out
 	fo := FileOutcome{
-		Path: fr.f.path, Sidecar: fr.f.sidecar, Bytes: fr.f.size(),
+		Path: fr.f.path, Sidecar: fr.f.sidecar(), Bytes: fr.f.size(),
 		Status: o.status, Reason: o.reason, AssetID: o.assetID, AnsweredDuplicate: o.answeredDup,
 		Trashed: o.trash == inTrash, Restored: o.restored, Deleted: o.deleted, Err: o.err,
 	}

@@ -126,7 +126,7 @@ func (r *uploadRun) hashOne(ctx context.Context, f *scannedFile, abs func(string
 		// cache requires: the scan's while it is fresh, else a new one, and
 		// a file changed since the scan is hashed, not looked up.
 		if time.Since(r.scan.started) < scanStatFresh {
-			key, keyed = f.stat, true
+			key, keyed = f.stat.key(""), true
 		} else if fi, err := os.Stat(f.path); err == nil && f.sameAs(fi) {
 			key, keyed = hashcache.StatKey(fi), true
 		}
