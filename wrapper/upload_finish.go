@@ -24,7 +24,7 @@ func (r *uploadRun) restoreTrashed(ctx context.Context) {
 	var ids []uuid.UUID
 	for i := range r.files {
 		o := &r.files[i].out
-		if o.reason == RejectDuplicate && o.trash == inTrash {
+		if o.reason == duplicate && o.trash == inTrash {
 			if _, ok := byID[o.assetID]; !ok {
 				ids = append(ids, o.assetID)
 			}
@@ -91,8 +91,8 @@ func (r *uploadRun) deleteConfirmed(ctx context.Context) []FailedFile {
 func (r *uploadRun) deleteOne(ctx context.Context, fr *fileRun) error {
 	o := &fr.out
 	switch {
-	case o.status == FileUploaded && r.opts.DeleteUploaded:
-	case o.reason == RejectDuplicate && r.opts.DeleteDuplicates && o.assetID != uuid.Nil:
+	case o.status == uploaded && r.opts.DeleteUploaded:
+	case o.reason == duplicate && r.opts.DeleteDuplicates && o.assetID != uuid.Nil:
 		if o.trash == trashUnknown {
 			t, err := r.c.assetTrashed(ctx, o.assetID.String())
 			if err != nil {
@@ -166,9 +166,9 @@ func (r *uploadRun) makeLists(res *UploadResult) {
 	nUp, nRej := 0, len(r.scan.unsupported)
 	for i := range r.files {
 		switch r.files[i].out.status {
-		case FileUploaded:
+		case uploaded:
 			nUp++
-		case FileRejected:
+		case rejected:
 			nRej++
 		}
 	}
@@ -182,7 +182,7 @@ func (fr *fileRun) outcome() FileOutcome {
 	o := &fr.out
 	fo := FileOutcome{
 		Path: fr.f.path, Sidecar: fr.f.sidecar(), Bytes: fr.f.size(),
-		Status: o.status, Reason: o.reason, AssetID: o.assetID, AnsweredDuplicate: o.answeredDup,
+		Status: o.status.FileStatus(), Reason: o.reason.RejectReason(), AssetID: o.assetID, AnsweredDuplicate: o.answeredDup,
 		Trashed: o.trash == inTrash, Restored: o.restored, Deleted: o.deleted, Err: o.err,
 	}
 	return fo
