@@ -205,7 +205,9 @@ type UploadStats struct {
 // Memory: each listed file costs one list entry (80 bytes for an uploaded
 // file, about 110 for a duplicate, whose asset id is text, plus the message
 // of a failure); its path is shared with the scan. The run's own
-// bookkeeping of a few hundred bytes per file is freed when Upload returns.
+// bookkeeping (see Upload) is freed when Upload returns. For huge trees,
+// set UploadOptions.OnFile and write the outcomes out as they come: the
+// lists then stay empty.
 type UploadResult struct {
 	Uploaded []UploadedFile `json:"uploaded"`
 	Rejected []RejectedFile `json:"rejected"`
@@ -294,9 +296,11 @@ type FileOutcome struct {
 //
 // Memory: bounded by Concurrency and GOMAXPROCS, not by file sizes: one
 // 256 KiB buffer per hashing core, a few KiB of multipart headers and the
-// HTTP transport's buffers per upload, plus a few hundred bytes of
-// bookkeeping per scanned file while Upload runs, and the result (see
-// UploadResult, and OnFile to keep it small).
+// HTTP transport's buffers per upload, plus, while Upload runs, about 180
+// bytes of bookkeeping per scanned file besides its path (its scan record
+// and outcome, and a checksum index entry), and the result (see
+// UploadResult, and OnFile to keep it small). The hash cache's file is
+// memory-mapped; only the pages of the last lookups stay resident.
 //
 // Retries and stalls follow the Client's RetryPolicy; there is no total
 // timeout. Errors of single files never stop the run: they are listed in
