@@ -89,3 +89,32 @@ func TestUploadOnceSpoolsTheResult(t *testing.T) {
 		t.Fatalf("JSON %v: %s", err, out)
 	}
 }
+
+// printSummary, for a result whose lists are filled, writes what
+// uploadOnce writes from the outcomes it counted.
+func TestPrintSummaryOfListsMatchesCounted(t *testing.T) {
+	id := "9e6ccea5-d47e-4ac5-8b31-e770d24ce57a"
+	res := &wrapper.UploadResult{
+		Rejected: []wrapper.RejectedFile{{Filepath: "a.jpg", AssetID: &id, Reason: wrapper.RejectDuplicate}, {Filepath: "b.txt", Reason: wrapper.RejectUnsupportedFormat}},
+		Stats:    wrapper.UploadStats{Total: 2 + maxListed + 3, Rejected: 2, Failed: maxListed + 3},
+	}
+	counted, _ := newOutcomes(false)
+	for _, r := range res.Rejected {
+		counted.add(wrapper.FileOutcome{Path: r.Filepath, Status: wrapper.FileRejected, Reason: r.Reason})
+	}
+	for i := range maxListed + 3 {
+		err := fmt.Errorf("boom %d", i)
+		res.Failed = append(res.Failed, wrapper.FailedFile{Filepath: fmt.Sprintf("f%d.jpg", i), Error: err.Error(), Err: err})
+		counted.add(wrapper.FileOutcome{Path: fmt.Sprintf("f%d.jpg", i), Status: wrapper.FileFailed, Err: err})
+	}
+	ios, _, _, fromLists := iostreams.Test()
+	printSummary(&Options{IO: ios}, res, false)
+	ios2, _, _, fromCounts := iostreams.Test()
+	printCounted(&Options{IO: ios2}, res, counted, false)
+	if fromLists.String() != fromCounts.String() {
+		t.Fatalf("from the lists:\n%s\nfrom the counts:\n%s", fromLists, fromCounts)
+	}
+	if !strings.Contains(fromLists.String(), "1 already on the server, 1 unsupported, 23 failed") || !strings.Contains(fromLists.String(), "and 3 more failures") {
+		t.Fatalf("summary %q", fromLists)
+	}
+}

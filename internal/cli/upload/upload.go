@@ -215,7 +215,7 @@ func uploadOnce(ctx context.Context, c *wrapper.Client, opts *Options) error {
 			return err
 		}
 	}
-	printSummary(opts, res, sink, interrupted)
+	printCounted(opts, res, sink, interrupted)
 	if res.Stats.Failed > 0 || interrupted || len(res.DeleteErrors) > 0 || albumFailed(res) {
 		return &cmdutil.ExitError{Code: cmdutil.ExitPartial}
 	}
@@ -334,9 +334,20 @@ func albumFailed(res *wrapper.UploadResult) bool {
 // maxListed bounds the failures listed on standard error.
 const maxListed = 20
 
-// printSummary writes the one-line summary and the failures on standard
-// error.
-func printSummary(opts *Options, res *wrapper.UploadResult, o *outcomes, interrupted bool) {
+// printSummary writes the one-line summary and the failures of a result
+// whose lists are filled (no OnFile) on standard error.
+func printSummary(opts *Options, res *wrapper.UploadResult, interrupted bool) {
+	o := &outcomes{}
+	for _, r := range res.Rejected {
+		o.add(wrapper.FileOutcome{Path: r.Filepath, Status: wrapper.FileRejected, Reason: r.Reason})
+	}
+	o.failed = res.Failed[:min(len(res.Failed), maxListed+1)]
+	printCounted(opts, res, o, interrupted)
+}
+
+// printCounted writes the one-line summary and the failures o counted on
+// standard error.
+func printCounted(opts *Options, res *wrapper.UploadResult, o *outcomes, interrupted bool) {
 	w := opts.IO.ErrOut
 	verb := "uploaded"
 	if res.DryRun {
