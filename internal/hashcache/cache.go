@@ -757,6 +757,12 @@ func (c *Cache) flushLocked() error {
 		return fmt.Errorf("hashcache: committing %d entries: %w", len(keys), err)
 	}
 	clear(c.pending)
+	// The puts read the pages they changed through the map: release them
+	// too, or a first run over a million files keeps the file resident.
+	if tx, err := db.Begin(false); err == nil {
+		releaseMapped(db, tx)
+		_ = tx.Rollback()
+	}
 	return nil
 }
 

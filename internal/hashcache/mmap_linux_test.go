@@ -4,6 +4,7 @@ package hashcache
 
 import (
 	"bufio"
+	"crypto/sha1"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -57,11 +58,23 @@ func TestLookupsKeepFewPagesResident(t *testing.T) {
 	}
 	for i := range n {
 		c.Store(key(i), [20]byte{byte(i), byte(i >> 8), 1})
+		// Confirmations are keyed by checksum: each batch changes pages
+		// all over their part of the file.
+		c.Confirm("http://immich:2283/api", "user", sha1.Sum(fmt.Append(nil, i)), "9e6ccea5-d47e-4ac5-8b31-e770d24ce57a")
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Stores (flushed in batches; the last batch is still pending) leave
+	// little of the file resident either.
+	if rss, fileKB := mappedRSS(t, path), int(fi.Size()/1024); rss > fileKB/4 {
+		t.Fatalf("after %d stores %d kB of the %d kB file are resident", n, rss, fileKB)
 	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Stat(path)
+	fi, err = os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
 	}
