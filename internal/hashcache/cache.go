@@ -469,7 +469,7 @@ func (c *Cache) readLocked(fn func(*reader)) {
 // releaseEvery is how many keys are read between releases of the memory
 // map's pages (releaseMapped): a lookup touches a few pages, so the cache
 // keeps a few MB resident however large its file is.
-const releaseEvery = 1024
+const releaseEvery = 256
 
 // readKeysLocked counts n keys read in the shared read transaction (which
 // must be open) and releases the map's resident pages every releaseEvery
