@@ -86,7 +86,7 @@ func (r *uploadRun) updateAlbums(ctx context.Context) []AlbumResult {
 	want := map[string][]albumAsset{}
 	for i := range r.files {
 		fr := &r.files[i]
-		if fr.out.status != FileUploaded && !fr.out.liveDuplicate() {
+		if fr.out.status != uploaded && !fr.out.liveDuplicate() {
 			continue
 		}
 		if name := albumName(fr.f.path, opts); name != "" {

@@ -484,7 +484,12 @@ type transfer struct {
 	resumed   bool   // some bytes came from a Range answer
 	reported  int64  // bytes announced to Progress
 	started   bool   // Progress.Start was called
+	flushed   int64  // part[:flushed] was handed to startWriteback
 }
+
+// writebackChunk is how many written bytes are handed to the disk at a
+// time while a download runs (startWriteback).
+const writebackChunk = 8 << 20
 
 // runAll downloads, verifies, syncs and places the file; on a checksum
 // mismatch after a resumed transfer it starts over once, in case the resume
@@ -691,6 +696,13 @@ func (t *transfer) copyBody(body io.Reader) error {
 			}
 			t.hash.Write(t.buf[:n])
 			t.off += int64(n)
+			if t.flushed > t.off { // started over
+				t.flushed = 0
+			}
+			if t.off-t.flushed >= writebackChunk {
+				startWriteback(t.part, t.flushed, t.off-t.flushed)
+				t.flushed = t.off
+			}
 			if t.off > t.reported {
 				t.prog.Add(t.progressPath(), t.off-t.reported)
 				t.reported = t.off

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 	"sync"
 )
 
@@ -27,7 +26,7 @@ func (c Checksum) Hex() string { return hex.EncodeToString(c[:]) }
 // time, calls onRead with the bytes read, and stops early when ctx ends.
 func hashFile(ctx context.Context, path string, onRead func(n int)) (Checksum, int64, error) {
 	var sum Checksum
-	f, err := os.Open(path)
+	f, err := openRead(path)
 	if err != nil {
 		return sum, 0, err
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"math/rand/v2"
 	"mime"
 	"mime/multipart"
@@ -17,7 +18,6 @@ import (
 	"time"
 
 	"github.com/goimmich/goimmich/api"
-	"github.com/goimmich/goimmich/internal/hashcache"
 )
 
 func TestHashFile(t *testing.T) {
@@ -69,9 +69,9 @@ func TestUploadBodyLayout(t *testing.T) {
 		sidecar bool
 		server  Version
 	}{{false, Version{3, 0, 3}}, {true, Version{2, 7, 3}}} {
-		f := scannedFile{path: p, stat: hashcache.FileKey{Size: int64(len(content)), ModTime: mod.UnixNano()}}
+		f := scannedFile{path: p, stat: fileStat{size: int64(len(content)), modTime: mod.UnixNano()}}
 		if tc.sidecar {
-			f.sidecar, f.sidecarSize = side, 6
+			f.side = &sidecarFile{path: side, size: 6}
 		}
 		var reported int
 		b, err := newUploadBody(&f, formFor(tc.server, api.AssetVisibilityArchive), func(n int) { reported += n })
@@ -145,7 +145,7 @@ func TestUploadBodyFileShrank(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a.jpg")
 	writeFiles(t, dir, map[string]string{"a.jpg": "0123456789"})
-	b, err := newUploadBody(&scannedFile{path: p, stat: hashcache.FileKey{Size: 10, ModTime: time.Now().UnixNano()}}, uploadForm{}, nil)
+	b, err := newUploadBody(&scannedFile{path: p, stat: fileStat{size: 10, modTime: time.Now().UnixNano()}}, uploadForm{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,5 +156,29 @@ func TestUploadBodyFileShrank(t *testing.T) {
 	defer rc.Close()
 	if _, err := io.ReadAll(rc); !errors.Is(err, io.ErrUnexpectedEOF) || !strings.Contains(err.Error(), "shrank") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// openRead reads a file as os.Open does, and fails like it: an error that
+// names the path and matches fs.ErrNotExist.
+func TestOpenRead(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"a.jpg": "photo"})
+	f, err := openRead(filepath.Join(dir, "a.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(f)
+	if err != nil || string(b) != "photo" {
+		t.Fatalf("read %q, %v", b, err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "gone.jpg")
+	_, err = openRead(missing)
+	var pe *fs.PathError
+	if !errors.Is(err, fs.ErrNotExist) || !errors.As(err, &pe) || pe.Path != missing || !strings.Contains(err.Error(), "open "+missing) {
+		t.Fatalf("missing file: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io/fs"
 	"iter"
 	"os"
@@ -64,21 +65,50 @@ func (s extSet) has(path string) bool { return s[strings.ToLower(filepath.Ext(pa
 // scannedFile is one media file the scan selected.
 type scannedFile struct {
 	path string // as the caller named it, or joined under a named folder
-	// stat is what the scan's stat said, as the hash cache keys it (Path
-	// unset; used for lookups while fresh, see scanStatFresh).
-	stat        hashcache.FileKey
-	sidecar     string // "" when none (or sidecars are off)
-	sidecarSize int64
+	// stat is what the scan's stat said, as the hash cache keys it (used
+	// for lookups while fresh, see scanStatFresh).
+	stat fileStat
+	side *sidecarFile // nil when none (or sidecars are off)
 }
 
-func (f *scannedFile) size() int64 { return f.stat.Size }
+// sidecarFile is the XMP sidecar of a scanned file.
+type sidecarFile struct {
+	path string
+	size int64
+}
 
-func (f *scannedFile) modTime() time.Time { return time.Unix(0, f.stat.ModTime) }
+// fileStat is a hashcache.FileKey without its path: the scan keeps one per
+// file, and the path is already there.
+type fileStat struct {
+	size, modTime, changeTime int64
+	dev, ino                  uint64
+}
+
+func statOf(k hashcache.FileKey) fileStat {
+	return fileStat{size: k.Size, modTime: k.ModTime, changeTime: k.ChangeTime, dev: k.Dev, ino: k.Ino}
+}
+
+// key is the hash cache's key of the file at path (absolute, cleaned).
+func (s fileStat) key(path string) hashcache.FileKey {
+	return hashcache.FileKey{Path: path, Size: s.size, ModTime: s.modTime, ChangeTime: s.changeTime, Dev: s.dev, Ino: s.ino}
+}
+
+func (f *scannedFile) size() int64 { return f.stat.size }
+
+func (f *scannedFile) modTime() time.Time { return time.Unix(0, f.stat.modTime) }
+
+// sidecar is the sidecar's path, or "".
+func (f *scannedFile) sidecar() string {
+	if f.side == nil {
+		return ""
+	}
+	return f.side.path
+}
 
 // sameAs reports whether fi, a later stat of the file, shows the size and
 // mtime the scan saw.
 func (f *scannedFile) sameAs(fi os.FileInfo) bool {
-	return fi.Size() == f.stat.Size && fi.ModTime().UnixNano() == f.stat.ModTime
+	return fi.Size() == f.stat.size && fi.ModTime().UnixNano() == f.stat.modTime
 }
 
 // scanResult is what scan found: files to process, explicitly named files
@@ -119,8 +149,11 @@ type scanner struct {
 	flat bool
 
 	visitedDirs map[string]bool // real paths of walked folders
-	seenFiles   map[string]bool // real paths of selected files
-	res         scanResult
+	// seenFiles holds the real paths of selected files, as the pathIDs
+	// of ids: a path's text would cost its length again per file.
+	seenFiles map[pathID]struct{}
+	ids       [2]maphash.Hash
+	res       scanResult
 }
 
 // validateIgnores checks doublestar patterns up front, so that a typo is an
@@ -144,7 +177,10 @@ func validateIgnores(patterns []string) error {
 func (s *scanner) scan(ctx context.Context, paths []string) scanResult {
 	s.res.started = time.Now()
 	s.visitedDirs = map[string]bool{}
-	s.seenFiles = map[string]bool{}
+	s.seenFiles = map[pathID]struct{}{}
+	for k := range s.ids {
+		s.ids[k].SetSeed(maphash.MakeSeed())
+	}
 	for _, p := range paths {
 		if ctx.Err() != nil {
 			break
@@ -181,19 +217,43 @@ func (s *scanner) fail(path string, err error) {
 // firstSight reports whether the real file behind path (in real folder
 // realDir, when known) was not selected before, and records it.
 func (s *scanner) firstSight(path, realDir string) bool {
-	key := ""
+	var id pathID
 	if realDir != "" {
-		key = filepath.Join(realDir, filepath.Base(path))
+		id = s.pathID(realDir, filepath.Base(path))
 	} else if r, err := realPath(path); err == nil {
-		key = r
+		id = s.pathID(r, "")
 	} else {
-		key, _ = filepath.Abs(path)
+		abs, _ := filepath.Abs(path)
+		id = s.pathID(abs, "")
 	}
-	if s.seenFiles[key] {
+	if _, seen := s.seenFiles[id]; seen {
 		return false
 	}
-	s.seenFiles[key] = true
+	s.seenFiles[id] = struct{}{}
 	return true
+}
+
+// pathID identifies a path by two independent 64-bit hashes of it: the
+// chance that two of a million paths share both is below 10^-26.
+type pathID [2]uint64
+
+// pathID is the pathID of filepath.Join(dir, name) for a clean dir and an
+// entry name (or of dir itself when name is ""), without building it.
+func (s *scanner) pathID(dir, name string) pathID {
+	var id pathID
+	for k := range s.ids {
+		h := &s.ids[k]
+		h.Reset()
+		h.WriteString(dir)
+		if name != "" {
+			if !strings.HasSuffix(dir, string(filepath.Separator)) {
+				h.WriteByte(filepath.Separator)
+			}
+			h.WriteString(name)
+		}
+		id[k] = h.Sum64()
+	}
+	return id
 }
 
 // realPath is path with every symbolic link resolved, made absolute: a
@@ -210,9 +270,11 @@ func realPath(path string) (string, error) {
 // addFile selects a media file; names lists its folder's entries (nil: look
 // the sidecars up with Stat).
 func (s *scanner) addFile(path string, fi os.FileInfo, names map[string]bool) {
-	f := scannedFile{path: path, stat: hashcache.StatKey(fi)}
+	f := scannedFile{path: path, stat: statOf(hashcache.StatKey(fi))}
 	if s.withSidecars {
-		f.sidecar, f.sidecarSize = findSidecar(path, names)
+		if p, size := findSidecar(path, names); p != "" {
+			f.side = &sidecarFile{path: p, size: size}
+		}
 	}
 	r := &s.res
 	if len(r.files) == 0 || len(r.files[len(r.files)-1]) == cap(r.files[len(r.files)-1]) {

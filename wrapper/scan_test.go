@@ -33,8 +33,8 @@ func scanPaths(t *testing.T, paths []string, s *scanner) (files []string, unsupp
 	sidecars = map[string]string{}
 	for f := range res.all() {
 		files = append(files, f.path)
-		if f.sidecar != "" {
-			sidecars[f.path] = f.sidecar
+		if f.sidecar() != "" {
+			sidecars[f.path] = f.sidecar()
 		}
 		if fi, err := os.Stat(f.path); err != nil || fi.Size() != f.size() {
 			t.Fatalf("%s: size %d, stat %v", f.path, f.size(), err)

@@ -205,7 +205,9 @@ type UploadStats struct {
 // Memory: each listed file costs one list entry (80 bytes for an uploaded
 // file, about 110 for a duplicate, whose asset id is text, plus the message
 // of a failure); its path is shared with the scan. The run's own
-// bookkeeping of a few hundred bytes per file is freed when Upload returns.
+// bookkeeping (see Upload) is freed when Upload returns. For huge trees,
+// set UploadOptions.OnFile and write the outcomes out as they come: the
+// lists then stay empty.
 type UploadResult struct {
 	Uploaded []UploadedFile `json:"uploaded"`
 	Rejected []RejectedFile `json:"rejected"`
@@ -294,9 +296,11 @@ type FileOutcome struct {
 //
 // Memory: bounded by Concurrency and GOMAXPROCS, not by file sizes: one
 // 256 KiB buffer per hashing core, a few KiB of multipart headers and the
-// HTTP transport's buffers per upload, plus a few hundred bytes of
-// bookkeeping per scanned file while Upload runs, and the result (see
-// UploadResult, and OnFile to keep it small).
+// HTTP transport's buffers per upload, plus, while Upload runs, about 180
+// bytes of bookkeeping per scanned file besides its path (its scan record
+// and outcome, and a checksum index entry), and the result (see
+// UploadResult, and OnFile to keep it small). The hash cache's file is
+// memory-mapped; only the pages of the last lookups stay resident.
 //
 // Retries and stalls follow the Client's RetryPolicy; there is no total
 // timeout. Errors of single files never stop the run: they are listed in
@@ -370,8 +374,9 @@ type serverInfo struct {
 // read by the stages after the pipeline.
 type fileRun struct {
 	f      *scannedFile // in the run's scan
+	out    outcome
 	sum    Checksum
-	leader int // index of an earlier file with the same checksum, or -1
+	leader int32 // index of an earlier file with the same checksum, or -1
 	hashed bool
 	// cacheHit: the checksum came from the hash cache.
 	cacheHit bool
@@ -379,19 +384,50 @@ type fileRun struct {
 	// without asking the server.
 	checkSkipped bool
 	accepted     bool // bulk-upload-check said accept
-	out          outcome
 }
 
-// outcome is what became of one file; the zero value is pending.
+// outcome is what became of one file; the zero value is pending. It is
+// kept for every file of the run, so its status and reason are one byte
+// each (statusCode, reasonCode) rather than their strings.
 type outcome struct {
-	status  FileStatus   // "" while pending
-	reason  RejectReason // of a rejected file
-	assetID uuid.UUID    // created, or the server's copy of a duplicate
+	assetID uuid.UUID // created, or the server's copy of a duplicate
+	err     error
+	status  statusCode
+	reason  reasonCode // of a rejected file
 	// answeredDup: uploaded, and the (retried) upload answered duplicate.
 	answeredDup       bool
 	trash             trashState // of a duplicate's asset
 	restored, deleted bool
-	err               error
+}
+
+// statusCode is a FileStatus in one byte; the zero value is pending.
+type statusCode uint8
+
+const (
+	pending statusCode = iota
+	uploaded
+	rejected
+	failed
+)
+
+// FileStatus is s as the API names it ("" while pending).
+func (s statusCode) FileStatus() FileStatus {
+	return [...]FileStatus{"", FileUploaded, FileRejected, FileFailed}[s]
+}
+
+// reasonCode is a RejectReason in one byte.
+type reasonCode uint8
+
+const (
+	noReason reasonCode = iota
+	duplicate
+	unsupportedFormat
+	serverDeleted
+)
+
+// RejectReason is r as the API names it.
+func (r reasonCode) RejectReason() RejectReason {
+	return [...]RejectReason{"", RejectDuplicate, RejectUnsupportedFormat, RejectServerDeleted}[r]
 }
 
 // trashState says whether a duplicate's asset is in the server's trash.
@@ -414,30 +450,30 @@ func trashOf(isTrashed *bool) trashState {
 }
 
 func uploadedAs(id uuid.UUID, answeredDup bool) outcome {
-	return outcome{status: FileUploaded, assetID: id, answeredDup: answeredDup}
+	return outcome{status: uploaded, assetID: id, answeredDup: answeredDup}
 }
 
 func duplicateOf(id uuid.UUID, t trashState) outcome {
-	return outcome{status: FileRejected, reason: RejectDuplicate, assetID: id, trash: t}
+	return outcome{status: rejected, reason: duplicate, assetID: id, trash: t}
 }
 
-func failure(err error) outcome { return outcome{status: FileFailed, err: err} }
+func failure(err error) outcome { return outcome{status: failed, err: err} }
 
 // liveDuplicate reports whether o is a duplicate whose asset is not known to be in
 // the trash.
 func (o *outcome) liveDuplicate() bool {
-	return o.status == FileRejected && o.reason == RejectDuplicate && o.trash != inTrash
+	return o.status == rejected && o.reason == duplicate && o.trash != inTrash
 }
 
 // progressStatus is o's status as Progress.Done names it.
 func (o *outcome) progressStatus() Status {
 	switch {
-	case o.status == FileRejected && o.reason == RejectDuplicate:
+	case o.status == rejected && o.reason == duplicate:
 		return StatusDuplicate
-	case o.status == "":
+	case o.status == pending:
 		return StatusFailed
 	}
-	return Status(o.status)
+	return Status(o.status.FileStatus())
 }
 
 // settle records o as file i's outcome and tells the observer.

@@ -67,8 +67,8 @@ func newUploadBody(f *scannedFile, form uploadForm, onRead func(int)) (*Multipar
 	if err := b.AddFile("assetData", f.path, f.size(), onRead); err != nil {
 		return nil, err
 	}
-	if f.sidecar != "" {
-		if err := b.AddFile("sidecarData", f.sidecar, f.sidecarSize, nil); err != nil {
+	if f.side != nil {
+		if err := b.AddFile("sidecarData", f.side.path, f.side.size, nil); err != nil {
 			return nil, err
 		}
 	}

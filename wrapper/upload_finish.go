@@ -24,7 +24,7 @@ func (r *uploadRun) restoreTrashed(ctx context.Context) {
 	var ids []uuid.UUID
 	for i := range r.files {
 		o := &r.files[i].out
-		if o.reason == RejectDuplicate && o.trash == inTrash {
+		if o.reason == duplicate && o.trash == inTrash {
 			if _, ok := byID[o.assetID]; !ok {
 				ids = append(ids, o.assetID)
 			}
@@ -91,8 +91,8 @@ func (r *uploadRun) deleteConfirmed(ctx context.Context) []FailedFile {
 func (r *uploadRun) deleteOne(ctx context.Context, fr *fileRun) error {
 	o := &fr.out
 	switch {
-	case o.status == FileUploaded && r.opts.DeleteUploaded:
-	case o.reason == RejectDuplicate && r.opts.DeleteDuplicates && o.assetID != uuid.Nil:
+	case o.status == uploaded && r.opts.DeleteUploaded:
+	case o.reason == duplicate && r.opts.DeleteDuplicates && o.assetID != uuid.Nil:
 		if o.trash == trashUnknown {
 			t, err := r.c.assetTrashed(ctx, o.assetID.String())
 			if err != nil {
@@ -166,9 +166,9 @@ func (r *uploadRun) makeLists(res *UploadResult) {
 	nUp, nRej := 0, len(r.scan.unsupported)
 	for i := range r.files {
 		switch r.files[i].out.status {
-		case FileUploaded:
+		case uploaded:
 			nUp++
-		case FileRejected:
+		case rejected:
 			nRej++
 		}
 	}
@@ -181,8 +181,8 @@ func (r *uploadRun) makeLists(res *UploadResult) {
 func (fr *fileRun) outcome() FileOutcome {
 	o := &fr.out
 	fo := FileOutcome{
-		Path: fr.f.path, Sidecar: fr.f.sidecar, Bytes: fr.f.size(),
-		Status: o.status, Reason: o.reason, AssetID: o.assetID, AnsweredDuplicate: o.answeredDup,
+		Path: fr.f.path, Sidecar: fr.f.sidecar(), Bytes: fr.f.size(),
+		Status: o.status.FileStatus(), Reason: o.reason.RejectReason(), AssetID: o.assetID, AnsweredDuplicate: o.answeredDup,
 		Trashed: o.trash == inTrash, Restored: o.restored, Deleted: o.deleted, Err: o.err,
 	}
 	return fo
@@ -192,25 +192,44 @@ func (fr *fileRun) outcome() FileOutcome {
 func (res *UploadResult) add(fo FileOutcome) {
 	switch fo.Status {
 	case FileUploaded:
-		status := api.AssetMediaStatusCreated
-		if fo.AnsweredDuplicate {
-			status = api.AssetMediaStatusDuplicate
-		}
-		res.Uploaded = append(res.Uploaded, UploadedFile{Asset: api.AssetMediaResponseDto{Id: fo.AssetID, Status: status},
-			Filepath: fo.Path, Sidecar: fo.Sidecar, Bytes: fo.Bytes, Deleted: fo.Deleted})
+		res.Uploaded = append(res.Uploaded, fo.UploadedFile())
 	case FileRejected:
-		var id *string
-		if fo.Reason == RejectDuplicate {
-			s := fo.AssetID.String()
-			id = &s
-		}
-		res.Rejected = append(res.Rejected, RejectedFile{Filepath: fo.Path, AssetID: id, Reason: fo.Reason,
-			Trashed: fo.Trashed, Restored: fo.Restored, Deleted: fo.Deleted})
+		res.Rejected = append(res.Rejected, fo.RejectedFile())
 	default:
-		msg := ""
-		if fo.Err != nil {
-			msg = fo.Err.Error()
-		}
-		res.Failed = append(res.Failed, FailedFile{Filepath: fo.Path, Error: msg, Err: fo.Err})
+		res.Failed = append(res.Failed, fo.FailedFile())
 	}
+}
+
+// UploadedFile is fo as UploadResult.Uploaded lists it (for an OnFile
+// that writes the result's lists itself); fo.Status should be
+// FileUploaded.
+func (fo *FileOutcome) UploadedFile() UploadedFile {
+	status := api.AssetMediaStatusCreated
+	if fo.AnsweredDuplicate {
+		status = api.AssetMediaStatusDuplicate
+	}
+	return UploadedFile{Asset: api.AssetMediaResponseDto{Id: fo.AssetID, Status: status},
+		Filepath: fo.Path, Sidecar: fo.Sidecar, Bytes: fo.Bytes, Deleted: fo.Deleted}
+}
+
+// RejectedFile is fo as UploadResult.Rejected lists it; fo.Status should
+// be FileRejected.
+func (fo *FileOutcome) RejectedFile() RejectedFile {
+	var id *string
+	if fo.Reason == RejectDuplicate {
+		s := fo.AssetID.String()
+		id = &s
+	}
+	return RejectedFile{Filepath: fo.Path, AssetID: id, Reason: fo.Reason,
+		Trashed: fo.Trashed, Restored: fo.Restored, Deleted: fo.Deleted}
+}
+
+// FailedFile is fo as UploadResult.Failed lists it; fo.Status should be
+// FileFailed.
+func (fo *FileOutcome) FailedFile() FailedFile {
+	msg := ""
+	if fo.Err != nil {
+		msg = fo.Err.Error()
+	}
+	return FailedFile{Filepath: fo.Path, Error: msg, Err: fo.Err}
 }

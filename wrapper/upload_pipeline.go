@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"net/http"
 	"os"
@@ -125,7 +126,7 @@ func (r *uploadRun) hashOne(ctx context.Context, f *scannedFile, abs func(string
 		// cache requires: the scan's while it is fresh, else a new one, and
 		// a file changed since the scan is hashed, not looked up.
 		if time.Since(r.scan.started) < scanStatFresh {
-			key, keyed = f.stat, true
+			key, keyed = f.stat.key(""), true
 		} else if fi, err := os.Stat(f.path); err == nil && f.sameAs(fi) {
 			key, keyed = hashcache.StatKey(fi), true
 		}
@@ -165,7 +166,7 @@ func (r *uploadRun) checkStage(ctx context.Context, hashed <-chan int, toUpload 
 	}
 	var g errgroup.Group
 	g.SetLimit(checkConcurrency)
-	leaders := make(map[Checksum]int, len(r.files))
+	leaders := make(map[Checksum]int32, len(r.files))
 	var batch []int
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -187,7 +188,7 @@ loop:
 				fr.leader = l
 				continue
 			}
-			leaders[fr.sum] = i
+			leaders[fr.sum] = int32(i)
 			if shortcut {
 				if id, ok := r.cache.confirmedSince(fr.sum, since); ok {
 					fr.checkSkipped = true
@@ -250,7 +251,7 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 		fr := &r.files[i]
 		switch {
 		case a.Action == api.AssetUploadActionAccept && keep && r.cache.confirmed(fr.sum):
-			r.settle(i, outcome{status: FileRejected, reason: RejectServerDeleted})
+			r.settle(i, outcome{status: rejected, reason: serverDeleted})
 		case a.Action == api.AssetUploadActionAccept:
 			fr.accepted = true
 			r.cache.forget(fr.sum)
@@ -286,7 +287,7 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 func (r *uploadRun) uploadOne(ctx context.Context, i int) {
 	fr := &r.files[i]
 	if r.opts.DryRun {
-		r.settle(i, outcome{status: FileUploaded})
+		r.settle(i, outcome{status: uploaded})
 		return
 	}
 	r.prog.Start(fr.f.path, fr.f.size())
@@ -358,21 +359,21 @@ func (r *uploadRun) send(ctx context.Context, fr *fileRun) (uploadAnswer, error)
 func (r *uploadRun) settleLeftovers(ctx context.Context) {
 	for i := range r.files {
 		fr := &r.files[i]
-		if fr.out.status != "" {
+		if fr.out.status != pending {
 			continue
 		}
 		if fr.leader >= 0 {
 			l := &r.files[fr.leader]
 			switch l.out.status {
-			case FileUploaded:
+			case uploaded:
 				// Same content as a file this run uploaded (a dry run has
 				// no id yet: uuid.Nil).
 				r.settle(i, duplicateOf(l.out.assetID, notTrashed))
 				continue
-			case FileRejected:
+			case rejected:
 				r.settle(i, l.out)
 				continue
-			case FileFailed:
+			case failed:
 				r.settle(i, failure(fmt.Errorf("not sent: same content as %s, which failed: %w", l.f.path, l.out.err)))
 				continue
 			}
@@ -397,9 +398,12 @@ func (r *uploadRun) pruneHashCache() {
 		return
 	}
 	abs := absPaths()
-	found := make(map[string]bool, sr.nfiles)
+	// The found files' paths as 64-bit hashes: a path's text would cost
+	// its length per file, and a collision only keeps one stale entry.
+	seed := maphash.MakeSeed()
+	found := make(map[uint64]struct{}, sr.nfiles)
 	for f := range sr.all() {
-		found[abs(f.path)] = true
+		found[maphash.String(seed, abs(f.path))] = struct{}{}
 	}
 	for _, folder := range sr.folders {
 		a := abs(folder)
@@ -407,7 +411,8 @@ func (r *uploadRun) pruneHashCache() {
 			continue
 		}
 		hc.Prune(a, func(p string) bool {
-			return found[p] || (r.opts.NonRecursive && filepath.Dir(p) != a)
+			_, ok := found[maphash.String(seed, p)]
+			return ok || (r.opts.NonRecursive && filepath.Dir(p) != a)
 		})
 	}
 }

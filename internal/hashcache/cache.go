@@ -191,6 +191,7 @@ type Cache struct {
 	rtx       *bolt.Tx        // shared read transaction, ended before every write
 	rd        reader          // lookups in rtx
 	pending   map[pkey][]byte // buffered writes; nil value = delete
+	reads     int             // keys read in rtx since the map was last released
 	lastFlush time.Time
 	closed    bool
 
@@ -457,10 +458,28 @@ func (c *Cache) readLocked(fn func(*reader)) {
 			c.rd = reader{files: files.Cursor(), servers: servers}
 		}
 		fn(&c.rd)
+		c.readKeysLocked(1)
 		return nil
 	}()
 	if err != nil {
 		c.dropDBLocked(c.db, err)
+	}
+}
+
+// releaseEvery is how many keys are read between releases of the memory
+// map's pages (releaseMapped): a lookup touches a few pages, so the cache
+// keeps a few MB resident however large its file is.
+const releaseEvery = 256
+
+// readKeysLocked counts n keys read in the shared read transaction (which
+// must be open) and releases the map's resident pages every releaseEvery
+// keys. Without it, a run over a million files would keep the whole file
+// (hundreds of MB) resident.
+func (c *Cache) readKeysLocked(n int) {
+	c.reads += n
+	if c.reads >= releaseEvery {
+		c.reads = 0
+		releaseMapped(c.db, c.rtx)
 	}
 }
 
@@ -614,6 +633,7 @@ func (c *Cache) Prune(folder string, keep func(path string) bool) int {
 	c.readLocked(func(r *reader) {
 		p := []byte(prefix)
 		for k, _ := r.files.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = r.files.Next() {
+			c.readKeysLocked(1)
 			if path := string(k); !keep(path) {
 				if _, stored := c.pending[pkey{key: path}]; !stored {
 					stale = append(stale, path)
@@ -737,6 +757,12 @@ func (c *Cache) flushLocked() error {
 		return fmt.Errorf("hashcache: committing %d entries: %w", len(keys), err)
 	}
 	clear(c.pending)
+	// The puts read the pages they changed through the map: release them
+	// too, or a first run over a million files keeps the file resident.
+	if tx, err := db.Begin(false); err == nil {
+		releaseMapped(db, tx)
+		_ = tx.Rollback()
+	}
 	return nil
 }
 

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"encoding"
 	"encoding/json"
+	"fmt"
 	"io"
+	"os"
 	"reflect"
 	"strings"
 	"unicode"
@@ -45,7 +47,7 @@ func writeTop(w *bufio.Writer, orig any) error {
 		return err
 	case v.Kind() == reflect.Struct:
 		if fields, ok := plainFields(v.Type()); ok {
-			return writeStruct(w, v, fields)
+			return writeStruct(w, v, fields, nil)
 		}
 	}
 	enc := json.NewEncoder(w)
@@ -93,12 +95,15 @@ func plainFields(t reflect.Type) ([]field, bool) {
 	return out, true
 }
 
-func writeStruct(w *bufio.Writer, v reflect.Value, fields []field) error {
+// writeStruct writes struct v's fields; a member named in lists is written
+// from its JSONList.
+func writeStruct(w *bufio.Writer, v reflect.Value, fields []field, lists map[string]*JSONList) error {
 	in := newIndenter("  ")
 	first := true
 	for _, f := range fields {
 		fv := v.Field(f.index)
-		if f.omitEmpty && isEmpty(fv) {
+		list := lists[f.name]
+		if list == nil && f.omitEmpty && isEmpty(fv) {
 			continue
 		}
 		sep := ",\n  "
@@ -112,9 +117,12 @@ func writeStruct(w *bufio.Writer, v reflect.Value, fields []field) error {
 		w.WriteString(sep)
 		w.Write(name)
 		w.WriteString(": ")
-		if streamable(fv) {
+		switch {
+		case list != nil:
+			err = list.writeTo(w)
+		case streamable(fv):
 			err = writeElems(w, fv, "  ")
-		} else {
+		default:
 			err = in.write(w, asEncoded(fv))
 		}
 		if err != nil {
@@ -214,4 +222,106 @@ func isEmpty(v reflect.Value) bool {
 		return v.IsZero()
 	}
 	return false
+}
+
+// JSONList collects the elements of one array member of a JSON object in a
+// temporary file, laid out as WriteJSON lays out an array member of a
+// top-level struct, so that a command can write a result whose lists are
+// too long to hold in memory: Add each element as it is produced, then
+// WriteJSONLists. Its memory is one buffer, whatever the number of
+// elements. Close removes the file.
+type JSONList struct {
+	f   *os.File
+	w   *bufio.Writer
+	in  *indenter
+	n   int
+	err error
+}
+
+// NewJSONList creates an empty list backed by a temporary file in dir (the
+// system's temporary folder when "").
+func NewJSONList(dir string) (*JSONList, error) {
+	f, err := os.CreateTemp(dir, "goimmich-list-*.json")
+	if err != nil {
+		return nil, fmt.Errorf("creating a temporary file for the JSON output: %w (set TMPDIR to a writable folder)", err)
+	}
+	return &JSONList{f: f, w: bufio.NewWriterSize(f, 64<<10), in: newIndenter("    ")}, nil
+}
+
+// Add appends v's JSON to the list. After an error, Add does nothing and
+// WriteJSONLists returns that error.
+func (l *JSONList) Add(v any) error {
+	if l.err != nil {
+		return l.err
+	}
+	sep := ",\n    "
+	if l.n == 0 {
+		sep = "\n    "
+	}
+	l.w.WriteString(sep)
+	if err := l.in.write(l.w, v); err != nil {
+		l.err = err
+		return err
+	}
+	l.n++
+	return nil
+}
+
+// Len is the number of elements added.
+func (l *JSONList) Len() int { return l.n }
+
+// Close removes the list's file.
+func (l *JSONList) Close() error {
+	err := l.f.Close()
+	if rmErr := os.Remove(l.f.Name()); err == nil {
+		err = rmErr
+	}
+	return err
+}
+
+// writeTo writes the list as the member's value: "[]" when empty.
+func (l *JSONList) writeTo(w *bufio.Writer) error {
+	if l.err != nil {
+		return l.err
+	}
+	if l.n == 0 {
+		_, err := w.WriteString("[]")
+		return err
+	}
+	if err := l.w.Flush(); err != nil {
+		return err
+	}
+	if _, err := l.f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	w.WriteString("[")
+	if _, err := io.Copy(w, l.f); err != nil {
+		return err
+	}
+	_, err := w.WriteString("\n  ]")
+	return err
+}
+
+// WriteJSONLists writes the struct v (or pointer to one) as WriteJSON
+// does, except that each member named in lists is written from its
+// JSONList instead of v's field (always, even when the list is empty and
+// the field has omitempty). v must be a struct WriteJSON lays out itself
+// (plain fields, no custom marshalling).
+func WriteJSONLists(w io.Writer, v any, lists map[string]*JSONList) error {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
+	}
+	if rv.Kind() != reflect.Struct || customJSON(rv.Type()) {
+		return fmt.Errorf("cmdutil: WriteJSONLists needs a struct, not %T", v)
+	}
+	fields, ok := plainFields(rv.Type())
+	if !ok {
+		return fmt.Errorf("cmdutil: WriteJSONLists cannot lay out %T", v)
+	}
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if err := writeStruct(bw, rv, fields, lists); err != nil {
+		return err
+	}
+	return bw.Flush()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
@@ -259,4 +260,64 @@ func BenchmarkWriteJSON10kRejected(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestWriteJSONListsMatchesWriteJSON spools an upload result's lists
+// element by element into JSONLists and checks that WriteJSONLists writes
+// the same bytes as WriteJSON of the whole result, for empty and filled
+// lists, and that Close removes the temporary files.
+func TestWriteJSONListsMatchesWriteJSON(t *testing.T) {
+	id := "9e6ccea5-d47e-4ac5-8b31-e770d24ce57a"
+	full := &wrapper.UploadResult{
+		Uploaded: []wrapper.UploadedFile{
+			{Asset: api.AssetMediaResponseDto{Id: uuid.MustParse(id), Status: api.AssetMediaStatusCreated}, Filepath: "a/é.jpg", Bytes: 3},
+			{Asset: api.AssetMediaResponseDto{Id: uuid.MustParse(id), Status: api.AssetMediaStatusDuplicate}, Filepath: "<b>.jpg", Deleted: true},
+		},
+		Rejected: []wrapper.RejectedFile{},
+		Failed:   []wrapper.FailedFile{{Filepath: "d\n.jpg", Error: "boom", Err: errors.New("boom")}},
+		Stats:    wrapper.UploadStats{Total: 3, Uploaded: 2, Failed: 1, DurationMS: 12},
+		DryRun:   true,
+	}
+	dir := t.TempDir()
+	lists := map[string]*JSONList{}
+	for _, name := range []string{"uploaded", "rejected", "failed"} {
+		l, err := NewJSONList(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lists[name] = l
+	}
+	for i := range full.Uploaded {
+		if err := lists["uploaded"].Add(&full.Uploaded[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range full.Failed {
+		if err := lists["failed"].Add(&full.Failed[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	summary := *full
+	summary.Uploaded, summary.Rejected, summary.Failed = nil, nil, nil
+	var got, want bytes.Buffer
+	if err := WriteJSONLists(&got, &summary, lists); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteJSON(&want, full); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want.String() {
+		t.Fatalf("WriteJSONLists wrote\n%s\nWriteJSON wrote\n%s", got.String(), want.String())
+	}
+	if n := lists["uploaded"].Len(); n != 2 {
+		t.Fatalf("Len = %d, want 2", n)
+	}
+	for _, l := range lists {
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Fatalf("Close left %v", left)
+	}
 }

@@ -190,8 +190,19 @@ func uploadRun(ctx context.Context, opts *Options) error {
 // terminal, prints the result, and returns an *cmdutil.ExitError with code
 // 2 when files failed (or ctx ended). It can be called again with the same
 // Client and Options.
+//
+// Its memory does not grow with the number of files: the library hands
+// over each file's outcome (UploadOptions.OnFile), the summary is counted
+// as they come, and with -j the result's lists are spooled to temporary
+// files and copied to standard output at the end.
 func uploadOnce(ctx context.Context, c *wrapper.Client, opts *Options) error {
 	uo := libraryOptions(opts)
+	sink, err := newOutcomes(opts.JSON)
+	if err != nil {
+		return err
+	}
+	defer sink.close()
+	uo.OnFile = sink.add
 	var prog iostreams.Progress
 	if !opts.NoProgress {
 		prog = opts.IO.NewProgress(iostreams.DefaultStatusInterval)
@@ -206,15 +217,81 @@ func uploadOnce(ctx context.Context, c *wrapper.Client, opts *Options) error {
 	}
 	interrupted := ctx.Err() != nil
 	if opts.JSON {
-		if err := cmdutil.WriteJSON(opts.IO.Out, res); err != nil {
+		if err := cmdutil.WriteJSONLists(opts.IO.Out, res, sink.lists); err != nil {
 			return err
 		}
 	}
-	printSummary(opts, res, interrupted)
+	printCounted(opts, res, sink, interrupted)
 	if res.Stats.Failed > 0 || interrupted || len(res.DeleteErrors) > 0 || albumFailed(res) {
 		return &cmdutil.ExitError{Code: cmdutil.ExitPartial}
 	}
 	return nil
+}
+
+// outcomes takes the files' outcomes from Upload one by one: it counts
+// what the summary shows, keeps the first failures it lists, and, for -j,
+// spools the result's lists (uploaded, rejected, failed) to temporary
+// files.
+type outcomes struct {
+	duplicates, otherRejected int
+	failed                    []wrapper.FailedFile // the first maxListed+1
+	lists                     map[string]*cmdutil.JSONList
+}
+
+func newOutcomes(spool bool) (*outcomes, error) {
+	o := &outcomes{}
+	if !spool {
+		return o, nil
+	}
+	o.lists = map[string]*cmdutil.JSONList{}
+	for _, name := range []string{"uploaded", "rejected", "failed"} {
+		l, err := cmdutil.NewJSONList("")
+		if err != nil {
+			o.close()
+			return nil, err
+		}
+		o.lists[name] = l
+	}
+	return o, nil
+}
+
+// add takes one outcome (UploadOptions.OnFile). A spool that cannot be
+// written fails the JSON output at the end (WriteJSONLists).
+func (o *outcomes) add(fo wrapper.FileOutcome) {
+	var entry any
+	switch fo.Status {
+	case wrapper.FileUploaded:
+		if o.lists != nil {
+			u := fo.UploadedFile()
+			entry = &u
+		}
+	case wrapper.FileRejected:
+		if fo.Reason == wrapper.RejectDuplicate {
+			o.duplicates++
+		} else {
+			o.otherRejected++
+		}
+		if o.lists != nil {
+			r := fo.RejectedFile()
+			entry = &r
+		}
+	default:
+		f := fo.FailedFile()
+		if len(o.failed) <= maxListed {
+			o.failed = append(o.failed, f)
+		}
+		entry = &f
+	}
+	if o.lists != nil {
+		_ = o.lists[string(fo.Status)].Add(entry)
+	}
+}
+
+// close removes the spools.
+func (o *outcomes) close() {
+	for _, l := range o.lists {
+		_ = l.Close()
+	}
 }
 
 // libraryOptions maps the command's flags to wrapper.UploadOptions; the
@@ -263,27 +340,29 @@ func albumFailed(res *wrapper.UploadResult) bool {
 // maxListed bounds the failures listed on standard error.
 const maxListed = 20
 
-// printSummary writes the one-line summary and the failures on standard
-// error.
+// printSummary writes the one-line summary and the failures of a result
+// whose lists are filled (no OnFile) on standard error.
 func printSummary(opts *Options, res *wrapper.UploadResult, interrupted bool) {
-	w := opts.IO.ErrOut
-	dups := 0
-	unsupported := 0
+	o := &outcomes{}
 	for _, r := range res.Rejected {
-		if r.Reason == wrapper.RejectDuplicate {
-			dups++
-		} else {
-			unsupported++
-		}
+		o.add(wrapper.FileOutcome{Path: r.Filepath, Status: wrapper.FileRejected, Reason: r.Reason})
 	}
+	o.failed = res.Failed[:min(len(res.Failed), maxListed+1)]
+	printCounted(opts, res, o, interrupted)
+}
+
+// printCounted writes the one-line summary and the failures o counted on
+// standard error.
+func printCounted(opts *Options, res *wrapper.UploadResult, o *outcomes, interrupted bool) {
+	w := opts.IO.ErrOut
 	verb := "uploaded"
 	if res.DryRun {
 		verb = "would upload"
 	}
 	parts := []string{fmt.Sprintf("%s %d (%s)", verb, res.Stats.Uploaded, humanBytes(res.Stats.BytesUploaded))}
-	parts = append(parts, fmt.Sprintf("%d already on the server", dups))
-	if unsupported > 0 {
-		parts = append(parts, fmt.Sprintf("%d unsupported", unsupported))
+	parts = append(parts, fmt.Sprintf("%d already on the server", o.duplicates))
+	if o.otherRejected > 0 {
+		parts = append(parts, fmt.Sprintf("%d unsupported", o.otherRejected))
 	}
 	parts = append(parts, fmt.Sprintf("%d failed", res.Stats.Failed))
 	line := fmt.Sprintf("%d files: %s in %.1fs", res.Stats.Total, strings.Join(parts, ", "), float64(res.Stats.DurationMS)/1000)
@@ -294,9 +373,9 @@ func printSummary(opts *Options, res *wrapper.UploadResult, interrupted bool) {
 		line += " (interrupted: the rest was not attempted)"
 	}
 	fmt.Fprintln(w, line)
-	for i, f := range res.Failed {
+	for i, f := range o.failed {
 		if i == maxListed {
-			fmt.Fprintf(w, "  … and %d more failures (use -j for the full list)\n", len(res.Failed)-maxListed)
+			fmt.Fprintf(w, "  … and %d more failures (use -j for the full list)\n", res.Stats.Failed-maxListed)
 			break
 		}
 		if interrupted && errors.Is(f.Err, context.Canceled) {
