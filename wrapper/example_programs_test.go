@@ -145,7 +145,9 @@ func Example_errors() {
 
 	// A request the server's validation refuses: an *APIError whose
 	// Fields name each field and what is wrong with it.
-	_, err = c.SearchAssetsWithResponse(ctx, nil, api.MetadataSearchDto{Size: wrapper.Ptr(0)})
+	for _, err = range c.SearchAssets(ctx, api.MetadataSearchDto{Size: wrapper.Ptr(0)}) {
+		break // the first (and only) value is the error
+	}
 	var ae *wrapper.APIError
 	if errors.As(err, &ae) {
 		for _, f := range ae.Fields {
