@@ -69,19 +69,7 @@ func TestBarProgressConcurrentUse(t *testing.T) {
 	var out lockedBuffer
 	b := newBarProgress(&out, mpb.ForceAutoRefresh(), mpb.WithRefreshRate(time.Millisecond))
 	const workers, chunks = 8, 200
-	b.Total(workers, workers*chunks)
-	var wg sync.WaitGroup
-	for w := range workers {
-		path := "f" + itoa(w)
-		wg.Go(func() {
-			b.Start(path, chunks)
-			for range chunks {
-				b.Add(path, 1)
-			}
-			b.Done(path, "uploaded", nil)
-		})
-	}
-	wg.Wait()
+	driveConcurrently(b, workers, chunks)
 	if got := b.bytes.Current(); got != workers*chunks {
 		t.Fatalf("bytes bar at %d, want %d", got, workers*chunks)
 	}
@@ -150,4 +138,23 @@ func lastBytesFigures(t *testing.T, out *lockedBuffer, sent int64) (speed, eta s
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// driveConcurrently moves workers files of chunks bytes each through p, one
+// byte per Add, all at once, as Upload's workers do; it returns when all
+// are Done.
+func driveConcurrently(p Progress, workers, chunks int) {
+	p.Total(workers, int64(workers*chunks))
+	var wg sync.WaitGroup
+	for w := range workers {
+		path := "f" + itoa(w)
+		wg.Go(func() {
+			p.Start(path, int64(chunks))
+			for range chunks {
+				p.Add(path, 1)
+			}
+			p.Done(path, StatusUploaded, nil)
+		})
+	}
+	wg.Wait()
 }

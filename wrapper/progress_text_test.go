@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -125,20 +124,7 @@ func TestTextProgressQuietWhenIdle(t *testing.T) {
 func TestTextProgressConcurrentUse(t *testing.T) {
 	var out lockedBuffer
 	p := NewTextProgress(&out, time.Millisecond)
-	const workers, chunks = 8, 200
-	p.Total(workers, workers*chunks)
-	var wg sync.WaitGroup
-	for w := range workers {
-		path := "f" + itoa(w)
-		wg.Go(func() {
-			p.Start(path, chunks)
-			for range chunks {
-				p.Add(path, 1)
-			}
-			p.Done(path, "uploaded", nil)
-		})
-	}
-	wg.Wait()
+	driveConcurrently(p, 8, 200)
 	p.Wait()
 	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 	if last := lines[len(lines)-1]; !strings.HasPrefix(last, "files 8 / 8, bytes 1.6 KiB / 1.6 KiB (100%)") {
