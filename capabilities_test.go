@@ -389,10 +389,7 @@ func capRestoreTrashed(t *testing.T, tg *target) {
 	files := media(t, dir, 1)
 	ids := uploadedIDs(t, upload(t, tg, files, wrapper.UploadOptions{}))
 	id := ids[files[0]]
-	r, err := tg.c.DeleteAssetsWithResponse(context.Background(), api.AssetBulkDeleteDto{Ids: []uuid.UUID{id}})
-	if err == nil {
-		err = wrapper.CheckResponse("deleteAssets", r.HTTPResponse, r.Body)
-	}
+	_, err := tg.c.DeleteAssetsWithResponse(context.Background(), api.AssetBulkDeleteDto{Ids: []uuid.UUID{id}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -405,9 +402,6 @@ func capRestoreTrashed(t *testing.T, tg *target) {
 		t.Fatalf("not restored: %+v", res.Rejected)
 	}
 	info, err := tg.c.GetAssetInfoWithResponse(context.Background(), id, nil)
-	if err == nil {
-		err = wrapper.CheckResponse("getAssetInfo", info.HTTPResponse, info.Body)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}

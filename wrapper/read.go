@@ -79,9 +79,6 @@ func (c *Client) AlbumAssets(ctx context.Context, albumID uuid.UUID) iter.Seq2[a
 func (c *Client) Albums(ctx context.Context, params *api.GetAllAlbumsParams) iter.Seq2[api.AlbumResponseDto, error] {
 	return func(yield func(api.AlbumResponseDto, error) bool) {
 		r, err := c.GetAllAlbumsWithResponse(ctx, params)
-		if err == nil {
-			err = CheckResponse("getAllAlbums", r.HTTPResponse, r.Body)
-		}
 		if err == nil && r.JSON200 == nil {
 			err = c.notImmich("getAllAlbums", r.StatusCode(), r.HTTPResponse.Header, bytes.NewReader(r.Body))
 		}
