@@ -153,7 +153,8 @@
 // # Storage and memory
 //
 // Bodies are kept in memory unless WithDataDir is given; then they are
-// streamed to files (named <asset id><ext>), and an upload's heap cost does
+// streamed to files (ID[0:2]/ID[2:4]/ID.EXT under the data dir, as Immich
+// lays out uploads), and an upload's heap cost does
 // not depend on its size: BenchmarkUploadDataDir1GiB measures the peak heap
 // growth of a 1 GiB upload.
 package immichtest

@@ -11,6 +11,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"io/fs"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -412,7 +413,7 @@ func TestDataDir(t *testing.T) {
 	s := start(t, WithDataDir(dir))
 	content := bytes.Repeat([]byte("disk"), 1<<16)
 	id, _, _ := uploadFile(t, s, "big.jpg", content)
-	onDisk, err := os.ReadFile(filepath.Join(dir, id+".jpg"))
+	onDisk, err := os.ReadFile(filepath.Join(dir, id[0:2], id[2:4], id+".jpg"))
 	if err != nil || !bytes.Equal(onDisk, content) {
 		t.Fatalf("file in data dir: %v (%d bytes)", err, len(onDisk))
 	}
@@ -425,8 +426,15 @@ func TestDataDir(t *testing.T) {
 	// A rejected upload leaves no file behind.
 	do(t, s, "POST", "/assets", form("notes.txt", content, dates...))
 	do(t, s, "DELETE", "/assets", map[string]any{"ids": []string{id}, "force": true})
-	if left, _ := os.ReadDir(dir); len(left) != 0 {
-		t.Fatalf("files left: %v", left)
+	var left []string
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			left = append(left, p)
+		}
+		return err
+	})
+	if err != nil || len(left) != 0 {
+		t.Fatalf("files left: %v (%v)", left, err)
 	}
 }
 

@@ -8,8 +8,10 @@ import (
 	"io"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -108,18 +110,27 @@ func (c *chunks) Write(p []byte) (int, error) {
 	return n, nil
 }
 
+// partDir is the folder under the data dir that uploads are written to
+// until they are complete.
+const partDir = "parts"
+
+// copyBufs holds storeBody's copy buffers (a fresh 256 KiB per upload was
+// most of the garbage of a run of small uploads).
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
+
 // storeBody streams r into a new blob, computing its SHA-1 on the way. With
 // a data dir the bytes go to a file (memory stays bounded by the copy
 // buffer); otherwise to memory.
 func (s *Server) storeBody(r io.Reader) (blob, []byte, error) {
 	h := sha1.New()
 	if s.cfg.dataDir != "" {
-		f, err := os.CreateTemp(s.cfg.dataDir, "upload-*.part")
+		f, err := os.CreateTemp(filepath.Join(s.cfg.dataDir, partDir), "upload-*.part")
 		if err != nil {
 			return blob{}, nil, err
 		}
-		buf := make([]byte, 256<<10)
-		n, err := io.CopyBuffer(io.MultiWriter(f, h), r, buf)
+		bp := copyBufs.Get().(*[]byte)
+		n, err := io.CopyBuffer(io.MultiWriter(f, h), r, *bp)
+		copyBufs.Put(bp)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -253,8 +264,12 @@ func (s *Server) addAssetLocked(a Asset, b blob, sum []byte) *assetRec {
 	t := now()
 	rec := &assetRec{Asset: a, content: b, seq: s.seq, createdAt: t, updatedAt: t}
 	if b.path != "" {
-		final := path.Join(s.cfg.dataDir, a.ID.String()+strings.ToLower(path.Ext(a.OriginalFileName)))
+		id := a.ID.String()
+		dir := filepath.Join(s.cfg.dataDir, id[0:2], id[2:4])
+		final := filepath.Join(dir, id+strings.ToLower(path.Ext(a.OriginalFileName)))
 		if err := os.Rename(b.path, final); err == nil {
+			rec.content.path = final
+		} else if os.MkdirAll(dir, 0o700) == nil && os.Rename(b.path, final) == nil {
 			rec.content.path = final
 		}
 	}

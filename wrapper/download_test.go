@@ -812,7 +812,8 @@ func TestImmichChecksumMismatchLeavesNoFile(t *testing.T) {
 	content := randomBytes(150_000, 20)
 	a := s.AddAsset("rot.jpg", content)
 	// Bit rot on the server: the stored file no longer matches its checksum.
-	stored := filepath.Join(data, a.ID.String()+".jpg")
+	id := a.ID.String()
+	stored := filepath.Join(data, id[0:2], id[2:4], id+".jpg")
 	rotten := bytes.Clone(content)
 	rotten[100_000] ^= 0x40
 	if err := os.WriteFile(stored, rotten, 0o600); err != nil {
