@@ -61,6 +61,10 @@ func (c *Client) NewRequest(ctx context.Context, method, path string, query url.
 // Secrets (the API key, a shared link's key) never appear in its errors.
 func (c *Client) Do(req *http.Request, op string) (*http.Response, error) {
 	resp, err := c.roundTrip(req)
+	var be *bodyError
+	if errors.As(err, &be) {
+		return nil, fmt.Errorf("%s: %w", op, be)
+	}
 	if err != nil {
 		err = redactURLError(err)
 		if req.Context().Err() != nil {
@@ -123,7 +127,17 @@ func (c *Client) roundTrip(req *http.Request) (*http.Response, error) {
 func (c *Client) send(req *http.Request, body io.ReadCloser) (*http.Response, error) {
 	actx, w := newStallWatch(req.Context(), c.retry.stallTimeout(), c.retry.answerTimeout())
 	r := req.Clone(actx)
-	if body != nil && body != http.NoBody {
+	switch {
+	case body != nil && body != http.NoBody && req.ContentLength > 0 && req.ContentLength <= smallBody:
+		b, err := readWhole(body, req.ContentLength)
+		if err != nil {
+			w.stop()
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+		w.answering()
+	case body != nil && body != http.NoBody:
 		watched := func(rc io.ReadCloser) io.ReadCloser {
 			return &stallReader{rc: rc, w: w, ctx: actx, size: req.ContentLength, request: true}
 		}
@@ -137,7 +151,7 @@ func (c *Client) send(req *http.Request, body io.ReadCloser) (*http.Response, er
 				return watched(b), nil
 			}
 		}
-	} else {
+	default:
 		r.Body = body
 		w.answering()
 	}
@@ -154,6 +168,32 @@ func (c *Client) send(req *http.Request, body io.ReadCloser) (*http.Response, er
 	w.moving()
 	resp.Body = &stallReader{rc: resp.Body, w: w, ctx: actx, size: -1, closeFn: w.stop}
 	return resp, nil
+}
+
+// smallBody is the largest request body send reads whole before sending
+// it. net/http writes the headers of a request whose body it cannot see in
+// memory on their own, then copies the body part by part (a small photo's
+// upload took four writes); a body in memory goes out with its headers in
+// one write of the transport's buffer. Reading 64 KiB from a local file
+// cannot stall, so the request is then watched by the answer timeout only.
+const smallBody = 64 << 10
+
+// bodyError is a failure to read a request body (a file that shrank or
+// cannot be read): the request was not sent, and sending it again would
+// not help.
+type bodyError struct{ err error }
+
+func (e *bodyError) Error() string { return "reading the request body: " + e.err.Error() }
+func (e *bodyError) Unwrap() error { return e.err }
+
+// readWhole reads the n bytes of body and closes it.
+func readWhole(body io.ReadCloser, n int64) ([]byte, error) {
+	defer body.Close()
+	b := make([]byte, n)
+	if _, err := io.ReadFull(body, b); err != nil {
+		return nil, &bodyError{err}
+	}
+	return b, nil
 }
 
 // checkImmichAnswer returns an error matching ErrNotImmich when a 2xx

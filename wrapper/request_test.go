@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -236,5 +237,97 @@ func TestMultipartBody(t *testing.T) {
 	r.Close()
 	if !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("shrunk file: %v", err)
+	}
+}
+
+// writeCounter counts the writes made on the connections it dialed.
+type writeCounter struct {
+	net.Conn
+	n *atomic.Int64
+}
+
+func (w writeCounter) Write(p []byte) (int, error) {
+	w.n.Add(1)
+	return w.Conn.Write(p)
+}
+
+// A small photo's upload (headers, form and file) leaves in one write on
+// the connection, a large one in more; a file that shrank before it was
+// sent fails at once, naming the body, without a second attempt.
+func TestSmallRequestInOneWrite(t *testing.T) {
+	s := immichtest.NewServer()
+	t.Cleanup(s.Close)
+	var writes atomic.Int64
+	tr := defaultTransport()
+	var d net.Dialer
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return writeCounter{conn, &writes}, nil
+	}
+	t.Cleanup(tr.CloseIdleConnections)
+	c, err := New(s.URL(), WithAPIKey(s.APIKey()), WithHTTPClient(&http.Client{Transport: tr}), WithRetry(fastRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	send := func(name string, content []byte, shrink bool) (*http.Response, error) {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b := NewMultipartBody()
+		for _, kv := range [][2]string{{"fileCreatedAt", "2024-01-02T03:04:05.000Z"}, {"fileModifiedAt", "2024-01-02T03:04:05.000Z"}} {
+			if err := b.AddField(kv[0], kv[1]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := b.AddFile("assetData", p, int64(len(content)), nil); err != nil {
+			t.Fatal(err)
+		}
+		body, err := b.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := c.NewRequest(context.Background(), http.MethodPost, "/assets", nil, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength, req.GetBody = b.Len(), b.Open
+		req.Header.Set("Content-Type", b.ContentType())
+		if shrink {
+			if err := os.Truncate(p, int64(len(content)/2)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		writes.Store(0)
+		return c.Do(req, "uploadAsset")
+	}
+	resp, err := send("small.jpg", randomBytes(20_000, 1), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := writes.Load(); n != 1 {
+		t.Fatalf("a 20 kB upload took %d writes, want 1", n)
+	}
+	resp, err = send("large.jpg", randomBytes(300_000, 2), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if n := writes.Load(); n < 2 {
+		t.Fatalf("a 300 kB upload took %d writes: it cannot fit the 64 KiB write buffer", n)
+	}
+	before := s.RequestCount("uploadAsset")
+	_, err = send("shrunk.jpg", randomBytes(20_000, 3), true)
+	if !errors.Is(err, io.ErrUnexpectedEOF) || !strings.Contains(err.Error(), "reading the request body") || !strings.Contains(err.Error(), "shrunk.jpg") {
+		t.Fatalf("shrunk file: err = %v", err)
+	}
+	if n := writes.Load(); n != 0 || s.RequestCount("uploadAsset") != before {
+		t.Fatalf("shrunk file: %d writes, %d requests sent; want none", n, s.RequestCount("uploadAsset")-before)
 	}
 }

@@ -158,7 +158,8 @@ func (p RetryPolicy) retryable(repeatable bool, resp *http.Response, err error, 
 		// may be sent again.
 		return resp.StatusCode == http.StatusTooManyRequests || (retryableStatus(resp.StatusCode) && repeatable)
 	}
-	if untrustedCertificate(err) || (!p.RetryUnreachable && !answered && unreachable(err)) {
+	var be *bodyError
+	if untrustedCertificate(err) || errors.As(err, &be) || (!p.RetryUnreachable && !answered && unreachable(err)) {
 		return false
 	}
 	return repeatable
