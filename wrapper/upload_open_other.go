@@ -2,7 +2,10 @@
 
 package wrapper
 
-import "os"
+import (
+	"io"
+	"os"
+)
 
 // openRead is os.Open.
-func openRead(path string) (*os.File, error) { return os.Open(path) }
+func openRead(path string) (io.ReadCloser, error) { return os.Open(path) }
