@@ -168,18 +168,19 @@ func TestTwoProcesses(t *testing.T) {
 }
 
 // TestKilledRunKeepsCommittedBatches: a run that dies without Close leaves
-// a valid file holding every batch it committed (all but the last < 1000).
+// a valid file holding every batch it committed (all but the last, which
+// is smaller than DefaultBatchSize).
 func TestKilledRunKeepsCommittedBatches(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "hashes.db")
-	ch := startChild(t, "crash", db, "k", 2500)
+	ch := startChild(t, "crash", db, "k", 2*DefaultBatchSize+DefaultBatchSize/2)
 	_ = ch.stdin.Close()
 	if err := ch.cmd.Wait(); err != nil {
 		t.Fatalf("child: %v; stderr: %s", err, ch.stderr.String())
 	}
-	assertEntries(t, db, map[string]int{"k": 2000})
+	assertEntries(t, db, map[string]int{"k": 2 * DefaultBatchSize})
 	c := mustOpen(t, db)
 	defer mustClose(t, c)
-	k, _ := synthKey("k", 2100)
+	k, _ := synthKey("k", 2*DefaultBatchSize+100)
 	if _, ok := c.Lookup(k); ok {
 		t.Fatal("an entry of the unflushed last batch is present")
 	}
