@@ -115,6 +115,25 @@ func (s serverCache) confirm(sum Checksum, assetID string) {
 	s.hc.Confirm(s.server, s.user, sum, assetID)
 }
 
+// confirmAll is confirm for a batch (a bulk-upload-check's live
+// duplicates), looked up in one sorted pass. It reorders items.
+func (s serverCache) confirmAll(items []hashcache.Confirmation) {
+	if s.hc == nil {
+		return
+	}
+	var keepSince time.Time
+	if s.refresh > 0 {
+		keepSince = time.Now().Add(-s.refresh)
+	}
+	s.hc.ConfirmAll(s.server, s.user, items, keepSince)
+}
+
+// confirmNew records that the server confirmed sum as assetID, without
+// reading what the cache held before (an upload the server accepted).
+func (s serverCache) confirmNew(sum Checksum, assetID string) {
+	s.hc.Confirm(s.server, s.user, sum, assetID)
+}
+
 func (s serverCache) forget(sum Checksum) { s.hc.Forget(s.server, s.user, sum) }
 
 // confirmed reports whether the server ever confirmed sum (and the

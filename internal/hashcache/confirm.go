@@ -1,8 +1,10 @@
 package hashcache
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -122,9 +124,23 @@ func (c *Cache) Forget(server, user string, sum [20]byte) {
 	if sk == "" {
 		return
 	}
+	k := pkey{server: sk, key: string(sum[:])}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.putLocked(pkey{server: sk, key: string(sum[:])}, nil)
+	// Nothing to forget is nothing to write: a first upload forgets every
+	// file the server accepts, and a delete costs as much as a put.
+	if v, buffered := c.pending[k]; buffered {
+		if v == nil {
+			return
+		}
+	} else {
+		recorded := true
+		c.readLocked(func(r *reader) { recorded = r.confirmation(sk, sum[:]) != nil })
+		if !recorded {
+			return
+		}
+	}
+	c.putLocked(k, nil)
 	c.maybeFlushLocked(time.Now())
 }
 
@@ -134,4 +150,64 @@ func decodeConfirmation(v []byte) (assetID string, at int64, ok bool) {
 		return "", 0, false
 	}
 	return string(v[8:]), int64(binary.BigEndian.Uint64(v)), true
+}
+
+// Confirmation is one answer of a server to record with ConfirmAll.
+type Confirmation struct {
+	Sum     [20]byte
+	AssetID string
+}
+
+// ConfirmAll records a batch of confirmations as Confirm does, except that
+// one already recorded with the same asset id at or after keepSince is
+// left alone (zero keepSince: whenever it was recorded), so a re-run of an
+// unchanged library writes nothing. It looks the batch up in checksum
+// order in one read of the file, where one Confirmed call per checksum
+// walks the tree from the root each time, and releases the pages it read
+// once, at the end. It reorders items.
+func (c *Cache) ConfirmAll(server, user string, items []Confirmation, keepSince time.Time) {
+	if c == nil || len(items) == 0 {
+		return
+	}
+	sk := c.serverKey(server, user)
+	if sk == "" {
+		return
+	}
+	slices.SortFunc(items, func(a, b Confirmation) int { return bytes.Compare(a.Sum[:], b.Sum[:]) })
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var write []int
+	check := func(r *reader) {
+		for k, it := range items {
+			if it.AssetID == "" {
+				continue
+			}
+			v, buffered := c.pending[pkey{server: sk, key: string(it.Sum[:])}]
+			if !buffered && r != nil {
+				v = r.confirmation(sk, it.Sum[:])
+			}
+			got, at, ok := decodeConfirmation(v)
+			if !ok || got != it.AssetID || (!keepSince.IsZero() && at < keepSince.Unix()) {
+				write = append(write, k)
+			}
+		}
+	}
+	read := false
+	c.readLocked(func(r *reader) { read = true; check(r) })
+	switch {
+	case !read: // memory mode
+		write = write[:0]
+		check(nil)
+	case c.rtx != nil:
+		c.readKeysLocked(releaseEvery) // release the batch's pages now
+	}
+	for _, k := range write {
+		it := items[k]
+		v := make([]byte, 8+len(it.AssetID))
+		binary.BigEndian.PutUint64(v, uint64(now.Unix()))
+		copy(v[8:], it.AssetID)
+		c.putLocked(pkey{server: sk, key: string(it.Sum[:])}, v)
+	}
+	c.maybeFlushLocked(now)
 }

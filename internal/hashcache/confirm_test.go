@@ -132,3 +132,56 @@ func TestNormalizeServer(t *testing.T) {
 		}
 	}
 }
+
+// ConfirmAll writes only what changed: an unchanged confirmation is left
+// alone unless it is older than keepSince, a new or different one is
+// written, in file mode and in memory mode alike.
+func TestConfirmAll(t *testing.T) {
+	const server, user = "http://127.0.0.1:2283", "u"
+	db := filepath.Join(t.TempDir(), "hashes.db")
+	a, b, c3 := sha1.Sum([]byte("a")), sha1.Sum([]byte("b")), sha1.Sum([]byte("c"))
+	batch := func() []Confirmation {
+		return []Confirmation{{c3, "c2"}, {a, "a1"}, {b, "b1"}, {sha1.Sum([]byte("d")), ""}}
+	}
+	c := mustOpen(t, db)
+	c.Confirm(server, user, a, "a1")
+	c.Confirm(server, user, c3, "c1")
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	c.ConfirmAll(server, user, batch(), time.Time{})
+	if n := len(c.pending); n != 2 {
+		t.Fatalf("%d writes buffered, want 2 (b new, c changed; a unchanged, d without id)", n)
+	}
+	for sum, want := range map[[20]byte]string{a: "a1", b: "b1", c3: "c2"} {
+		if got, ok := c.Confirmed(server, user, sum); !ok || got != want {
+			t.Errorf("Confirmed(%x) = %q, %v; want %q", sum[:2], got, ok, want)
+		}
+	}
+	if _, ok := c.Confirmed(server, user, sha1.Sum([]byte("d"))); ok {
+		t.Error("a confirmation without asset id was recorded")
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	c.ConfirmAll(server, user, batch(), time.Now().Add(time.Hour))
+	if n := len(c.pending); n != 3 {
+		t.Fatalf("%d writes buffered, want 3: every confirmation is older than keepSince", n)
+	}
+	// Memory mode: a second opener while the file is held.
+	m, err := Open(db, WithLockTimeout(10*time.Millisecond))
+	if err != nil || m.Stats().Persistent {
+		t.Fatalf("second opener: %v, not in memory mode", err)
+	}
+	m.ConfirmAll(server, user, batch(), time.Time{})
+	if got, ok := m.Confirmed(server, user, b); !ok || got != "b1" {
+		t.Fatalf("memory mode: Confirmed = %q, %v", got, ok)
+	}
+	_ = m.Close() // ErrNotSaved: the file is still held
+	mustClose(t, c)
+	c = mustOpen(t, db)
+	defer mustClose(t, c)
+	if got, ok := c.Confirmed(server, user, c3); !ok || got != "c2" {
+		t.Fatalf("after reopening: Confirmed = %q, %v", got, ok)
+	}
+}
