@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -360,6 +361,9 @@ type uploadRun struct {
 
 	scan  scanResult
 	files []fileRun // the scanned media files, in scan order
+
+	errMu sync.Mutex
+	errs  map[int32]error // of failed files, by index in files
 }
 
 // serverInfo is what Upload learns before it starts.
@@ -374,7 +378,7 @@ type serverInfo struct {
 // read by the stages after the pipeline.
 type fileRun struct {
 	f      *scannedFile // in the run's scan
-	out    outcome
+	out    fileState
 	sum    Checksum
 	leader int32 // index of an earlier file with the same checksum, or -1
 	hashed bool
@@ -386,12 +390,19 @@ type fileRun struct {
 	accepted     bool // bulk-upload-check said accept
 }
 
-// outcome is what became of one file; the zero value is pending. It is
-// kept for every file of the run, so its status and reason are one byte
-// each (statusCode, reasonCode) rather than their strings.
+// outcome is what became of one file: its state, and for a failed file
+// the error.
 type outcome struct {
+	fileState
+	err error
+}
+
+// fileState is what became of one file, without its error; the zero value
+// is pending. It is kept for every file of the run, so its status and
+// reason are one byte each (statusCode, reasonCode) rather than their
+// strings, and errors, rare, are kept apart (uploadRun.errs).
+type fileState struct {
 	assetID uuid.UUID // created, or the server's copy of a duplicate
-	err     error
 	status  statusCode
 	reason  reasonCode // of a rejected file
 	// answeredDup: uploaded, and the (retried) upload answered duplicate.
@@ -450,23 +461,23 @@ func trashOf(isTrashed *bool) trashState {
 }
 
 func uploadedAs(id uuid.UUID, answeredDup bool) outcome {
-	return outcome{status: uploaded, assetID: id, answeredDup: answeredDup}
+	return outcome{fileState: fileState{status: uploaded, assetID: id, answeredDup: answeredDup}}
 }
 
 func duplicateOf(id uuid.UUID, t trashState) outcome {
-	return outcome{status: rejected, reason: duplicate, assetID: id, trash: t}
+	return outcome{fileState: fileState{status: rejected, reason: duplicate, assetID: id, trash: t}}
 }
 
-func failure(err error) outcome { return outcome{status: failed, err: err} }
+func failure(err error) outcome { return outcome{fileState: fileState{status: failed}, err: err} }
 
 // liveDuplicate reports whether o is a duplicate whose asset is not known to be in
 // the trash.
-func (o *outcome) liveDuplicate() bool {
+func (o *fileState) liveDuplicate() bool {
 	return o.status == rejected && o.reason == duplicate && o.trash != inTrash
 }
 
 // progressStatus is o's status as Progress.Done names it.
-func (o *outcome) progressStatus() Status {
+func (o *fileState) progressStatus() Status {
 	switch {
 	case o.status == rejected && o.reason == duplicate:
 		return StatusDuplicate
@@ -479,8 +490,23 @@ func (o *outcome) progressStatus() Status {
 // settle records o as file i's outcome and tells the observer.
 func (r *uploadRun) settle(i int, o outcome) {
 	fr := &r.files[i]
-	fr.out = o
+	fr.out = o.fileState
+	if o.err != nil {
+		r.errMu.Lock()
+		if r.errs == nil {
+			r.errs = make(map[int32]error)
+		}
+		r.errs[int32(i)] = o.err
+		r.errMu.Unlock()
+	}
 	r.prog.Done(fr.f.path, o.progressStatus(), o.err)
+}
+
+// errOf is the error file i failed with, or nil.
+func (r *uploadRun) errOf(i int) error {
+	r.errMu.Lock()
+	defer r.errMu.Unlock()
+	return r.errs[int32(i)]
 }
 
 // newUploadRun checks the options and the server, and sets up the run's

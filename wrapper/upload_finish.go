@@ -139,7 +139,7 @@ func (r *uploadRun) report(res *UploadResult) {
 	}
 	for i := range r.files {
 		fr := &r.files[i]
-		fo := fr.outcome()
+		fo := fr.outcome(r.errOf(i))
 		switch fo.Status {
 		case FileUploaded:
 			st.Uploaded++
@@ -177,13 +177,14 @@ func (r *uploadRun) makeLists(res *UploadResult) {
 	res.Failed = make([]FailedFile, 0, len(r.files)-nUp-nRej+len(r.scan.unsupported)+len(r.scan.failed))
 }
 
-// outcome is fr's final outcome, for OnFile or the result's lists.
-func (fr *fileRun) outcome() FileOutcome {
+// outcome is fr's final outcome, for OnFile or the result's lists; err is
+// its error (uploadRun.errOf).
+func (fr *fileRun) outcome(err error) FileOutcome {
 	o := &fr.out
 	fo := FileOutcome{
 		Path: fr.f.path, Sidecar: fr.f.sidecar(), Bytes: fr.f.size(),
 		Status: o.status.FileStatus(), Reason: o.reason.RejectReason(), AssetID: o.assetID, AnsweredDuplicate: o.answeredDup,
-		Trashed: o.trash == inTrash, Restored: o.restored, Deleted: o.deleted, Err: o.err,
+		Trashed: o.trash == inTrash, Restored: o.restored, Deleted: o.deleted, Err: err,
 	}
 	return fo
 }

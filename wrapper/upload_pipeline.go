@@ -2,6 +2,7 @@ package wrapper
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -166,7 +167,11 @@ func (r *uploadRun) checkStage(ctx context.Context, hashed <-chan int, toUpload 
 	}
 	var g errgroup.Group
 	g.SetLimit(checkConcurrency)
-	leaders := make(map[Checksum]int32, len(r.files))
+	// leaders maps the first 8 bytes of each checksum to the first file
+	// with it (half the memory of keying by the whole checksum); the whole
+	// checksums are compared, and a file whose prefix only collides is its
+	// own leader.
+	leaders := make(map[uint64]int32, len(r.files))
 	var batch []int
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -184,11 +189,15 @@ loop:
 				break loop
 			}
 			fr := &r.files[i]
-			if l, dup := leaders[fr.sum]; dup {
+			key := binary.LittleEndian.Uint64(fr.sum[:8])
+			l, seen := leaders[key]
+			if seen && r.files[l].sum == fr.sum {
 				fr.leader = l
 				continue
 			}
-			leaders[fr.sum] = int32(i)
+			if !seen {
+				leaders[key] = int32(i)
+			}
 			if shortcut {
 				if id, ok := r.cache.confirmedSince(fr.sum, since); ok {
 					fr.checkSkipped = true
@@ -220,8 +229,11 @@ loop:
 }
 
 // checkBatch asks the server which files of idx it already has, and keeps
-// the cache's confirmations true: an accepted checksum (the asset is gone)
-// or a trashed duplicate is forgotten, a live duplicate confirmed. With
+// the cache's confirmations true: a trashed duplicate is forgotten, a live
+// duplicate confirmed, and an accepted checksum (the asset is gone) is
+// confirmed anew by its upload or forgotten when that fails (uploadOne,
+// settleLeftovers: a delete written first would cost a write per file of
+// a first upload). With
 // SkipServerDeleted, an accepted checksum the cache confirmed is the
 // server's deleted asset: it is rejected, and both confirmations are kept.
 func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- int) {
@@ -242,6 +254,7 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 		return
 	}
 	keep := r.opts.SkipServerDeleted
+	var live []hashcache.Confirmation
 	for _, a := range ans.Results {
 		i, err := strconv.Atoi(a.Id)
 		if err != nil || !inBatch[i] {
@@ -251,10 +264,9 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 		fr := &r.files[i]
 		switch {
 		case a.Action == api.AssetUploadActionAccept && keep && r.cache.confirmed(fr.sum):
-			r.settle(i, outcome{status: rejected, reason: serverDeleted})
+			r.settle(i, outcome{fileState: fileState{status: rejected, reason: serverDeleted}})
 		case a.Action == api.AssetUploadActionAccept:
 			fr.accepted = true
-			r.cache.forget(fr.sum)
 			select {
 			case toUpload <- i:
 			case <-ctx.Done():
@@ -264,7 +276,7 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 			o := duplicateOf(*a.AssetId, trashOf(a.IsTrashed))
 			switch {
 			case o.trash != inTrash:
-				r.cache.confirm(fr.sum, a.AssetId.String())
+				live = append(live, hashcache.Confirmation{Sum: fr.sum, AssetID: a.AssetId.String()})
 			case !keep:
 				r.cache.forget(fr.sum)
 			}
@@ -277,6 +289,7 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 			r.settle(i, failure(fmt.Errorf("the server rejected the file in bulk-upload-check: %s", reason)))
 		}
 	}
+	r.cache.confirmAll(live)
 	for i := range inBatch {
 		r.settle(i, failure(errors.New("the server did not answer for this file in bulk-upload-check")))
 	}
@@ -287,18 +300,24 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 func (r *uploadRun) uploadOne(ctx context.Context, i int) {
 	fr := &r.files[i]
 	if r.opts.DryRun {
-		r.settle(i, outcome{status: uploaded})
+		r.unconfirm(fr)
+		r.settle(i, outcome{fileState: fileState{status: uploaded}})
 		return
 	}
 	r.prog.Start(fr.f.path, fr.f.size())
 	ans, err := r.send(ctx, fr)
 	if err != nil {
+		r.unconfirm(fr)
 		if ctx.Err() == nil { // else reported as cancelled with the rest
 			r.settle(i, failure(err))
 		}
 		return
 	}
-	if fr.hashed {
+	switch {
+	case fr.accepted:
+		// The confirmation the cache may hold names the asset that is gone.
+		r.cache.confirmNew(fr.sum, ans.dto.Id.String())
+	case fr.hashed:
 		r.cache.confirm(fr.sum, ans.dto.Id.String())
 	}
 	if ans.created || (ans.retried && fr.accepted) {
@@ -354,6 +373,14 @@ func (r *uploadRun) send(ctx context.Context, fr *fileRun) (uploadAnswer, error)
 	return ans, nil
 }
 
+// unconfirm forgets the cache's confirmation of an accepted file that was
+// not uploaded: the server said it does not have that checksum.
+func (r *uploadRun) unconfirm(fr *fileRun) {
+	if fr.accepted {
+		r.cache.forget(fr.sum)
+	}
+}
+
 // settleLeftovers settles files the pipeline did not: followers take their
 // leader's outcome, unfinished files fail with the context's error.
 func (r *uploadRun) settleLeftovers(ctx context.Context) {
@@ -371,13 +398,14 @@ func (r *uploadRun) settleLeftovers(ctx context.Context) {
 				r.settle(i, duplicateOf(l.out.assetID, notTrashed))
 				continue
 			case rejected:
-				r.settle(i, l.out)
+				r.settle(i, outcome{fileState: l.out})
 				continue
 			case failed:
-				r.settle(i, failure(fmt.Errorf("not sent: same content as %s, which failed: %w", l.f.path, l.out.err)))
+				r.settle(i, failure(fmt.Errorf("not sent: same content as %s, which failed: %w", l.f.path, r.errOf(int(fr.leader)))))
 				continue
 			}
 		}
+		r.unconfirm(fr)
 		err := ctx.Err()
 		if err == nil {
 			err = errors.New("not attempted")

@@ -459,7 +459,7 @@ func BenchmarkUploadResultPerFile(b *testing.B) {
 			r := &uploadRun{files: make([]fileRun, n)}
 			for i := range r.files {
 				scanned[i].path = fmt.Sprintf("/photos/IMG_%05d.jpg", i)
-				r.files[i] = fileRun{f: &scanned[i], out: tc.out}
+				r.files[i] = fileRun{f: &scanned[i], out: tc.out.fileState}
 			}
 			var ms0, ms1 runtime.MemStats
 			var bytes uint64
