@@ -1,6 +1,7 @@
 package wrapper
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -365,7 +366,12 @@ func (r *uploadRun) send(ctx context.Context, fr *fileRun) (uploadAnswer, error)
 		return ans, fmt.Errorf("uploading %s: %w", filepath.Base(path), err)
 	}
 	defer resp.Body.Close()
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&ans.dto); err != nil {
+	buf := answerBufs.Get().(*bytes.Buffer)
+	defer putAnswerBuf(buf)
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, 1<<20)); err != nil {
+		return ans, fmt.Errorf("uploading %s: reading the answer: %w", filepath.Base(path), err)
+	}
+	if err := json.Unmarshal(buf.Bytes(), &ans.dto); err != nil {
 		return ans, fmt.Errorf("uploading %s: malformed answer from the server: %w", filepath.Base(path), err)
 	}
 	ans.created = ans.dto.Status == api.AssetMediaStatusCreated
