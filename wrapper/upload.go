@@ -296,10 +296,13 @@ type FileOutcome struct {
 // the server deduplicates by checksum); RestoreTrashed restores it instead.
 //
 // Memory: bounded by Concurrency and GOMAXPROCS, not by file sizes: one
-// 256 KiB buffer per hashing core, a few KiB of multipart headers and the
-// HTTP transport's buffers per upload, plus, while Upload runs, about 180
-// bytes of bookkeeping per scanned file besides its path (its scan record
-// and outcome, and a checksum index entry), and the result (see
+// 256 KiB buffer per hashing core, the body of an upload of at most 64 KiB
+// (a small file is sent from memory, in one write) or a few KiB of
+// multipart headers, and the HTTP transport's buffers per upload, plus,
+// while Upload runs, about 150 bytes of bookkeeping per scanned file
+// besides its path (its scan record and state, 64 bytes each, and a
+// checksum index entry; a failed file's error is kept apart), and the
+// result (see
 // UploadResult, and OnFile to keep it small). The hash cache's file is
 // memory-mapped; only the pages of the last lookups stay resident.
 //
