@@ -89,8 +89,8 @@ func (r *uploadRun) updateAlbums(ctx context.Context) []AlbumResult {
 		if fr.out.status != uploaded && !fr.out.liveDuplicate() {
 			continue
 		}
-		if name := albumName(fr.f.path, opts); name != "" {
-			want[name] = append(want[name], albumAsset{id: fr.out.assetID.String(), path: fr.f.path})
+		if name := albumName(fr.f.path(), opts); name != "" {
+			want[name] = append(want[name], albumAsset{id: fr.out.assetID.String(), path: fr.f.path()})
 		}
 	}
 	names := slices.Sorted(maps.Keys(want))

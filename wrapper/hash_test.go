@@ -69,7 +69,7 @@ func TestUploadBodyLayout(t *testing.T) {
 		sidecar bool
 		server  Version
 	}{{false, Version{3, 0, 3}}, {true, Version{2, 7, 3}}} {
-		f := scannedFile{path: p, stat: fileStat{size: int64(len(content)), modTime: mod.UnixNano()}}
+		f := scannedFile{name: p, stat: fileStat{size: int64(len(content)), modTime: mod.UnixNano()}}
 		if tc.sidecar {
 			f.side = &sidecarFile{path: side, size: 6}
 		}
@@ -145,7 +145,7 @@ func TestUploadBodyFileShrank(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a.jpg")
 	writeFiles(t, dir, map[string]string{"a.jpg": "0123456789"})
-	b, err := newUploadBody(&scannedFile{path: p, stat: fileStat{size: 10, modTime: time.Now().UnixNano()}}, uploadForm{}, nil)
+	b, err := newUploadBody(&scannedFile{name: p, stat: fileStat{size: 10, modTime: time.Now().UnixNano()}}, uploadForm{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -64,7 +64,12 @@ func (s extSet) has(path string) bool { return s[strings.ToLower(filepath.Ext(pa
 
 // scannedFile is one media file the scan selected.
 type scannedFile struct {
-	path string // as the caller named it, or joined under a named folder
+	// dir and name make its path (see path): a file named by the caller
+	// is all name; one found in a walked folder is the folder, shared by
+	// its files, and its name (a million paths under a long folder name
+	// cost 50 MB more as whole strings).
+	dir  *string
+	name string
 	// stat is what the scan's stat said, as the hash cache keys it (used
 	// for lookups while fresh, see scanStatFresh).
 	stat fileStat
@@ -91,6 +96,15 @@ func statOf(k hashcache.FileKey) fileStat {
 // key is the hash cache's key of the file at path (absolute, cleaned).
 func (s fileStat) key(path string) hashcache.FileKey {
 	return hashcache.FileKey{Path: path, Size: s.size, ModTime: s.modTime, ChangeTime: s.changeTime, Dev: s.dev, Ino: s.ino}
+}
+
+// path is the file's path: as the caller named it, or joined under a
+// named folder.
+func (f *scannedFile) path() string {
+	if f.dir == nil {
+		return f.name
+	}
+	return filepath.Join(*f.dir, f.name)
 }
 
 func (f *scannedFile) size() int64 { return f.stat.size }
@@ -202,7 +216,7 @@ func (s *scanner) scan(ctx context.Context, paths []string) scanResult {
 				s.res.unsupported = append(s.res.unsupported, p)
 				continue
 			}
-			s.addFile(p, fi, nil)
+			s.addFile(nil, p, fi, nil)
 		default:
 			s.fail(p, errors.New("not a regular file or folder"))
 		}
@@ -269,10 +283,10 @@ func realPath(path string) (string, error) {
 
 // addFile selects a media file; names lists its folder's entries (nil: look
 // the sidecars up with Stat).
-func (s *scanner) addFile(path string, fi os.FileInfo, names map[string]bool) {
-	f := scannedFile{path: path, stat: statOf(hashcache.StatKey(fi))}
+func (s *scanner) addFile(dir *string, name string, fi os.FileInfo, names map[string]bool) {
+	f := scannedFile{dir: dir, name: name, stat: statOf(hashcache.StatKey(fi))}
 	if s.withSidecars {
-		if p, size := findSidecar(path, names); p != "" {
+		if p, size := findSidecar(f.path(), names); p != "" {
 			f.side = &sidecarFile{path: p, size: size}
 		}
 	}
@@ -401,7 +415,7 @@ func (s *scanner) walkDir(ctx context.Context, root, dir, real string) {
 				continue
 			}
 			if fi.Mode().IsRegular() && s.media.has(e.Name()) && s.firstSight(path, "") {
-				s.addFile(path, fi, names)
+				s.addFile(&dir, e.Name(), fi, names)
 			}
 		case e.IsDir():
 			// A folder entry is no link: its real path is under real.
@@ -411,7 +425,7 @@ func (s *scanner) walkDir(ctx context.Context, root, dir, real string) {
 		case it.err != nil:
 			s.fail(path, it.err)
 		case s.firstSight(path, real):
-			s.addFile(path, it.info, names)
+			s.addFile(&dir, e.Name(), it.info, names)
 		}
 	}
 }

@@ -32,12 +32,12 @@ func scanPaths(t *testing.T, paths []string, s *scanner) (files []string, unsupp
 	res := s.scan(context.Background(), paths)
 	sidecars = map[string]string{}
 	for f := range res.all() {
-		files = append(files, f.path)
+		files = append(files, f.path())
 		if f.sidecar() != "" {
-			sidecars[f.path] = f.sidecar()
+			sidecars[f.path()] = f.sidecar()
 		}
-		if fi, err := os.Stat(f.path); err != nil || fi.Size() != f.size() {
-			t.Fatalf("%s: size %d, stat %v", f.path, f.size(), err)
+		if fi, err := os.Stat(f.path()); err != nil || fi.Size() != f.size() {
+			t.Fatalf("%s: size %d, stat %v", f.path(), f.size(), err)
 		}
 	}
 	for _, f := range res.failed {

@@ -502,7 +502,7 @@ func (r *uploadRun) settle(i int, o outcome) {
 		r.errs[int32(i)] = o.err
 		r.errMu.Unlock()
 	}
-	r.prog.Done(fr.f.path, o.progressStatus(), o.err)
+	r.prog.Done(fr.f.path(), o.progressStatus(), o.err)
 }
 
 // errOf is the error file i failed with, or nil.

@@ -45,7 +45,7 @@ const uploadTimeLayout = "2006-01-02T15:04:05.000Z07:00"
 // order). onRead is told of each read of the file (not of the sidecar).
 func newUploadBody(f *scannedFile, form uploadForm, onRead func(int)) (*MultipartBody, error) {
 	b := NewMultipartBody()
-	base := filepath.Base(f.path)
+	base := filepath.Base(f.name)
 	ts := f.modTime().UTC().Format(uploadTimeLayout)
 	fields := make([][2]string, 0, 6)
 	if form.deviceFields {
@@ -64,7 +64,7 @@ func newUploadBody(f *scannedFile, form uploadForm, onRead func(int)) (*Multipar
 			return nil, err
 		}
 	}
-	if err := b.AddFile("assetData", f.path, f.size(), onRead); err != nil {
+	if err := b.AddFile("assetData", f.path(), f.size(), onRead); err != nil {
 		return nil, err
 	}
 	if f.side != nil {

@@ -80,7 +80,7 @@ func (r *uploadRun) deleteConfirmed(ctx context.Context) []FailedFile {
 		}
 		fr := &r.files[i]
 		if err := r.deleteOne(ctx, fr); err != nil {
-			errs = append(errs, FailedFile{Filepath: fr.f.path, Error: "not deleted: " + err.Error(), Err: err})
+			errs = append(errs, FailedFile{Filepath: fr.f.path(), Error: "not deleted: " + err.Error(), Err: err})
 		}
 	}
 	return errs
@@ -106,14 +106,14 @@ func (r *uploadRun) deleteOne(ctx context.Context, fr *fileRun) error {
 	default:
 		return nil
 	}
-	fi, err := os.Lstat(fr.f.path)
+	fi, err := os.Lstat(fr.f.path())
 	if err != nil {
 		return err
 	}
 	if fi.Mode().IsRegular() && !fr.f.sameAs(fi) {
 		return errors.New("the file changed since it was uploaded")
 	}
-	if err := os.Remove(fr.f.path); err != nil {
+	if err := os.Remove(fr.f.path()); err != nil {
 		return err
 	}
 	o.deleted = true
@@ -182,7 +182,7 @@ func (r *uploadRun) makeLists(res *UploadResult) {
 func (fr *fileRun) outcome(err error) FileOutcome {
 	o := &fr.out
 	fo := FileOutcome{
-		Path: fr.f.path, Sidecar: fr.f.sidecar(), Bytes: fr.f.size(),
+		Path: fr.f.path(), Sidecar: fr.f.sidecar(), Bytes: fr.f.size(),
 		Status: o.status.FileStatus(), Reason: o.reason.RejectReason(), AssetID: o.assetID, AnsweredDuplicate: o.answeredDup,
 		Trashed: o.trash == inTrash, Restored: o.restored, Deleted: o.deleted, Err: err,
 	}

@@ -119,7 +119,8 @@ var scanStatFresh = 2 * time.Second
 // trusted and the file is unchanged since the scan, else by reading it
 // (and then stores it in the cache).
 func (r *uploadRun) hashOne(ctx context.Context, f *scannedFile, abs func(string) string) (sum Checksum, hit bool, err error) {
-	r.prog.Start(f.path, f.size())
+	path := f.path()
+	r.prog.Start(path, f.size())
 	cache := r.cache.hc
 	var key hashcache.FileKey
 	keyed := false
@@ -129,11 +130,11 @@ func (r *uploadRun) hashOne(ctx context.Context, f *scannedFile, abs func(string
 		// a file changed since the scan is hashed, not looked up.
 		if time.Since(r.scan.started) < scanStatFresh {
 			key, keyed = f.stat.key(""), true
-		} else if fi, err := os.Stat(f.path); err == nil && f.sameAs(fi) {
+		} else if fi, err := os.Stat(path); err == nil && f.sameAs(fi) {
 			key, keyed = hashcache.StatKey(fi), true
 		}
 		if keyed {
-			key.Path = abs(f.path)
+			key.Path = abs(path)
 			keyed = key.Path != ""
 		}
 	}
@@ -142,7 +143,7 @@ func (r *uploadRun) hashOne(ctx context.Context, f *scannedFile, abs func(string
 			return sum, true, nil
 		}
 	}
-	sum, _, err = hashFile(ctx, f.path, nil)
+	sum, _, err = hashFile(ctx, path, nil)
 	if err != nil {
 		return sum, false, err
 	}
@@ -305,7 +306,7 @@ func (r *uploadRun) uploadOne(ctx context.Context, i int) {
 		r.settle(i, outcome{fileState: fileState{status: uploaded}})
 		return
 	}
-	r.prog.Start(fr.f.path, fr.f.size())
+	r.prog.Start(fr.f.path(), fr.f.size())
 	ans, err := r.send(ctx, fr)
 	if err != nil {
 		r.unconfirm(fr)
@@ -339,7 +340,7 @@ type uploadAnswer struct {
 // send streams the multipart body of fr to POST /assets.
 func (r *uploadRun) send(ctx context.Context, fr *fileRun) (uploadAnswer, error) {
 	var ans uploadAnswer
-	path := fr.f.path
+	path := fr.f.path()
 	body, err := newUploadBody(fr.f, r.form, func(n int) { r.prog.Add(path, int64(n)) })
 	if err != nil {
 		return ans, err
@@ -407,7 +408,7 @@ func (r *uploadRun) settleLeftovers(ctx context.Context) {
 				r.settle(i, outcome{fileState: l.out})
 				continue
 			case failed:
-				r.settle(i, failure(fmt.Errorf("not sent: same content as %s, which failed: %w", l.f.path, r.errOf(int(fr.leader)))))
+				r.settle(i, failure(fmt.Errorf("not sent: same content as %s, which failed: %w", l.f.path(), r.errOf(int(fr.leader)))))
 				continue
 			}
 		}
@@ -437,7 +438,7 @@ func (r *uploadRun) pruneHashCache() {
 	seed := maphash.MakeSeed()
 	found := make(map[uint64]struct{}, sr.nfiles)
 	for f := range sr.all() {
-		found[maphash.String(seed, abs(f.path))] = struct{}{}
+		found[maphash.String(seed, abs(f.path()))] = struct{}{}
 	}
 	for _, folder := range sr.folders {
 		a := abs(folder)

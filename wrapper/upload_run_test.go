@@ -458,7 +458,7 @@ func BenchmarkUploadResultPerFile(b *testing.B) {
 			scanned := make([]scannedFile, n)
 			r := &uploadRun{files: make([]fileRun, n)}
 			for i := range r.files {
-				scanned[i].path = fmt.Sprintf("/photos/IMG_%05d.jpg", i)
+				scanned[i].name = fmt.Sprintf("/photos/IMG_%05d.jpg", i)
 				r.files[i] = fileRun{f: &scanned[i], out: tc.out.fileState}
 			}
 			var ms0, ms1 runtime.MemStats
