@@ -104,9 +104,7 @@ func (c *Cache) Confirm(server, user string, sum [20]byte, assetID string) {
 	if sk == "" {
 		return
 	}
-	v := make([]byte, 8+len(assetID))
-	binary.BigEndian.PutUint64(v, uint64(time.Now().Unix()))
-	copy(v[8:], assetID)
+	v := encodeConfirmation(time.Now(), assetID)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.putLocked(pkey{server: sk, key: string(sum[:])}, v)
@@ -142,6 +140,14 @@ func (c *Cache) Forget(server, user string, sum [20]byte) {
 	}
 	c.putLocked(k, nil)
 	c.maybeFlushLocked(time.Now())
+}
+
+// encodeConfirmation writes "unix seconds (8 bytes) + asset id".
+func encodeConfirmation(at time.Time, assetID string) []byte {
+	v := make([]byte, 8+len(assetID))
+	binary.BigEndian.PutUint64(v, uint64(at.Unix()))
+	copy(v[8:], assetID)
+	return v
 }
 
 // decodeConfirmation reads "unix seconds (8 bytes) + asset id".
@@ -204,10 +210,7 @@ func (c *Cache) ConfirmAll(server, user string, items []Confirmation, keepSince 
 	}
 	for _, k := range write {
 		it := items[k]
-		v := make([]byte, 8+len(it.AssetID))
-		binary.BigEndian.PutUint64(v, uint64(now.Unix()))
-		copy(v[8:], it.AssetID)
-		c.putLocked(pkey{server: sk, key: string(it.Sum[:])}, v)
+		c.putLocked(pkey{server: sk, key: string(it.Sum[:])}, encodeConfirmation(now, it.AssetID))
 	}
 	c.maybeFlushLocked(now)
 }
