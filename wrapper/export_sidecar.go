@@ -51,10 +51,18 @@ func (e *exporter) sidecar(it *exportItem) {
 	e.mu.Unlock()
 }
 
-// writeFile writes b to p through a synced temporary file and a rename.
+// writeFile writes b to p (slash-separated, under the export folder)
+// through writeSynced.
 func (e *exporter) writeFile(p string, b []byte) error {
-	tmp := filepath.FromSlash(p + ".tmp")
-	f, err := e.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	return writeSynced(e.root, filepath.FromSlash(p), b)
+}
+
+// writeSynced writes b to name under root through a temporary file that is
+// synced and renamed over name, so a crash leaves the old file or the new
+// one, never a part; the temporary file is removed on failure.
+func writeSynced(root *os.Root, name string, b []byte) error {
+	tmp := name + ".tmp"
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
@@ -66,10 +74,10 @@ func (e *exporter) writeFile(p string, b []byte) error {
 		err = cerr
 	}
 	if err == nil {
-		err = e.root.Rename(tmp, filepath.FromSlash(p))
+		err = root.Rename(tmp, name)
 	}
 	if err != nil {
-		_ = e.root.Remove(tmp)
+		_ = root.Remove(tmp)
 	}
 	return err
 }

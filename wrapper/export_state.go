@@ -77,23 +77,7 @@ func (st *exportState) save(root *os.Root) error {
 	if err != nil {
 		return err
 	}
-	tmp := exportStatePath + ".tmp"
-	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("saving the export state: %w", err)
-	}
-	_, err = f.Write(b)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = root.Rename(tmp, exportStatePath)
-	}
-	if err != nil {
-		_ = root.Remove(tmp)
+	if err := writeSynced(root, exportStatePath, b); err != nil {
 		return fmt.Errorf("saving the export state: %w", err)
 	}
 	if meta, err := root.OpenRoot(exportMetaDir); err == nil {
