@@ -74,7 +74,7 @@ func TestUploadBodyLayout(t *testing.T) {
 			f.side = &sidecarFile{path: side, size: 6}
 		}
 		var reported int
-		b, err := newUploadBody(&f, formFor(tc.server, api.AssetVisibilityArchive), func(n int) { reported += n })
+		b, err := newUploadBody(&f, f.path(), formFor(tc.server, api.AssetVisibilityArchive), func(n int) { reported += n })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +145,7 @@ func TestUploadBodyFileShrank(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a.jpg")
 	writeFiles(t, dir, map[string]string{"a.jpg": "0123456789"})
-	b, err := newUploadBody(&scannedFile{name: p, stat: fileStat{size: 10, modTime: time.Now().UnixNano()}}, uploadForm{}, nil)
+	b, err := newUploadBody(&scannedFile{name: p, stat: fileStat{size: 10, modTime: time.Now().UnixNano()}}, p, uploadForm{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

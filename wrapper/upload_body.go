@@ -40,10 +40,10 @@ func formFor(v Version, vis api.AssetVisibility) uploadForm {
 // with its offset ("Z"), as every release accepts and 3.x requires.
 const uploadTimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
-// newUploadBody is the body of POST /assets for f: the fields of form,
+// newUploadBody is the body of POST /assets for f, at path: the fields of form,
 // then assetData, then sidecarData when f has one (the official CLI's
 // order). onRead is told of each read of the file (not of the sidecar).
-func newUploadBody(f *scannedFile, form uploadForm, onRead func(int)) (*MultipartBody, error) {
+func newUploadBody(f *scannedFile, path string, form uploadForm, onRead func(int)) (*MultipartBody, error) {
 	b := NewMultipartBody()
 	base := filepath.Base(f.name)
 	ts := f.modTime().UTC().Format(uploadTimeLayout)
@@ -64,7 +64,7 @@ func newUploadBody(f *scannedFile, form uploadForm, onRead func(int)) (*Multipar
 			return nil, err
 		}
 	}
-	if err := b.AddFile("assetData", f.path(), f.size(), onRead); err != nil {
+	if err := b.AddFile("assetData", path, f.size(), onRead); err != nil {
 		return nil, err
 	}
 	if f.side != nil {

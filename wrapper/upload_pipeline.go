@@ -306,8 +306,9 @@ func (r *uploadRun) uploadOne(ctx context.Context, i int) {
 		r.settle(i, outcome{fileState: fileState{status: uploaded}})
 		return
 	}
-	r.prog.Start(fr.f.path(), fr.f.size())
-	ans, err := r.send(ctx, fr)
+	path := fr.f.path()
+	r.prog.Start(path, fr.f.size())
+	ans, err := r.send(ctx, fr, path)
 	if err != nil {
 		r.unconfirm(fr)
 		if ctx.Err() == nil { // else reported as cancelled with the rest
@@ -337,11 +338,11 @@ type uploadAnswer struct {
 	retried bool
 }
 
-// send streams the multipart body of fr to POST /assets.
-func (r *uploadRun) send(ctx context.Context, fr *fileRun) (uploadAnswer, error) {
+// send streams the multipart body of fr, whose file is at path, to POST
+// /assets.
+func (r *uploadRun) send(ctx context.Context, fr *fileRun, path string) (uploadAnswer, error) {
 	var ans uploadAnswer
-	path := fr.f.path()
-	body, err := newUploadBody(fr.f, r.form, func(n int) { r.prog.Add(path, int64(n)) })
+	body, err := newUploadBody(fr.f, path, r.form, func(n int) { r.prog.Add(path, int64(n)) })
 	if err != nil {
 		return ans, err
 	}
