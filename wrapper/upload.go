@@ -507,6 +507,9 @@ func (r *uploadRun) settle(i int, o outcome) {
 
 // errOf is the error file i failed with, or nil.
 func (r *uploadRun) errOf(i int) error {
+	if r.files[i].out.status != failed {
+		return nil
+	}
 	r.errMu.Lock()
 	defer r.errMu.Unlock()
 	return r.errs[int32(i)]

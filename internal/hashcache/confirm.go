@@ -202,8 +202,7 @@ func (c *Cache) ConfirmAll(server, user string, items []Confirmation, keepSince 
 	read := false
 	c.readLocked(func(r *reader) { read = true; check(r) })
 	switch {
-	case !read: // memory mode
-		write = write[:0]
+	case !read: // memory mode: the buffered writes are all there is
 		check(nil)
 	case c.rtx != nil:
 		c.readKeysLocked(releaseEvery) // release the batch's pages now
