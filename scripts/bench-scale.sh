@@ -7,7 +7,10 @@
 #     random content) in DIRS folders; goimmich upload -r -j runs a first
 #     upload, a re-run with the hash cache (the default) and a re-run with
 #     --no-cache. For each: wall seconds, client CPU (user + system) and the
-#     client's peak RSS (from /usr/bin/time -v), and CPU per file.
+#     client's peak RSS (from /usr/bin/time -v), and CPU per file. Then
+#     (unless SKIP_CURL=1) curl uploads the same files to a fresh fake, 5 at
+#     a time over keep-alive connections: the floor of an HTTP client's
+#     CPU per request on this machine.
 #  2. Big file (unless SKIP_BIG=1): one file of BIG_MIB MiB, uploaded by
 #     goimmich and by curl (a multipart POST /assets of the same form) to
 #     the same fake, then downloaded (goimmich download --verify, which
@@ -16,7 +19,7 @@
 # Usage: scripts/bench-scale.sh
 #   env: N (100000; 1000000 for the million-file run), SIZE (4096),
 #        DIRS (100, or 1000 when N >= 1000000), BIG_MIB (1024),
-#        SKIP_MANY=1, SKIP_BIG=1, KEEP=1 keeps the temporary folder,
+#        SKIP_MANY=1, SKIP_CURL=1, SKIP_BIG=1, KEEP=1 keeps the temporary folder,
 #        TMPDIR where it goes.
 # Disk: about N*(SIZE+4 KiB)*2 (library and the fake's copy) plus 3*BIG_MIB.
 set -euo pipefail
@@ -121,6 +124,25 @@ for r in (cached, nocache):
 assert cached["stats"].get("hash_cache_hits") == n, cached["stats"]
 EOF
 	stop_server
+	if [[ "${SKIP_CURL:-}" != 1 ]]; then
+		# The floor: curl uploads the same files to a fresh fake, over
+		# keep-alive connections, 5 at a time as goimmich does, with no
+		# hashing, duplicate check or cache: what an HTTP client's request
+		# costs on this machine. (Options after a "next" start afresh, so
+		# each transfer of the config names its header.)
+		start_server "$work/server-curl"
+		mt=$(date -u +%Y-%m-%dT%H:%M:%S.000Z)
+		find "$lib" -type f | sort | awk -v u="$IMMICH_INSTANCE_URL/assets" -v k="$IMMICH_API_KEY" -v ts="$mt" '
+			NR > 1 { print "next" }
+			{ printf "url = \"%s\"\nheader = \"x-api-key: %s\"\nform = \"assetData=@%s\"\nform = \"fileCreatedAt=%s\"\nform = \"fileModifiedAt=%s\"\noutput = \"/dev/null\"\nwrite-out = \"%%{http_code}\\n\"\n", u, k, $0, ts, ts }' >"$work/curl.cfg"
+		read -r wall cpu rss < <(measure curl-many curl -sS --no-progress-meter -Z --parallel-max 5 -K "$work/curl.cfg")
+		created=$(grep -c '^201$' "$work/curl-many.out" || true)
+		((created == N)) || { echo "curl created $created of $N assets" >&2; exit 1; }
+		upf=$(echo "scale=1; $cpu * 1000000 / $N" | bc -l)
+		rows+=("$(printf '| curl (the floor: upload only), %d files | %s s | %s s (%s µs/file) | %s MB |' "$N" "$wall" "$cpu" "$upf" "$rss")")
+		stop_server
+		rm -rf "$work/server-curl" "$work/curl.cfg"
+	fi
 	rm -rf "$lib" "$work/server" "$work"/*.out
 fi
 
