@@ -839,3 +839,43 @@ func TestValidationErrorNamesTheField(t *testing.T) {
 		t.Fatalf("the fake saw %+v; want the one bad request", f)
 	}
 }
+
+// upload --recheck-after trusts the hash cache's recent confirmations: a
+// re-run of an unchanged folder asks the server nothing about its files and
+// reports them as duplicates; without the flag a re-run asks again.
+func TestUploadRecheckAfterAsksNothing(t *testing.T) {
+	s, e := fake(t)
+	dir := t.TempDir()
+	old := time.Now().Add(-time.Hour) // outside the cache's racy window
+	for _, p := range photos(t, dir, 4) {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if r := e.run("", "upload", "-r", "-j", dir); r.code != 0 {
+		t.Fatalf("first run: exit %d: %s", r.code, r.errOut)
+	}
+	checks, uploads := s.RequestCount("checkBulkUpload"), s.RequestCount("uploadAsset")
+	r := e.run("", "upload", "-r", "-j", "--recheck-after", "1h", dir)
+	var res wrapper.UploadResult
+	if err := json.Unmarshal([]byte(r.out), &res); r.code != 0 || err != nil {
+		t.Fatalf("re-run: exit %d, %v: %s", r.code, err, r.errOut)
+	}
+	if res.Stats.Rejected != 4 || res.Stats.HashCacheHits != 4 {
+		t.Fatalf("re-run stats %+v; want 4 duplicates, all cache hits", res.Stats)
+	}
+	for _, f := range res.Rejected {
+		if f.Reason != wrapper.RejectDuplicate || f.AssetID == nil || *f.AssetID == "" {
+			t.Fatalf("re-run: %+v, want a duplicate naming its asset", f)
+		}
+	}
+	if c, u := s.RequestCount("checkBulkUpload")-checks, s.RequestCount("uploadAsset")-uploads; c != 0 || u != 0 {
+		t.Fatalf("re-run with --recheck-after 1h made %d bulk checks and %d uploads, want none", c, u)
+	}
+	if r := e.run("", "upload", "-r", "-j", dir); r.code != 0 {
+		t.Fatalf("re-run without the flag: exit %d: %s", r.code, r.errOut)
+	}
+	if s.RequestCount("checkBulkUpload") == checks {
+		t.Fatal("a re-run without --recheck-after did not ask the server")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -40,7 +41,9 @@ type Options struct {
 	NoCache          bool
 	// SkipServerDeleted: see wrapper.UploadOptions.SkipServerDeleted.
 	SkipServerDeleted bool
-	Watch             WatchFlags // --watch and its options (watch.go)
+	// RecheckAfter: see wrapper.HashCacheOptions.RecheckAfter.
+	RecheckAfter time.Duration
+	Watch        WatchFlags // --watch and its options (watch.go)
 }
 
 // NewCmdUpload returns the "upload" command. runF, when set, replaces
@@ -62,6 +65,13 @@ IMMICH_UPLOAD_CONCURRENCY, IMMICH_JSON_OUTPUT, IMMICH_DELETE_ASSETS,
 IMMICH_DELETE_DUPLICATES, IMMICH_PROGRESS_BAR=false); a flag on the command
 line wins. Without --recursive only the files directly in each folder are
 taken.
+
+A re-run does not read unchanged files again: their checksums come from
+the hash cache (in the user cache folder; --no-cache turns it off). It still
+asks the server about every file, so an asset deleted there is uploaded
+again. --recheck-after 24h trusts instead what the server confirmed within
+the last 24 hours: a nightly run over a large, unchanged library then asks
+the server nothing about those files.
 
 Exit codes: 0 every file uploaded or already on the server; 1 the run could
 not start (bad URL, wrong key, server down: the message says which and what
@@ -100,6 +110,16 @@ goes to standard error.`,
 			if opts.SkipServerDeleted && (opts.NoCache || opts.SkipHash) {
 				return cmdutil.FlagErrorf("--skip-server-deleted needs the hash cache's memory of past uploads: drop --no-cache and --skip-hash")
 			}
+			switch {
+			case opts.RecheckAfter < 0:
+				return cmdutil.FlagErrorf("--recheck-after %s: want a duration of 0 or more, such as 24h", opts.RecheckAfter)
+			case opts.RecheckAfter > 0 && (opts.NoCache || opts.SkipHash):
+				return cmdutil.FlagErrorf("--recheck-after needs the hash cache's memory of past uploads: drop --no-cache and --skip-hash")
+			case opts.RecheckAfter > 0 && (opts.Delete || opts.DeleteDuplicates):
+				return cmdutil.FlagErrorf("--recheck-after can't be used with --delete or --delete-duplicates: a local file is deleted only on the server's word of this run")
+			case opts.RecheckAfter > 0 && opts.RestoreTrashed:
+				return cmdutil.FlagErrorf("--recheck-after can't be used with --restore-trashed: only the server's answer of this run says which assets are in the trash")
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -127,6 +147,7 @@ goes to standard error.`,
 	fl.BoolVar(&opts.RestoreTrashed, "restore-trashed", false, "Restore from the trash the server's assets that local files duplicate")
 	fl.BoolVar(&opts.NoCache, "no-cache", false, "Don't use the local cache of file checksums: read and hash every file")
 	fl.BoolVar(&opts.SkipServerDeleted, "skip-server-deleted", false, "Don't upload again files whose asset was deleted for good on the server since it confirmed them")
+	fl.DurationVar(&opts.RecheckAfter, "recheck-after", 0, "Trust the hash cache's server confirmations younger than this (e.g. 24h): unchanged files confirmed since are reported as duplicates without asking the server (0: ask about every file)")
 	addWatchFlags(fl, &opts.Watch)
 	return cmd
 }
@@ -314,6 +335,7 @@ func libraryOptions(opts *Options) wrapper.UploadOptions {
 	}
 	if !opts.NoCache && !opts.SkipHash {
 		uo.HashCache.Path = hashCachePath(opts.Factory)
+		uo.HashCache.RecheckAfter = opts.RecheckAfter
 	}
 	return uo
 }

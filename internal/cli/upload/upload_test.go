@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goimmich/goimmich/internal/cli/cmdutil"
 	"github.com/goimmich/goimmich/internal/cli/iostreams"
@@ -50,6 +51,10 @@ func TestFlagsToLibraryOptions(t *testing.T) {
 		}},
 		{[]string{"dir"}, map[string]string{"IMMICH_RECURSIVE": "true"}, func(u wrapper.UploadOptions) bool { return !u.NonRecursive }},
 		{[]string{"--no-cache", "dir"}, nil, func(u wrapper.UploadOptions) bool { return u.HashCache.Path == "" }},
+		{[]string{"--recheck-after", "24h", "dir"}, nil, func(u wrapper.UploadOptions) bool {
+			return u.HashCache.Path != "" && u.HashCache.RecheckAfter == 24*time.Hour
+		}},
+		{[]string{"dir"}, nil, func(u wrapper.UploadOptions) bool { return u.HashCache.RecheckAfter == 0 }},
 		{[]string{"--skip-hash", "dir"}, nil, func(u wrapper.UploadOptions) bool { return u.HashCache.Path == "" && u.SkipDuplicateCheck }},
 	} {
 		o, err := parse(t, tc.env, tc.args...)
@@ -58,6 +63,29 @@ func TestFlagsToLibraryOptions(t *testing.T) {
 		}
 		if u := libraryOptions(o); !tc.check(u) {
 			t.Fatalf("%q (env %v): options %+v", tc.args, tc.env, u)
+		}
+	}
+}
+
+// --recheck-after is a flag error, naming the conflict, when negative, without
+// the cache, and with the options that need the server's answer of this
+// run.
+func TestRecheckAfterConflicts(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--recheck-after", "-1h"}, "want a duration of 0 or more"},
+		{[]string{"--recheck-after", "1h", "--no-cache"}, "drop --no-cache and --skip-hash"},
+		{[]string{"--recheck-after", "1h", "--skip-hash"}, "drop --no-cache and --skip-hash"},
+		{[]string{"--recheck-after", "1h", "--delete"}, "with --delete or --delete-duplicates"},
+		{[]string{"--recheck-after", "1h", "--delete-duplicates"}, "with --delete or --delete-duplicates"},
+		{[]string{"--recheck-after", "1h", "--restore-trashed"}, "with --restore-trashed"},
+	} {
+		o, err := parse(t, nil, append(tc.args, "dir")...)
+		var fe *cmdutil.FlagError
+		if o != nil || !errors.As(err, &fe) || !strings.Contains(err.Error(), tc.want) {
+			t.Fatalf("%q: options %v, err %v; want a flag error saying %q", tc.args, o, err, tc.want)
 		}
 	}
 }
