@@ -391,6 +391,9 @@ type fileRun struct {
 	// without asking the server.
 	checkSkipped bool
 	accepted     bool // bulk-upload-check said accept
+	// speculative: a big file the cache had no checksum for, uploaded at
+	// once while it is hashed and checked (uploadSpeculative).
+	speculative bool
 }
 
 // outcome is what became of one file: its state, and for a failed file

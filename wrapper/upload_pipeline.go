@@ -90,6 +90,18 @@ func (r *uploadRun) hashStage(ctx context.Context, out chan<- int) {
 					return
 				}
 				fr := &r.files[i]
+				if r.speculates(fr.f) {
+					if sum, ok := r.cachedSum(fr.f, abs); ok {
+						fr.sum, fr.hashed, fr.cacheHit = sum, true, true
+					} else {
+						fr.speculative = true
+					}
+					select {
+					case out <- i:
+					case <-ctx.Done():
+					}
+					continue
+				}
 				sum, hit, err := r.hashOne(ctx, fr.f, abs)
 				if err != nil {
 					if ctx.Err() == nil {
@@ -121,25 +133,9 @@ var scanStatFresh = 2 * time.Second
 func (r *uploadRun) hashOne(ctx context.Context, f *scannedFile, abs func(string) string) (sum Checksum, hit bool, err error) {
 	path := f.path()
 	r.prog.Start(path, f.size())
-	cache := r.cache.hc
-	var key hashcache.FileKey
-	keyed := false
-	if cache != nil {
-		// The key comes from a stat taken before the file is read, as the
-		// cache requires: the scan's while it is fresh, else a new one, and
-		// a file changed since the scan is hashed, not looked up.
-		if time.Since(r.scan.started) < scanStatFresh {
-			key, keyed = f.stat.key(""), true
-		} else if fi, err := os.Stat(path); err == nil && f.sameAs(fi) {
-			key, keyed = hashcache.StatKey(fi), true
-		}
-		if keyed {
-			key.Path = abs(path)
-			keyed = key.Path != ""
-		}
-	}
+	key, keyed := r.cacheKey(f, path, abs)
 	if keyed {
-		if sum, ok := lookup(cache, key, trustCache(r.opts)); ok {
+		if sum, ok := lookup(r.cache.hc, key, trustCache(r.opts)); ok {
 			return sum, true, nil
 		}
 	}
@@ -148,9 +144,40 @@ func (r *uploadRun) hashOne(ctx context.Context, f *scannedFile, abs func(string
 		return sum, false, err
 	}
 	if keyed {
-		cache.Store(key, sum)
+		r.cache.hc.Store(key, sum)
 	}
 	return sum, false, nil
+}
+
+// cacheKey returns the hash cache's key of f (at path), or keyed false when
+// there is no cache or f changed since the scan. The key comes from a stat
+// taken before the file is read, as the cache requires: the scan's while
+// it is fresh, else a new one, and a file changed since the scan is
+// hashed, not looked up.
+func (r *uploadRun) cacheKey(f *scannedFile, path string, abs func(string) string) (key hashcache.FileKey, keyed bool) {
+	if r.cache.hc == nil {
+		return key, false
+	}
+	if time.Since(r.scan.started) < scanStatFresh {
+		key, keyed = f.stat.key(""), true
+	} else if fi, err := os.Stat(path); err == nil && f.sameAs(fi) {
+		key, keyed = hashcache.StatKey(fi), true
+	}
+	if keyed {
+		key.Path = abs(path)
+		keyed = key.Path != ""
+	}
+	return key, keyed
+}
+
+// cachedSum is f's checksum from the hash cache, when it has one and may
+// be trusted.
+func (r *uploadRun) cachedSum(f *scannedFile, abs func(string) string) (Checksum, bool) {
+	key, keyed := r.cacheKey(f, f.path(), abs)
+	if !keyed {
+		return Checksum{}, false
+	}
+	return lookup(r.cache.hc, key, trustCache(r.opts))
 }
 
 // checkStage batches hashed files into bulk-upload-check calls (at most
@@ -191,6 +218,14 @@ loop:
 				break loop
 			}
 			fr := &r.files[i]
+			if fr.speculative {
+				select {
+				case toUpload <- i:
+				case <-ctx.Done():
+					break loop
+				}
+				continue
+			}
 			key := binary.LittleEndian.Uint64(fr.sum[:8])
 			l, seen := leaders[key]
 			if seen && r.files[l].sum == fr.sum {
@@ -301,6 +336,10 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 // the server's answer (created or duplicate) in the cache.
 func (r *uploadRun) uploadOne(ctx context.Context, i int) {
 	fr := &r.files[i]
+	if fr.speculative {
+		r.uploadSpeculative(ctx, i)
+		return
+	}
 	if r.opts.DryRun {
 		r.unconfirm(fr)
 		r.settle(i, outcome{fileState: fileState{status: uploaded}})
