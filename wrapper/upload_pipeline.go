@@ -92,6 +92,7 @@ func (r *uploadRun) hashStage(ctx context.Context, out chan<- int) {
 				fr := &r.files[i]
 				if r.speculates(fr.f) {
 					if sum, ok := r.cachedSum(fr.f, abs); ok {
+						r.prog.Start(fr.f.path(), fr.f.size())
 						fr.sum, fr.hashed, fr.cacheHit = sum, true, true
 					} else {
 						fr.speculative = true
@@ -196,6 +197,8 @@ func (r *uploadRun) checkStage(ctx context.Context, hashed <-chan int, toUpload 
 	}
 	var g errgroup.Group
 	g.SetLimit(checkConcurrency)
+	var handOff sync.WaitGroup
+	defer handOff.Wait() // before toUpload is closed
 	// leaders maps the first 8 bytes of each checksum to the first file
 	// with it (half the memory of keying by the whole checksum); the whole
 	// checksums are compared, and a file whose prefix only collides is its
@@ -219,11 +222,14 @@ loop:
 			}
 			fr := &r.files[i]
 			if fr.speculative {
-				select {
-				case toUpload <- i:
-				case <-ctx.Done():
-					break loop
-				}
+				// Handed over aside, so that batches of small files are
+				// still checked while every worker is busy.
+				handOff.Go(func() {
+					select {
+					case toUpload <- i:
+					case <-ctx.Done():
+					}
+				})
 				continue
 			}
 			key := binary.LittleEndian.Uint64(fr.sum[:8])
@@ -347,7 +353,7 @@ func (r *uploadRun) uploadOne(ctx context.Context, i int) {
 	}
 	path := fr.f.path()
 	r.prog.Start(path, fr.f.size())
-	ans, err := r.send(ctx, fr, path)
+	ans, err := r.send(ctx, fr, path, nil)
 	if err != nil {
 		r.unconfirm(fr)
 		if ctx.Err() == nil { // else reported as cancelled with the rest
@@ -378,10 +384,16 @@ type uploadAnswer struct {
 }
 
 // send streams the multipart body of fr, whose file is at path, to POST
-// /assets.
-func (r *uploadRun) send(ctx context.Context, fr *fileRun, path string) (uploadAnswer, error) {
+// /assets. sent, when not nil, counts the file's bytes read into the body
+// (by every attempt).
+func (r *uploadRun) send(ctx context.Context, fr *fileRun, path string, sent *atomic.Int64) (uploadAnswer, error) {
 	var ans uploadAnswer
-	body, err := newUploadBody(fr.f, path, r.form, func(n int) { r.prog.Add(path, int64(n)) })
+	body, err := newUploadBody(fr.f, path, r.form, func(n int) {
+		r.prog.Add(path, int64(n))
+		if sent != nil {
+			sent.Add(int64(n))
+		}
+	})
 	if err != nil {
 		return ans, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 
 	"github.com/goimmich/goimmich/api"
 )
@@ -37,31 +38,39 @@ type speculation struct {
 	sum      Checksum
 	hashed   bool
 	accepted bool     // bulk-upload-check said accept
-	dup      *outcome // bulk-upload-check found the file (the upload was stopped)
+	dup      *outcome // bulk-upload-check found the file on the server
+	stopped  bool     // and the upload was stopped for it
 }
 
 // uploadSpeculative sends file i, whose checksum is not known yet, at
-// once, and meanwhile hashes it and asks bulk-upload-check about it. A
-// duplicate found before the upload ends stops the upload, and the file is
-// reported as that duplicate. Otherwise the upload's answer stands (the
-// server finds a duplicate itself), and the checksum goes to the cache as
-// after any upload. A failure to hash or check does not fail the upload.
+// once, and meanwhile hashes it and asks bulk-upload-check about it.
+//
+// A duplicate found before the file has been read whole into the body
+// (the server cannot have made an asset of it yet) stops the upload, and
+// the file is reported as that duplicate. Found later, it may be this
+// upload's own asset, and the upload's answer is awaited. A created
+// answer stands and ends the check; a duplicate answer takes the check's
+// word on the trash; a failed upload is reported as the duplicate the
+// check found, if it found one (a proxy's 413, say, for a file the server
+// already has). The checksum goes to the cache as after any upload.
 func (r *uploadRun) uploadSpeculative(ctx context.Context, i int) {
 	fr := &r.files[i]
 	path := fr.f.path()
-	// sctx ends the upload when the check finds the file; cctx ends the
-	// check when the upload has ended (its answer then stands), but not the
-	// hashing, whose checksum goes to the cache.
+	size := fr.f.size()
+	// sctx ends the upload when the check finds the file first; cctx ends
+	// the check once a created answer makes it moot (not the hashing:
+	// its checksum goes to the cache).
 	sctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	cctx, endCheck := context.WithCancel(sctx)
+	cctx, endCheck := context.WithCancel(ctx)
 	defer endCheck()
+	var sent atomic.Int64
 	var spec speculation
 	checked := make(chan struct{})
 	go func() {
 		defer close(checked)
 		key, keyed := r.cacheKey(fr.f, path, absPaths())
-		sum, _, err := hashFile(sctx, path, nil)
+		sum, _, err := hashFile(ctx, path, nil)
 		if err != nil {
 			return
 		}
@@ -79,42 +88,56 @@ func (r *uploadRun) uploadSpeculative(ctx context.Context, i int) {
 		case res.AssetId != nil && (res.Reason == nil || *res.Reason == api.AssetRejectReasonDuplicate):
 			o := duplicateOf(*res.AssetId, trashOf(res.IsTrashed))
 			spec.dup = &o
-			stop(errFoundOnServer)
+			if sent.Load() < size {
+				spec.stopped = true
+				stop(errFoundOnServer)
+			}
 		}
 	}()
-	r.prog.Start(path, fr.f.size())
-	ans, err := r.send(sctx, fr, path)
-	endCheck()
-	if err != nil {
-		stop(err) // the checksum is of no use now
+	r.prog.Start(path, size)
+	ans, err := r.send(sctx, fr, path, &sent)
+	if err == nil && ans.created {
+		endCheck()
 	}
 	<-checked
 	fr.sum, fr.hashed, fr.accepted = spec.sum, spec.hashed, spec.accepted
 	switch {
-	case err == nil:
-		switch {
-		case !fr.hashed:
-		case fr.accepted:
+	case err == nil && (ans.created || (ans.retried && fr.accepted)):
+		// created, or our own lost first attempt created it.
+		if fr.hashed {
 			r.cache.confirmNew(fr.sum, ans.dto.Id.String())
-		default:
-			r.cache.confirm(fr.sum, ans.dto.Id.String())
 		}
-		if ans.created || (ans.retried && fr.accepted) {
-			r.settle(i, uploadedAs(ans.dto.Id, !ans.created))
-		} else {
-			r.settle(i, duplicateOf(ans.dto.Id, trashUnknown))
+		r.settle(i, uploadedAs(ans.dto.Id, !ans.created))
+	case err == nil:
+		// The check's word on the trash, or else the asset's own.
+		o := duplicateOf(ans.dto.Id, trashUnknown)
+		if spec.dup != nil && spec.dup.assetID == ans.dto.Id {
+			o.trash = spec.dup.trash
+		} else if trashed, err := r.c.assetTrashed(ctx, ans.dto.Id.String()); err == nil {
+			o.trash = trashOf(&trashed)
 		}
+		r.settleDuplicate(i, o)
 	case spec.dup != nil && ctx.Err() == nil:
-		if spec.dup.trash == inTrash {
-			r.cache.forget(fr.sum)
-		} else {
-			r.cache.confirm(fr.sum, spec.dup.assetID.String())
-		}
-		r.settle(i, *spec.dup)
+		r.settleDuplicate(i, *spec.dup)
 	case ctx.Err() == nil: // else reported as cancelled with the rest
 		r.unconfirm(fr)
 		r.settle(i, failure(err))
 	}
+}
+
+// settleDuplicate settles file i (hashed or not) as duplicate o and keeps
+// the cache's confirmation true, as checkBatch does: a trashed asset's is
+// forgotten, another's confirmed.
+func (r *uploadRun) settleDuplicate(i int, o outcome) {
+	fr := &r.files[i]
+	switch {
+	case !fr.hashed:
+	case o.trash == inTrash:
+		r.cache.forget(fr.sum)
+	default:
+		r.cache.confirm(fr.sum, o.assetID.String())
+	}
+	r.settle(i, o)
 }
 
 // checkOne asks bulk-upload-check about one checksum.

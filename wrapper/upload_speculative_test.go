@@ -3,8 +3,13 @@ package wrapper
 import (
 	"bytes"
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,12 +84,13 @@ func TestSpeculativeUploadDoesNotWaitForTheCheck(t *testing.T) {
 // A big file the server already has is found by the check made while it
 // goes up: the upload is stopped (here the server would take an hour to
 // read it), nothing new is created, and the file is reported as the
-// server's duplicate.
+// server's duplicate. (16 MiB: more than the socket buffers take in, so
+// the file has not been read whole when the check answers.)
 func TestSpeculativeUploadStoppedByDuplicate(t *testing.T) {
 	bigFiles(t)
 	s, c := newUploadEnv(t)
 	dir := t.TempDir()
-	_, content := writeBig(t, dir, "VID.mp4", 512<<10, 2)
+	_, content := writeBig(t, dir, "VID.mp4", 16<<20, 2)
 	known := s.AddAsset("known.mp4", content)
 	s.SetFaults(immichtest.Faults{Operations: []string{"uploadAsset"}, StallRate: 1, Stall: time.Hour})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -132,5 +138,159 @@ func TestSpeculativeUploadOffWhenTheCheckMustComeFirst(t *testing.T) {
 				t.Fatalf("stat of the file after the run: %v (DeleteDuplicates %v)", err, o.DeleteDuplicates)
 			}
 		})
+	}
+}
+
+// proxied returns a Client that reaches s through a reverse proxy whose
+// handler is wrap(proxy).
+func proxied(t *testing.T, s *immichtest.Server, wrap func(http.Handler) http.Handler) *Client {
+	t.Helper()
+	u, err := url.Parse(s.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = ""
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.Transport = s.Client().Transport
+	ps := httptest.NewServer(wrap(rp))
+	t.Cleanup(ps.Close)
+	c, err := New(ps.URL+"/api", WithAPIKey(s.APIKey()), WithRetry(uploadRetry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.CloseIdleConnections)
+	return c
+}
+
+// A big upload refused at once by a proxy's size limit (413), of a file the
+// server already has, is reported as that duplicate, as when the check
+// comes first: the hashing and the check go on after the upload failed.
+func TestSpeculativeUploadRefusedButOnTheServer(t *testing.T) {
+	bigFiles(t)
+	s, _ := newUploadEnv(t)
+	c := proxied(t, s, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && r.URL.Path == "/api/assets" && r.ContentLength > 200<<10 {
+				http.Error(w, "413 Request Entity Too Large", http.StatusRequestEntityTooLarge)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	dir := t.TempDir()
+	_, content := writeBig(t, dir, "VID.mp4", 512<<10, 5)
+	known := s.AddAsset("known.mp4", content)
+	s.SetFaults(immichtest.Faults{Operations: []string{"checkBulkUpload"}, Latency: 100 * time.Millisecond})
+	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPartition(t, res, 1)
+	if len(res.Rejected) != 1 || *res.Rejected[0].AssetID != known.ID.String() {
+		t.Fatalf("rejected %+v, failed %+v; want a duplicate of %s", res.Rejected, res.Failed, known.ID)
+	}
+}
+
+// A big file whose upload answers duplicate of a trashed asset before the
+// check could say so (here the check fails) is reported trashed, and
+// RestoreTrashed restores it.
+func TestSpeculativeUploadTrashedDuplicate(t *testing.T) {
+	bigFiles(t)
+	s, c := newUploadEnv(t)
+	dir := t.TempDir()
+	_, content := writeBig(t, dir, "VID.mp4", 512<<10, 6)
+	s.SeedAsset(immichtest.AssetSeed{Name: "k.mp4", Content: content, TrashedAt: time.Now().Add(-time.Hour)})
+	s.SetFaults(immichtest.Faults{Operations: []string{"checkBulkUpload"}, ErrorRate: 1})
+	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{RestoreTrashed: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPartition(t, res, 1)
+	if len(res.Rejected) != 1 || !res.Rejected[0].Restored || s.Assets()[0].IsTrashed {
+		t.Fatalf("rejected %+v, failed %+v; want the trashed duplicate, restored", res.Rejected, res.Failed)
+	}
+}
+
+// When the check answers after the file was read whole into the upload,
+// the asset it finds may be the one this upload made: the upload's answer
+// is awaited, and the file is reported uploaded (here the proxy holds the
+// answer back for a second, the check comes after 300 ms).
+func TestSpeculativeUploadNotStoppedByItsOwnAsset(t *testing.T) {
+	bigFiles(t)
+	s, _ := newUploadEnv(t)
+	c := proxied(t, s, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && r.URL.Path == "/api/assets" {
+				rec := httptest.NewRecorder()
+				next.ServeHTTP(rec, r)
+				time.Sleep(time.Second)
+				for k, v := range rec.Header() {
+					w.Header()[k] = v
+				}
+				w.WriteHeader(rec.Code)
+				w.Write(rec.Body.Bytes())
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	dir := t.TempDir()
+	writeBig(t, dir, "VID.mp4", 512<<10, 7)
+	s.SetFaults(immichtest.Faults{Operations: []string{"checkBulkUpload"}, Latency: 300 * time.Millisecond})
+	res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPartition(t, res, 1)
+	if len(res.Uploaded) != 1 || len(s.Assets()) != 1 {
+		t.Fatalf("uploaded %+v, rejected %+v, %d assets; want the file reported uploaded", res.Uploaded, res.Rejected, len(s.Assets()))
+	}
+}
+
+// startedProgress records files reported Done without a Start.
+type startedProgress struct {
+	nopProgress
+	mu               sync.Mutex
+	started          map[string]bool
+	doneWithoutStart []string
+}
+
+func (p *startedProgress) Start(path string, _ int64) {
+	p.mu.Lock()
+	p.started[path] = true
+	p.mu.Unlock()
+}
+
+func (p *startedProgress) Done(path string, _ Status, _ error) {
+	p.mu.Lock()
+	if !p.started[path] {
+		p.doneWithoutStart = append(p.doneWithoutStart, path)
+	}
+	p.mu.Unlock()
+}
+
+// A big file whose checksum the cache has is started on the Progress
+// before it is done, like any other.
+func TestSpeculativeCachedBigFileProgress(t *testing.T) {
+	bigFiles(t)
+	_, c := newUploadEnv(t)
+	dir := t.TempDir()
+	p, _ := writeBig(t, dir, "VID.mp4", 512<<10, 8)
+	old := time.Now().Add(-time.Hour)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	opts := UploadOptions{HashCache: HashCacheOptions{Path: filepath.Join(t.TempDir(), "h.db")}}
+	if _, err := c.Upload(context.Background(), []string{dir}, opts); err != nil {
+		t.Fatal(err)
+	}
+	prog := &startedProgress{started: map[string]bool{}}
+	opts.Progress = prog
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Stats.HashCacheHits != 1 || len(prog.doneWithoutStart) != 0 {
+		t.Fatalf("%d cache hits; done without start: %v", res.Stats.HashCacheHits, prog.doneWithoutStart)
 	}
 }

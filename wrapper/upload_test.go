@@ -1278,7 +1278,7 @@ func naiveUpload(ctx context.Context, c *Client, files []string) error {
 		}
 		r := &uploadRun{c: c, form: formFor(Version{Major: 3}, ""), prog: nopProgress{}}
 		fr := &fileRun{f: &scannedFile{name: p, stat: statOf(hashcache.StatKey(fi))}, sum: sum, hashed: true, accepted: true}
-		if _, err := r.send(ctx, fr, p); err != nil {
+		if _, err := r.send(ctx, fr, p, nil); err != nil {
 			return err
 		}
 	}
