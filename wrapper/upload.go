@@ -279,9 +279,9 @@ type FileOutcome struct {
 // in batches of 500, while Concurrency uploads run; then albums, then local
 // deletes. A file of 64 MiB or more whose checksum the cache lacks is not
 // waited for: it goes up at once while it is hashed and checked on its
-// own, and a duplicate found meanwhile stops its upload (not in a DryRun,
-// nor with DeleteUploaded, DeleteDuplicates or SkipServerDeleted, which
-// need the check's answer first). Such an upload has no x-immich-checksum
+// own, and a duplicate found while the file is still being sent stops its
+// upload (not in a DryRun, nor with DeleteUploaded, DeleteDuplicates or
+// SkipServerDeleted, which need the check's answer first). Such an upload has no x-immich-checksum
 // header, and files of the run with its content are not matched with it
 // (the server answers duplicate for them).
 //
