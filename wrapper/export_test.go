@@ -10,9 +10,7 @@ import (
 	"maps"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -480,14 +478,12 @@ func TestExportReplacedAssetIsFetchedAgain(t *testing.T) {
 // immichtest does not model live photos yet.
 func livePhotoProxy(t *testing.T, s *immichtest.Server, still, motion uuid.UUID) *Client {
 	t.Helper()
-	target, _ := url.Parse(strings.TrimSuffix(s.URL(), "/api"))
-	rp := httputil.NewSingleHostReverseProxy(target)
 	link := func(a map[string]any) {
 		if a["id"] == still.String() {
 			a["livePhotoVideoId"] = motion.String()
 		}
 	}
-	rp.ModifyResponse = func(resp *http.Response) error {
+	modify := func(resp *http.Response) error {
 		p := resp.Request.URL.Path
 		if resp.StatusCode != http.StatusOK || (p != "/api/search/metadata" && p != "/api/assets/"+still.String()) {
 			return nil
@@ -510,9 +506,8 @@ func livePhotoProxy(t *testing.T, s *immichtest.Server, still, motion uuid.UUID)
 		resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
 		return nil
 	}
-	ts := httptest.NewServer(rp)
-	t.Cleanup(ts.Close)
-	c, err := New(ts.URL, WithAPIKey(s.APIKey()), WithRetry(fastRetry()))
+	u := proxyURL(t, s, func(rp *httputil.ReverseProxy) http.Handler { rp.ModifyResponse = modify; return rp })
+	c, err := New(u, WithAPIKey(s.APIKey()), WithRetry(fastRetry()))
 	if err != nil {
 		t.Fatal(err)
 	}

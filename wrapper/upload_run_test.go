@@ -10,9 +10,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
-	"net/http/httptest"
 	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -38,40 +36,36 @@ type uploadForms struct {
 
 func recordUploadForms(t *testing.T, s *immichtest.Server) (*uploadForms, string) {
 	t.Helper()
-	target, err := url.Parse(s.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: target.Scheme, Host: target.Host})
 	rec := &uploadForms{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && r.URL.Path == "/api/assets" {
-			body, err := io.ReadAll(r.Body)
-			if err != nil {
-				t.Error(err)
-			}
-			r.Body = io.NopCloser(bytes.NewReader(body))
-			_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-			mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
-			fields := map[string]string{}
-			for {
-				part, err := mr.NextPart()
+	u := proxyURL(t, s, func(proxy *httputil.ReverseProxy) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && r.URL.Path == "/api/assets" {
+				body, err := io.ReadAll(r.Body)
 				if err != nil {
-					break
+					t.Error(err)
 				}
-				if part.FileName() == "" {
-					v, _ := io.ReadAll(part)
-					fields[part.FormName()] = string(v)
+				r.Body = io.NopCloser(bytes.NewReader(body))
+				_, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+				mr := multipart.NewReader(bytes.NewReader(body), params["boundary"])
+				fields := map[string]string{}
+				for {
+					part, err := mr.NextPart()
+					if err != nil {
+						break
+					}
+					if part.FileName() == "" {
+						v, _ := io.ReadAll(part)
+						fields[part.FormName()] = string(v)
+					}
 				}
+				rec.mu.Lock()
+				rec.forms = append(rec.forms, fields)
+				rec.mu.Unlock()
 			}
-			rec.mu.Lock()
-			rec.forms = append(rec.forms, fields)
-			rec.mu.Unlock()
-		}
-		proxy.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	return rec, srv.URL
+			proxy.ServeHTTP(w, r)
+		})
+	})
+	return rec, strings.TrimSuffix(u, "/api")
 }
 
 // The upload form follows the server's release: 3.x gets no

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sync"
@@ -141,20 +140,12 @@ func TestSpeculativeUploadOffWhenTheCheckMustComeFirst(t *testing.T) {
 	}
 }
 
-// proxied returns a Client that reaches s through a reverse proxy whose
-// handler is wrap(proxy).
+// proxied returns a Client that reaches s through a reverse proxy wrapped
+// in wrap.
 func proxied(t *testing.T, s *immichtest.Server, wrap func(http.Handler) http.Handler) *Client {
 	t.Helper()
-	u, err := url.Parse(s.URL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = ""
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.Transport = s.Client().Transport
-	ps := httptest.NewServer(wrap(rp))
-	t.Cleanup(ps.Close)
-	c, err := New(ps.URL+"/api", WithAPIKey(s.APIKey()), WithRetry(uploadRetry()))
+	u := proxyURL(t, s, func(rp *httputil.ReverseProxy) http.Handler { return wrap(rp) })
+	c, err := New(u, WithAPIKey(s.APIKey()), WithRetry(uploadRetry()))
 	if err != nil {
 		t.Fatal(err)
 	}
