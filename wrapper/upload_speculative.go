@@ -3,7 +3,6 @@ package wrapper
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"sync/atomic"
 
@@ -39,7 +38,6 @@ type speculation struct {
 	hashed   bool
 	accepted bool     // bulk-upload-check said accept
 	dup      *outcome // bulk-upload-check found the file on the server
-	stopped  bool     // and the upload was stopped for it
 }
 
 // uploadSpeculative sends file i, whose checksum is not known yet, at
@@ -89,7 +87,6 @@ func (r *uploadRun) uploadSpeculative(ctx context.Context, i int) {
 			o := duplicateOf(*res.AssetId, trashOf(res.IsTrashed))
 			spec.dup = &o
 			if sent.Load() < size {
-				spec.stopped = true
 				stop(errFoundOnServer)
 			}
 		}
@@ -152,5 +149,5 @@ func (r *uploadRun) checkOne(ctx context.Context, sum Checksum) (api.AssetBulkUp
 			return a, nil
 		}
 	}
-	return api.AssetBulkUploadCheckResult{}, fmt.Errorf("the server did not answer for this file in bulk-upload-check")
+	return api.AssetBulkUploadCheckResult{}, errors.New("the server did not answer for this file in bulk-upload-check")
 }
