@@ -3,6 +3,7 @@ package wrapper
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -283,5 +284,42 @@ func TestSpeculativeCachedBigFileProgress(t *testing.T) {
 	}
 	if res.Stats.HashCacheHits != 1 || len(prog.doneWithoutStart) != 0 {
 		t.Fatalf("%d cache hits; done without start: %v", res.Stats.HashCacheHits, prog.doneWithoutStart)
+	}
+}
+
+// Speculative uploads speak each 2.x release's form too (deviceAssetId and
+// deviceId, no x-immich-checksum): a new big file is created with its
+// device fields, and one the server has is reported as that duplicate,
+// with no request the spec refuses (newUploadEnv checks).
+func TestSpeculativeUploadOn2xServers(t *testing.T) {
+	specDir := os.Getenv("IMMICH_SPEC_DIR")
+	if specDir == "" {
+		t.Skip("IMMICH_SPEC_DIR not set (CI sets it)")
+	}
+	bigFiles(t)
+	for _, version := range []string{"2.3.1", "2.7.3"} {
+		t.Run(version, func(t *testing.T) {
+			spec := filepath.Join(specDir, "immich-openapi-specs-"+version+".json")
+			if _, err := os.Stat(spec); err != nil {
+				t.Fatalf("IMMICH_SPEC_DIR is set but: %v", err)
+			}
+			s, c := newUploadEnv(t, immichtest.WithSpecFile(spec))
+			dir := t.TempDir()
+			writeBig(t, dir, "NEW.mp4", 512<<10, 9)
+			_, known := writeBig(t, dir, "OLD.mp4", 512<<10, 10)
+			old := s.AddAsset("old.mp4", known)
+			res, err := c.Upload(context.Background(), []string{dir}, UploadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPartition(t, res, 2)
+			if len(res.Uploaded) != 1 || len(res.Rejected) != 1 || *res.Rejected[0].AssetID != old.ID.String() {
+				t.Fatalf("uploaded %+v, rejected %+v, failed %+v", res.Uploaded, res.Rejected, res.Failed)
+			}
+			a, ok := s.Asset(res.Uploaded[0].Asset.Id)
+			if !ok || a.DeviceID != "goimmich" || a.DeviceAssetID != fmt.Sprintf("NEW.mp4-%d", 512<<10) {
+				t.Fatalf("new asset %+v", a)
+			}
+		})
 	}
 }
