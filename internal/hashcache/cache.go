@@ -467,12 +467,15 @@ func (c *Cache) readLocked(fn func(*reader)) {
 }
 
 // releaseEvery is how many keys are read between releases of the memory
-// map's pages (releaseMapped). A lookup touches at most one new leaf page
-// (the branch pages above are shared), so the cache keeps under 10 MB
-// resident however large its file is. Releasing more often costs more
-// than it saves: a release is a madvise over the whole map, and every
-// page is faulted in again after it. A --recheck-after re-run of 100,000
-// files took 3.5 s of CPU releasing every 256 keys, 2.6 s every 2048.
+// map's pages (releaseMapped). A lookup by path touches pages in walk
+// order, one by checksum (a confirmation) a leaf page of its own, and the
+// kernel maps up to 16 pages around each fault, so what stays resident
+// between releases is not bounded by the count alone: a --recheck-after
+// re-run of a million files peaked 30 MB above a default one. Releasing
+// more often costs CPU: a release is a madvise over the whole map, and
+// every page is faulted in again after it. A --recheck-after re-run of
+// 100,000 files took 3.5 s of CPU releasing every 256 keys, 2.6 s every
+// 2048; a default re-run of a million files took as long either way.
 const releaseEvery = 2048
 
 // readKeysLocked counts n keys read in the shared read transaction (which
