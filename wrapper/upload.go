@@ -281,9 +281,9 @@ type FileOutcome struct {
 // waited for: it goes up at once while it is hashed and checked on its
 // own, and a duplicate found while the file is still being sent stops its
 // upload (not in a DryRun, nor with DeleteUploaded, DeleteDuplicates or
-// SkipServerDeleted, which need the check's answer first). Such an upload has no x-immich-checksum
-// header, and files of the run with its content are not matched with it
-// (the server answers duplicate for them).
+// SkipServerDeleted, which need the check's answer first). Such an upload
+// has no x-immich-checksum header, and files of the run with its content
+// are not matched with it (the server answers duplicate for them).
 //
 // Each upload is a multipart body streamed from the file with an exact
 // Content-Length and an x-immich-checksum header; fileCreatedAt and
