@@ -183,11 +183,12 @@ if [[ "${SKIP_BIG:-}" != 1 ]]; then
 	go_up2=$(up go-up2 goimmich)
 	curl_up2=$(up curl-up2 curl)
 	echo "big upload: curl $curl_up s, $curl_up2 s; goimmich $go_up s, $go_up2 s" >&2
+	# faster A B: the smaller of two wall times.
 	faster() { if (($(echo "$1 <= $2" | bc -l))); then echo "$1"; else echo "$2"; fi; }
-	go_run=go-up1
-	if (($(echo "$go_up2 < $go_up" | bc -l))); then go_run=go-up2; fi
+	# faster_run NAME A B: the run (NAME1 or NAME2) of the faster time.
+	faster_run() { if (($(echo "$2 <= $3" | bc -l))); then echo "${1}1"; else echo "${1}2"; fi; }
+	read -r go_up_cpu go_up_rss <"$work/$(faster_run go-up "$go_up" "$go_up2").cpu"
 	curl_up=$(faster "$curl_up" "$curl_up2") go_up=$(faster "$go_up" "$go_up2")
-	read -r go_up_cpu go_up_rss <"$work/$go_run.cpu"
 	# The downloads, of the file a goimmich upload put on a fake.
 	start_server "$work/server-go"
 	measure go-up "$work/goimmich" upload -j --no-progress --no-cache "$work/big" >/dev/null
@@ -217,10 +218,8 @@ if [[ "${SKIP_BIG:-}" != 1 ]]; then
 	go_dl2=$(dl go-dl2 goimmich)
 	curl_dl2=$(dl curl-dl2 curl)
 	echo "big download: curl $curl_dl s, $curl_dl2 s; goimmich $go_dl s, $go_dl2 s" >&2
-	go_run=go-dl1
-	if (($(echo "$go_dl2 < $go_dl" | bc -l))); then go_run=go-dl2; fi
+	read -r go_dl_cpu go_dl_rss <"$work/$(faster_run go-dl "$go_dl" "$go_dl2").cpu"
 	curl_dl=$(faster "$curl_dl" "$curl_dl2") go_dl=$(faster "$go_dl" "$go_dl2")
-	read -r go_dl_cpu go_dl_rss <"$work/$go_run.cpu"
 	ratio() { echo "scale=2; $1 / $2" | bc -l; }
 	rows+=("$(printf '| upload %d MiB, goimmich / curl | %s s / %s s (%sx) | %s s | %s MB |' "$BIG_MIB" "$go_up" "$curl_up" "$(ratio "$go_up" "$curl_up")" "$go_up_cpu" "$go_up_rss")")
 	rows+=("$(printf '| download %d MiB, goimmich / curl + sync | %s s / %s s (%sx) | %s s | %s MB |' "$BIG_MIB" "$go_dl" "$curl_dl" "$(ratio "$go_dl" "$curl_dl")" "$go_dl_cpu" "$go_dl_rss")")
