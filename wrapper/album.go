@@ -84,13 +84,13 @@ func albumName(path string, opts UploadOptions) string {
 func (r *uploadRun) updateAlbums(ctx context.Context) []AlbumResult {
 	c, opts, userID := r.c, r.opts, r.srv.userID
 	want := map[string][]albumAsset{}
-	for i := range r.files {
-		fr := &r.files[i]
+	for i := range r.nfiles() {
+		fr := r.file(i)
 		if fr.out.status != uploaded && !fr.out.liveDuplicate() {
 			continue
 		}
-		if name := albumName(fr.f.path(), opts); name != "" {
-			want[name] = append(want[name], albumAsset{id: fr.out.assetID.String(), path: fr.f.path()})
+		if name := albumName(r.path(fr), opts); name != "" {
+			want[name] = append(want[name], albumAsset{id: fr.out.assetID.String(), path: r.path(fr)})
 		}
 	}
 	names := slices.Sorted(maps.Keys(want))

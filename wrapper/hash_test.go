@@ -69,12 +69,13 @@ func TestUploadBodyLayout(t *testing.T) {
 		sidecar bool
 		server  Version
 	}{{false, Version{3, 0, 3}}, {true, Version{2, 7, 3}}} {
-		f := scannedFile{name: p, stat: fileStat{size: int64(len(content)), modTime: mod.UnixNano()}}
+		f := scannedFile{stat: fileStat{size: int64(len(content)), modTime: mod.UnixNano()}}
+		var sc sidecarFile
 		if tc.sidecar {
-			f.side = &sidecarFile{path: side, size: 6}
+			sc = sidecarFile{path: side, size: 6}
 		}
 		var reported int
-		b, err := newUploadBody(&f, f.path(), formFor(tc.server, api.AssetVisibilityArchive), func(n int) { reported += n })
+		b, err := newUploadBody(&f, p, sc, formFor(tc.server, api.AssetVisibilityArchive), func(n int) { reported += n })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,7 +146,7 @@ func TestUploadBodyFileShrank(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "a.jpg")
 	writeFiles(t, dir, map[string]string{"a.jpg": "0123456789"})
-	b, err := newUploadBody(&scannedFile{name: p, stat: fileStat{size: 10, modTime: time.Now().UnixNano()}}, p, uploadForm{}, nil)
+	b, err := newUploadBody(&scannedFile{stat: fileStat{size: 10, modTime: time.Now().UnixNano()}}, p, sidecarFile{}, uploadForm{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io/fs"
-	"iter"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,18 +61,24 @@ func newExtSet(lists ...[]string) extSet {
 
 func (s extSet) has(path string) bool { return s[strings.ToLower(filepath.Ext(path))] }
 
-// scannedFile is one media file the scan selected.
+// scannedFile is one media file the scan selected. It holds no pointer,
+// so a chunk of them is one block the garbage collector does not scan,
+// and no string: its path is in the scan's folder table (scanResult.path),
+// where the names of a folder's files are one string.
 type scannedFile struct {
-	// dir and name make its path (see path): a file named by the caller
-	// is all name; one found in a walked folder is the folder, shared by
-	// its files, and its name (a million paths under a long folder name
-	// cost 50 MB more as whole strings).
-	dir  *string
-	name string
 	// stat is what the scan's stat said, as the hash cache keys it (used
 	// for lookups while fresh, see scanStatFresh).
 	stat fileStat
-	side *sidecarFile // nil when none (or sidecars are off)
+	// dir indexes scanResult.dirs; the file's name is that folder's names
+	// from nameOff, nameLen bytes long.
+	dir, nameOff, nameLen uint32
+}
+
+// scanDir is a walked folder with the names of its selected files,
+// concatenated; a file named by the caller has one of its own, with
+// path "" and its whole path as the name.
+type scanDir struct {
+	path, names string
 }
 
 // sidecarFile is the XMP sidecar of a scanned file.
@@ -98,26 +103,9 @@ func (s fileStat) key(path string) hashcache.FileKey {
 	return hashcache.FileKey{Path: path, Size: s.size, ModTime: s.modTime, ChangeTime: s.changeTime, Dev: s.dev, Ino: s.ino}
 }
 
-// path is the file's path: as the caller named it, or joined under a
-// named folder.
-func (f *scannedFile) path() string {
-	if f.dir == nil {
-		return f.name
-	}
-	return filepath.Join(*f.dir, f.name)
-}
-
 func (f *scannedFile) size() int64 { return f.stat.size }
 
 func (f *scannedFile) modTime() time.Time { return time.Unix(0, f.stat.modTime) }
-
-// sidecar is the sidecar's path, or "".
-func (f *scannedFile) sidecar() string {
-	if f.side == nil {
-		return ""
-	}
-	return f.side.path
-}
 
 // sameAs reports whether fi, a later stat of the file, shows the size and
 // mtime the scan saw.
@@ -129,27 +117,27 @@ func (f *scannedFile) sameAs(fi os.FileInfo) bool {
 // that are not media, and paths that could not be read.
 type scanResult struct {
 	started time.Time // before the first stat
-	// files in scan order, in chunks: a growing slice of 10,000 files
-	// would be reallocated and copied many times over.
-	files       [][]scannedFile
-	nfiles      int
+	files   fileList  // in scan order
+	dirs    []scanDir // the folders of files (scannedFile.dir)
+	// sidecars holds the sidecars found, by index in files.
+	sidecars    map[int]sidecarFile
 	unsupported []string
 	folders     []string // the named folders that were walked
 	failed      []FailedFile
 }
 
-// all yields the files in scan order.
-func (r *scanResult) all() iter.Seq[*scannedFile] {
-	return func(yield func(*scannedFile) bool) {
-		for _, chunk := range r.files {
-			for i := range chunk {
-				if !yield(&chunk[i]) {
-					return
-				}
-			}
-		}
+// path is f's path: as the caller named it, or joined under its folder.
+func (r *scanResult) path(f *scannedFile) string {
+	d := &r.dirs[f.dir]
+	name := d.names[f.nameOff : f.nameOff+f.nameLen]
+	if d.path == "" {
+		return name
 	}
+	return filepath.Join(d.path, name)
 }
+
+// sidecar is the sidecar of file i; its path is "" when there is none.
+func (r *scanResult) sidecar(i int) sidecarFile { return r.sidecars[i] }
 
 // scanner walks the input paths. It follows symbolic links to folders and
 // files but visits every real folder once, so link loops end.
@@ -216,7 +204,9 @@ func (s *scanner) scan(ctx context.Context, paths []string) scanResult {
 				s.res.unsupported = append(s.res.unsupported, p)
 				continue
 			}
-			s.addFile(nil, p, fi, nil)
+			d := s.folder("")
+			s.addFile(&d, p, fi, nil)
+			d.done()
 		default:
 			s.fail(p, errors.New("not a regular file or folder"))
 		}
@@ -281,22 +271,59 @@ func realPath(path string) (string, error) {
 	return filepath.Abs(r)
 }
 
-// addFile selects a media file; names lists its folder's entries (nil: look
-// the sidecars up with Stat).
-func (s *scanner) addFile(dir *string, name string, fi os.FileInfo, names map[string]bool) {
-	f := scannedFile{dir: dir, name: name, stat: statOf(hashcache.StatKey(fi))}
+// folderFiles gathers the names of one folder's selected files, which
+// become one string when the folder is done.
+type folderFiles struct {
+	s     *scanner
+	path  string
+	dir   int // index in s.res.dirs, or -1 before the first file
+	names []string
+	off   int
+}
+
+// folder starts the files of folder path ("" for a file named by the
+// caller, whose name is its path).
+func (s *scanner) folder(path string) folderFiles {
+	return folderFiles{s: s, path: path, dir: -1}
+}
+
+// add records name as the next file's, and returns its folder index and
+// offset.
+func (d *folderFiles) add(name string) (dir, off uint32) {
+	if d.dir < 0 {
+		d.dir = len(d.s.res.dirs)
+		d.s.res.dirs = append(d.s.res.dirs, scanDir{path: d.path})
+	}
+	d.names = append(d.names, name)
+	d.off += len(name)
+	return uint32(d.dir), uint32(d.off - len(name))
+}
+
+// done stores the folder's names.
+func (d *folderFiles) done() {
+	if d.dir >= 0 {
+		d.s.res.dirs[d.dir].names = strings.Join(d.names, "")
+	}
+}
+
+// addFile selects a media file of folder d; names lists the folder's
+// entries (nil: look the sidecars up with Stat).
+func (s *scanner) addFile(d *folderFiles, name string, fi os.FileInfo, names map[string]bool) {
+	dir, off := d.add(name)
+	f := scannedFile{stat: statOf(hashcache.StatKey(fi)), dir: dir, nameOff: off, nameLen: uint32(len(name))}
+	i := s.res.files.add(fileRun{scannedFile: f, leader: -1})
 	if s.withSidecars {
-		if p, size := findSidecar(f.path(), names); p != "" {
-			f.side = &sidecarFile{path: p, size: size}
+		path := name
+		if d.path != "" {
+			path = filepath.Join(d.path, name)
+		}
+		if p, size := findSidecar(path, names); p != "" {
+			if s.res.sidecars == nil {
+				s.res.sidecars = map[int]sidecarFile{}
+			}
+			s.res.sidecars[i] = sidecarFile{path: p, size: size}
 		}
 	}
-	r := &s.res
-	if len(r.files) == 0 || len(r.files[len(r.files)-1]) == cap(r.files[len(r.files)-1]) {
-		r.files = append(r.files, make([]scannedFile, 0, max(64, r.nfiles/2)))
-	}
-	last := &r.files[len(r.files)-1]
-	*last = append(*last, f)
-	r.nfiles++
 }
 
 // findSidecar returns the XMP sidecar of path: "x.jpg.xmp" is preferred
@@ -400,6 +427,8 @@ func (s *scanner) walkDir(ctx context.Context, root, dir, real string) {
 		items = append(items, dirItem{entry: e, path: path})
 	}
 	statItems(items, media)
+	files := s.folder(dir)
+	defer files.done()
 	for _, it := range items {
 		e, path := it.entry, it.path
 		switch {
@@ -415,7 +444,7 @@ func (s *scanner) walkDir(ctx context.Context, root, dir, real string) {
 				continue
 			}
 			if fi.Mode().IsRegular() && s.media.has(e.Name()) && s.firstSight(path, "") {
-				s.addFile(&dir, e.Name(), fi, names)
+				s.addFile(&files, e.Name(), fi, names)
 			}
 		case e.IsDir():
 			// A folder entry is no link: its real path is under real.
@@ -425,7 +454,7 @@ func (s *scanner) walkDir(ctx context.Context, root, dir, real string) {
 		case it.err != nil:
 			s.fail(path, it.err)
 		case s.firstSight(path, real):
-			s.addFile(&dir, e.Name(), it.info, names)
+			s.addFile(&files, e.Name(), it.info, names)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -31,13 +32,15 @@ func scanPaths(t *testing.T, paths []string, s *scanner) (files []string, unsupp
 	}
 	res := s.scan(context.Background(), paths)
 	sidecars = map[string]string{}
-	for f := range res.all() {
-		files = append(files, f.path())
-		if f.sidecar() != "" {
-			sidecars[f.path()] = f.sidecar()
+	for i := range res.files.len() {
+		f := res.files.at(i)
+		p := res.path(&f.scannedFile)
+		files = append(files, p)
+		if sc := res.sidecar(i); sc.path != "" {
+			sidecars[p] = sc.path
 		}
-		if fi, err := os.Stat(f.path()); err != nil || fi.Size() != f.size() {
-			t.Fatalf("%s: size %d, stat %v", f.path(), f.size(), err)
+		if fi, err := os.Stat(p); err != nil || fi.Size() != f.size() {
+			t.Fatalf("%s: size %d, stat %v", p, f.size(), err)
 		}
 	}
 	for _, f := range res.failed {
@@ -95,8 +98,8 @@ func TestScanSelectsMedia(t *testing.T) {
 	}
 }
 
-// TestScanManyFilesInOrder: a scan longer than a chunk of its result
-// returns every file once, in order, with a count that matches.
+// TestScanManyFilesInOrder: a scan over several folders returns every
+// file once, in order, at its path, with a count that matches.
 func TestScanManyFilesInOrder(t *testing.T) {
 	root := t.TempDir()
 	files := map[string]string{}
@@ -112,8 +115,8 @@ func TestScanManyFilesInOrder(t *testing.T) {
 	if !slices.Equal(rel(root, got), want) {
 		t.Fatalf("got %d files, want %d in order; first differences: %q", len(got), len(want), firstDiff(rel(root, got), want))
 	}
-	if s.res.nfiles != len(want) {
-		t.Errorf("nfiles = %d, want %d", s.res.nfiles, len(want))
+	if s.res.files.len() != len(want) {
+		t.Errorf("files.len() = %d, want %d", s.res.files.len(), len(want))
 	}
 }
 
@@ -257,4 +260,40 @@ func TestExtSetAcceptsServerForms(t *testing.T) {
 			t.Errorf("has(%q) = %v", p, !want)
 		}
 	}
+}
+
+// BenchmarkScanMemoryPerFile measures the heap a scan keeps per file (the
+// Memory paragraph of Upload's documentation states it): 8192 files named
+// like a camera's, in 8 folders.
+func BenchmarkScanMemoryPerFile(b *testing.B) {
+	const n = 8192
+	root := b.TempDir()
+	for d := range 8 {
+		dir := filepath.Join(root, fmt.Sprintf("2024-%02d", d+1))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			b.Fatal(err)
+		}
+		for i := range n / 8 {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("IMG_%05d.JPG", d*n/8+i)), nil, 0o644); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	var kept uint64
+	for b.Loop() {
+		var m0, m1 runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&m0)
+		s := &scanner{media: newExtSet(DefaultMediaTypes().Image)}
+		res := s.scan(context.Background(), []string{root})
+		s = nil
+		runtime.GC()
+		runtime.ReadMemStats(&m1)
+		if res.files.len() != n {
+			b.Fatalf("scanned %d files", res.files.len())
+		}
+		runtime.KeepAlive(&res)
+		kept += m1.HeapAlloc - m0.HeapAlloc
+	}
+	b.ReportMetric(float64(kept)/float64(b.N)/n, "B/file")
 }

@@ -205,7 +205,8 @@ type UploadStats struct {
 //
 // Memory: each listed file costs one list entry (80 bytes for an uploaded
 // file, about 110 for a duplicate, whose asset id is text, plus the message
-// of a failure); its path is shared with the scan. The run's own
+// of a failure) and its path (a file named in paths shares it with the
+// scan; one found in a folder gets its own). The run's own
 // bookkeeping (see Upload) is freed when Upload returns. For huge trees,
 // set UploadOptions.OnFile and write the outcomes out as they come: the
 // lists then stay empty.
@@ -305,10 +306,10 @@ type FileOutcome struct {
 // 256 KiB buffer per hashing core, the body of an upload of at most 64 KiB
 // (a small file is sent from memory, in one write) or a few KiB of
 // multipart headers, and the HTTP transport's buffers per upload, plus,
-// while Upload runs, about 150 bytes of bookkeeping per scanned file
-// besides its path (its scan record and state, 64 bytes each, and a
-// checksum index entry; a failed file's error is kept apart), and the
-// result (see
+// while Upload runs, about 140 bytes of bookkeeping per scanned file and
+// its name's bytes (a 112-byte record without pointers, an entry in the
+// checksum index; the names of a folder's files are one
+// string, and a failed file's error is kept apart), and the result (see
 // UploadResult, and OnFile to keep it small). The hash cache's file is
 // memory-mapped; only the pages of the last lookups stay resident.
 //
@@ -368,8 +369,9 @@ type uploadRun struct {
 	bars  *BarProgress // drawn by the run itself (ShowProgress), or nil
 	cache serverCache
 
-	scan  scanResult
-	files []fileRun // the scanned media files, in scan order
+	// scan holds the scanned media files, in scan order (r.file), and
+	// their paths.
+	scan scanResult
 
 	errMu sync.Mutex
 	errs  map[int32]error // of failed files, by index in files
@@ -386,7 +388,7 @@ type serverInfo struct {
 // written by one goroutine at a time (the stage holding its index) and
 // read by the stages after the pipeline.
 type fileRun struct {
-	f      *scannedFile // in the run's scan
+	scannedFile
 	out    fileState
 	sum    Checksum
 	leader int32 // index of an earlier file with the same checksum, or -1
@@ -501,7 +503,7 @@ func (o *fileState) progressStatus() Status {
 
 // settle records o as file i's outcome and tells the observer.
 func (r *uploadRun) settle(i int, o outcome) {
-	fr := &r.files[i]
+	fr := r.file(i)
 	fr.out = o.fileState
 	if o.err != nil {
 		r.errMu.Lock()
@@ -511,12 +513,21 @@ func (r *uploadRun) settle(i int, o outcome) {
 		r.errs[int32(i)] = o.err
 		r.errMu.Unlock()
 	}
-	r.prog.Done(fr.f.path(), o.progressStatus(), o.err)
+	r.prog.Done(r.path(fr), o.progressStatus(), o.err)
 }
+
+// file is the run's file i.
+func (r *uploadRun) file(i int) *fileRun { return r.scan.files.at(i) }
+
+// nfiles is the number of the run's files.
+func (r *uploadRun) nfiles() int { return r.scan.files.len() }
+
+// path is fr's path.
+func (r *uploadRun) path(fr *fileRun) string { return r.scan.path(&fr.scannedFile) }
 
 // errOf is the error file i failed with, or nil.
 func (r *uploadRun) errOf(i int) error {
-	if r.files[i].out.status != failed {
+	if r.file(i).out.status != failed {
 		return nil
 	}
 	r.errMu.Lock()
@@ -566,13 +577,11 @@ func (r *uploadRun) scanFiles(ctx context.Context, paths []string) {
 		flat:          r.opts.NonRecursive,
 	}
 	r.scan = sc.scan(ctx, paths)
-	r.files = make([]fileRun, 0, r.scan.nfiles)
 	var total int64
-	for f := range r.scan.all() {
-		r.files = append(r.files, fileRun{f: f, leader: -1})
-		total += f.size()
+	for i := range r.nfiles() {
+		total += r.file(i).size()
 	}
-	r.prog.Total(len(r.files)+len(r.scan.unsupported)+len(r.scan.failed), total)
+	r.prog.Total(r.nfiles()+len(r.scan.unsupported)+len(r.scan.failed), total)
 	for _, p := range r.scan.unsupported {
 		r.prog.Done(p, "rejected", nil)
 	}

@@ -40,12 +40,13 @@ func formFor(v Version, vis api.AssetVisibility) uploadForm {
 // with its offset ("Z"), as every release accepts and 3.x requires.
 const uploadTimeLayout = "2006-01-02T15:04:05.000Z07:00"
 
-// newUploadBody is the body of POST /assets for f, at path: the fields of form,
-// then assetData, then sidecarData when f has one (the official CLI's
-// order). onRead is told of each read of the file (not of the sidecar).
-func newUploadBody(f *scannedFile, path string, form uploadForm, onRead func(int)) (*MultipartBody, error) {
+// newUploadBody is the body of POST /assets for f, at path: the fields of
+// form, then assetData, then sidecarData when side has a path (the
+// official CLI's order). onRead is told of each read of the file (not of
+// the sidecar).
+func newUploadBody(f *scannedFile, path string, side sidecarFile, form uploadForm, onRead func(int)) (*MultipartBody, error) {
 	b := NewMultipartBody()
-	base := filepath.Base(f.name)
+	base := filepath.Base(path)
 	ts := f.modTime().UTC().Format(uploadTimeLayout)
 	fields := make([][2]string, 0, 6)
 	if form.deviceFields {
@@ -67,8 +68,8 @@ func newUploadBody(f *scannedFile, path string, form uploadForm, onRead func(int
 	if err := b.AddFile("assetData", path, f.size(), onRead); err != nil {
 		return nil, err
 	}
-	if f.side != nil {
-		if err := b.AddFile("sidecarData", f.side.path, f.side.size, nil); err != nil {
+	if side.path != "" {
+		if err := b.AddFile("sidecarData", side.path, side.size, nil); err != nil {
 			return nil, err
 		}
 	}

@@ -22,8 +22,8 @@ const restoreBatchSize = 1000
 func (r *uploadRun) restoreTrashed(ctx context.Context) {
 	byID := map[uuid.UUID][]int{}
 	var ids []uuid.UUID
-	for i := range r.files {
-		o := &r.files[i].out
+	for i := range r.nfiles() {
+		o := r.file(i).out
 		if o.reason == duplicate && o.trash == inTrash {
 			if _, ok := byID[o.assetID]; !ok {
 				ids = append(ids, o.assetID)
@@ -45,7 +45,7 @@ func (r *uploadRun) restoreTrashed(ctx context.Context) {
 				continue
 			}
 			for _, i := range byID[id] {
-				fr := &r.files[i]
+				fr := r.file(i)
 				fr.out.restored, fr.out.trash = true, notTrashed
 				r.cache.confirm(fr.sum, id.String())
 			}
@@ -74,13 +74,13 @@ func (c *Client) assetTrashed(ctx context.Context, id string) (bool, error) {
 // files stay.
 func (r *uploadRun) deleteConfirmed(ctx context.Context) []FailedFile {
 	var errs []FailedFile
-	for i := range r.files {
+	for i := range r.nfiles() {
 		if ctx.Err() != nil {
 			break
 		}
-		fr := &r.files[i]
+		fr := r.file(i)
 		if err := r.deleteOne(ctx, fr); err != nil {
-			errs = append(errs, FailedFile{Filepath: fr.f.path(), Error: "not deleted: " + err.Error(), Err: err})
+			errs = append(errs, FailedFile{Filepath: r.path(fr), Error: "not deleted: " + err.Error(), Err: err})
 		}
 	}
 	return errs
@@ -106,14 +106,14 @@ func (r *uploadRun) deleteOne(ctx context.Context, fr *fileRun) error {
 	default:
 		return nil
 	}
-	fi, err := os.Lstat(fr.f.path())
+	fi, err := os.Lstat(r.path(fr))
 	if err != nil {
 		return err
 	}
-	if fi.Mode().IsRegular() && !fr.f.sameAs(fi) {
+	if fi.Mode().IsRegular() && !fr.sameAs(fi) {
 		return errors.New("the file changed since it was uploaded")
 	}
-	if err := os.Remove(fr.f.path()); err != nil {
+	if err := os.Remove(r.path(fr)); err != nil {
 		return err
 	}
 	o.deleted = true
@@ -137,9 +137,9 @@ func (r *uploadRun) report(res *UploadResult) {
 		emit(FileOutcome{Path: f.Filepath, Status: FileFailed, Err: f.Err})
 		st.Failed++
 	}
-	for i := range r.files {
-		fr := &r.files[i]
-		fo := fr.outcome(r.errOf(i))
+	for i := range r.nfiles() {
+		fr := r.file(i)
+		fo := r.outcome(i)
 		switch fo.Status {
 		case FileUploaded:
 			st.Uploaded++
@@ -164,8 +164,8 @@ func (r *uploadRun) report(res *UploadResult) {
 // makeLists allocates res's lists at the sizes the run's outcomes need.
 func (r *uploadRun) makeLists(res *UploadResult) {
 	nUp, nRej := 0, len(r.scan.unsupported)
-	for i := range r.files {
-		switch r.files[i].out.status {
+	for i := range r.nfiles() {
+		switch r.file(i).out.status {
 		case uploaded:
 			nUp++
 		case rejected:
@@ -174,19 +174,18 @@ func (r *uploadRun) makeLists(res *UploadResult) {
 	}
 	res.Uploaded = make([]UploadedFile, 0, nUp)
 	res.Rejected = make([]RejectedFile, 0, nRej)
-	res.Failed = make([]FailedFile, 0, len(r.files)-nUp-nRej+len(r.scan.unsupported)+len(r.scan.failed))
+	res.Failed = make([]FailedFile, 0, r.nfiles()-nUp-nRej+len(r.scan.unsupported)+len(r.scan.failed))
 }
 
-// outcome is fr's final outcome, for OnFile or the result's lists; err is
-// its error (uploadRun.errOf).
-func (fr *fileRun) outcome(err error) FileOutcome {
+// outcome is file i's final outcome, for OnFile or the result's lists.
+func (r *uploadRun) outcome(i int) FileOutcome {
+	fr := r.file(i)
 	o := &fr.out
-	fo := FileOutcome{
-		Path: fr.f.path(), Sidecar: fr.f.sidecar(), Bytes: fr.f.size(),
+	return FileOutcome{
+		Path: r.path(fr), Sidecar: r.scan.sidecar(i).path, Bytes: fr.size(),
 		Status: o.status.FileStatus(), Reason: o.reason.RejectReason(), AssetID: o.assetID, AnsweredDuplicate: o.answeredDup,
-		Trashed: o.trash == inTrash, Restored: o.restored, Deleted: o.deleted, Err: err,
+		Trashed: o.trash == inTrash, Restored: o.restored, Deleted: o.deleted, Err: r.errOf(i),
 	}
-	return fo
 }
 
 // add lists fo in res (the stats are counted by report).

@@ -39,7 +39,7 @@ func (r *uploadRun) pipeline(ctx context.Context) {
 	if r.opts.SkipDuplicateCheck {
 		g.Go(func() error {
 			defer close(toUpload)
-			for i := range r.files {
+			for i := range r.nfiles() {
 				select {
 				case toUpload <- i:
 				case <-ctx.Done():
@@ -86,13 +86,13 @@ func (r *uploadRun) hashStage(ctx context.Context, out chan<- int) {
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(r.files) || ctx.Err() != nil {
+				if i >= r.nfiles() || ctx.Err() != nil {
 					return
 				}
-				fr := &r.files[i]
-				if r.speculates(fr.f) {
-					if sum, ok := r.cachedSum(fr.f, abs); ok {
-						r.prog.Start(fr.f.path(), fr.f.size())
+				fr := r.file(i)
+				if r.speculates(&fr.scannedFile) {
+					if sum, ok := r.cachedSum(fr, abs); ok {
+						r.prog.Start(r.path(fr), fr.size())
 						fr.sum, fr.hashed, fr.cacheHit = sum, true, true
 					} else {
 						fr.speculative = true
@@ -103,7 +103,7 @@ func (r *uploadRun) hashStage(ctx context.Context, out chan<- int) {
 					}
 					continue
 				}
-				sum, hit, err := r.hashOne(ctx, fr.f, abs)
+				sum, hit, err := r.hashOne(ctx, fr, abs)
 				if err != nil {
 					if ctx.Err() == nil {
 						r.settle(i, failure(fmt.Errorf("hashing: %w", err)))
@@ -131,10 +131,10 @@ var scanStatFresh = 2 * time.Second
 // hashOne returns f's checksum: from the cache (hit true) when it may be
 // trusted and the file is unchanged since the scan, else by reading it
 // (and then stores it in the cache).
-func (r *uploadRun) hashOne(ctx context.Context, f *scannedFile, abs func(string) string) (sum Checksum, hit bool, err error) {
-	path := f.path()
+func (r *uploadRun) hashOne(ctx context.Context, f *fileRun, abs func(string) string) (sum Checksum, hit bool, err error) {
+	path := r.path(f)
 	r.prog.Start(path, f.size())
-	key, keyed := r.cacheKey(f, path, abs)
+	key, keyed := r.cacheKey(&f.scannedFile, path, abs)
 	if keyed {
 		if sum, ok := lookup(r.cache.hc, key, trustCache(r.opts)); ok {
 			return sum, true, nil
@@ -173,8 +173,8 @@ func (r *uploadRun) cacheKey(f *scannedFile, path string, abs func(string) strin
 
 // cachedSum is f's checksum from the hash cache, when it has one and may
 // be trusted.
-func (r *uploadRun) cachedSum(f *scannedFile, abs func(string) string) (Checksum, bool) {
-	key, keyed := r.cacheKey(f, f.path(), abs)
+func (r *uploadRun) cachedSum(f *fileRun, abs func(string) string) (Checksum, bool) {
+	key, keyed := r.cacheKey(&f.scannedFile, r.path(f), abs)
 	if !keyed {
 		return Checksum{}, false
 	}
@@ -203,7 +203,7 @@ func (r *uploadRun) checkStage(ctx context.Context, hashed <-chan int, toUpload 
 	// with it (half the memory of keying by the whole checksum); the whole
 	// checksums are compared, and a file whose prefix only collides is its
 	// own leader.
-	leaders := make(map[uint64]int32, len(r.files))
+	leaders := make(map[uint64]int32, r.nfiles())
 	var batch []int
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -220,7 +220,7 @@ loop:
 			if !ok {
 				break loop
 			}
-			fr := &r.files[i]
+			fr := r.file(i)
 			if fr.speculative {
 				// Handed over aside, so that batches of small files are
 				// still checked while every worker is busy.
@@ -234,7 +234,7 @@ loop:
 			}
 			key := binary.LittleEndian.Uint64(fr.sum[:8])
 			l, seen := leaders[key]
-			if seen && r.files[l].sum == fr.sum {
+			if seen && r.file(int(l)).sum == fr.sum {
 				fr.leader = l
 				continue
 			}
@@ -283,7 +283,7 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 	items := make([]api.AssetBulkUploadCheckItem, len(idx))
 	inBatch := make(map[int]bool, len(idx))
 	for k, i := range idx {
-		items[k] = api.AssetBulkUploadCheckItem{Checksum: r.files[i].sum.Hex(), Id: strconv.Itoa(i)}
+		items[k] = api.AssetBulkUploadCheckItem{Checksum: r.file(i).sum.Hex(), Id: strconv.Itoa(i)}
 		inBatch[i] = true
 	}
 	var ans api.AssetBulkUploadCheckResponseDto
@@ -304,7 +304,7 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 			continue
 		}
 		delete(inBatch, i)
-		fr := &r.files[i]
+		fr := r.file(i)
 		switch {
 		case a.Action == api.AssetUploadActionAccept && keep && r.cache.confirmed(fr.sum):
 			r.settle(i, outcome{fileState: fileState{status: rejected, reason: serverDeleted}})
@@ -341,7 +341,7 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 // uploadOne sends file i (with its sidecar) as POST /assets and records
 // the server's answer (created or duplicate) in the cache.
 func (r *uploadRun) uploadOne(ctx context.Context, i int) {
-	fr := &r.files[i]
+	fr := r.file(i)
 	if fr.speculative {
 		r.uploadSpeculative(ctx, i)
 		return
@@ -351,9 +351,9 @@ func (r *uploadRun) uploadOne(ctx context.Context, i int) {
 		r.settle(i, outcome{fileState: fileState{status: uploaded}})
 		return
 	}
-	path := fr.f.path()
-	r.prog.Start(path, fr.f.size())
-	ans, err := r.send(ctx, fr, path, nil)
+	path := r.path(fr)
+	r.prog.Start(path, fr.size())
+	ans, err := r.send(ctx, i, nil)
 	if err != nil {
 		r.unconfirm(fr)
 		if ctx.Err() == nil { // else reported as cancelled with the rest
@@ -383,12 +383,13 @@ type uploadAnswer struct {
 	retried bool
 }
 
-// send streams the multipart body of fr, whose file is at path, to POST
-// /assets. sent, when not nil, counts the file's bytes read into the body
-// (by every attempt).
-func (r *uploadRun) send(ctx context.Context, fr *fileRun, path string, sent *atomic.Int64) (uploadAnswer, error) {
+// send streams the multipart body of file i to POST /assets. sent, when
+// not nil, counts the file's bytes read into the body (by every attempt).
+func (r *uploadRun) send(ctx context.Context, i int, sent *atomic.Int64) (uploadAnswer, error) {
 	var ans uploadAnswer
-	body, err := newUploadBody(fr.f, path, r.form, func(n int) {
+	fr := r.file(i)
+	path := r.path(fr)
+	body, err := newUploadBody(&fr.scannedFile, path, r.scan.sidecar(i), r.form, func(n int) {
 		r.prog.Add(path, int64(n))
 		if sent != nil {
 			sent.Add(int64(n))
@@ -443,13 +444,13 @@ func (r *uploadRun) unconfirm(fr *fileRun) {
 // settleLeftovers settles files the pipeline did not: followers take their
 // leader's outcome, unfinished files fail with the context's error.
 func (r *uploadRun) settleLeftovers(ctx context.Context) {
-	for i := range r.files {
-		fr := &r.files[i]
+	for i := range r.nfiles() {
+		fr := r.file(i)
 		if fr.out.status != pending {
 			continue
 		}
 		if fr.leader >= 0 {
-			l := &r.files[fr.leader]
+			l := r.file(int(fr.leader))
 			switch l.out.status {
 			case uploaded:
 				// Same content as a file this run uploaded (a dry run has
@@ -460,7 +461,7 @@ func (r *uploadRun) settleLeftovers(ctx context.Context) {
 				r.settle(i, outcome{fileState: l.out})
 				continue
 			case failed:
-				r.settle(i, failure(fmt.Errorf("not sent: same content as %s, which failed: %w", l.f.path(), r.errOf(int(fr.leader)))))
+				r.settle(i, failure(fmt.Errorf("not sent: same content as %s, which failed: %w", r.path(l), r.errOf(int(fr.leader)))))
 				continue
 			}
 		}
@@ -488,9 +489,9 @@ func (r *uploadRun) pruneHashCache() {
 	// The found files' paths as 64-bit hashes: a path's text would cost
 	// its length per file, and a collision only keeps one stale entry.
 	seed := maphash.MakeSeed()
-	found := make(map[uint64]struct{}, sr.nfiles)
-	for f := range sr.all() {
-		found[maphash.String(seed, abs(f.path()))] = struct{}{}
+	found := make(map[uint64]struct{}, r.nfiles())
+	for i := range r.nfiles() {
+		found[maphash.String(seed, abs(r.path(r.file(i))))] = struct{}{}
 	}
 	for _, folder := range sr.folders {
 		a := abs(folder)

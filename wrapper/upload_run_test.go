@@ -449,12 +449,15 @@ func BenchmarkUploadResultPerFile(b *testing.B) {
 		{"duplicate", duplicateOf(uuid.New(), notTrashed)},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			scanned := make([]scannedFile, n)
-			r := &uploadRun{files: make([]fileRun, n)}
-			for i := range r.files {
-				scanned[i].name = fmt.Sprintf("/photos/IMG_%05d.jpg", i)
-				r.files[i] = fileRun{f: &scanned[i], out: tc.out.fileState}
+			sc := &scanner{}
+			d := sc.folder("") // files named by the caller: the scan holds their paths
+			for i := range n {
+				p := fmt.Sprintf("/photos/IMG_%05d.jpg", i)
+				dir, off := d.add(p)
+				sc.res.files.add(fileRun{scannedFile: scannedFile{dir: dir, nameOff: off, nameLen: uint32(len(p))}, out: tc.out.fileState})
 			}
+			d.done()
+			r := &uploadRun{scan: sc.res}
 			var ms0, ms1 runtime.MemStats
 			var bytes uint64
 			for b.Loop() {

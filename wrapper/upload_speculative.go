@@ -52,9 +52,9 @@ type speculation struct {
 // check found, if it found one (a proxy's 413, say, for a file the server
 // already has). The checksum goes to the cache as after any upload.
 func (r *uploadRun) uploadSpeculative(ctx context.Context, i int) {
-	fr := &r.files[i]
-	path := fr.f.path()
-	size := fr.f.size()
+	fr := r.file(i)
+	path := r.path(fr)
+	size := fr.size()
 	// sctx ends the upload when the check finds the file first; cctx ends
 	// the check once a created answer makes it moot (not the hashing:
 	// its checksum goes to the cache).
@@ -67,7 +67,7 @@ func (r *uploadRun) uploadSpeculative(ctx context.Context, i int) {
 	checked := make(chan struct{})
 	go func() {
 		defer close(checked)
-		key, keyed := r.cacheKey(fr.f, path, absPaths())
+		key, keyed := r.cacheKey(&fr.scannedFile, path, absPaths())
 		sum, _, err := hashFile(ctx, path, nil)
 		if err != nil {
 			return
@@ -92,7 +92,7 @@ func (r *uploadRun) uploadSpeculative(ctx context.Context, i int) {
 		}
 	}()
 	r.prog.Start(path, size)
-	ans, err := r.send(sctx, fr, path, &sent)
+	ans, err := r.send(sctx, i, &sent)
 	if err == nil && ans.created {
 		endCheck()
 	}
@@ -126,7 +126,7 @@ func (r *uploadRun) uploadSpeculative(ctx context.Context, i int) {
 // the cache's confirmation true, as checkBatch does: a trashed asset's is
 // forgotten, another's confirmed.
 func (r *uploadRun) settleDuplicate(i int, o outcome) {
-	fr := &r.files[i]
+	fr := r.file(i)
 	switch {
 	case !fr.hashed:
 	case o.trash == inTrash:

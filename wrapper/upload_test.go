@@ -25,7 +25,6 @@ import (
 
 	"github.com/goimmich/goimmich/api"
 	"github.com/goimmich/goimmich/immichtest"
-	"github.com/goimmich/goimmich/internal/hashcache"
 )
 
 // uploadRetry retries fast, so that fault tests stay quick.
@@ -1276,9 +1275,14 @@ func naiveUpload(ctx context.Context, c *Client, files []string) error {
 		if err != nil {
 			return err
 		}
-		r := &uploadRun{c: c, form: formFor(Version{Major: 3}, ""), prog: nopProgress{}}
-		fr := &fileRun{f: &scannedFile{name: p, stat: statOf(hashcache.StatKey(fi))}, sum: sum, hashed: true, accepted: true}
-		if _, err := r.send(ctx, fr, p, nil); err != nil {
+		sc := &scanner{}
+		d := sc.folder("")
+		sc.addFile(&d, p, fi, nil)
+		d.done()
+		fr := sc.res.files.at(0)
+		fr.sum, fr.hashed, fr.accepted = sum, true, true
+		r := &uploadRun{c: c, form: formFor(Version{Major: 3}, ""), prog: nopProgress{}, scan: sc.res}
+		if _, err := r.send(ctx, 0, nil); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,37 @@
+package wrapper
+
+import "testing"
+
+// fileList hands back every file at its index across chunks, and only its
+// first chunk is smaller than a whole one.
+func TestFileList(t *testing.T) {
+	const size = 1 << fileChunkBits
+	var l fileList
+	n := 3*size + 5
+	for i := range n {
+		if got := l.add(fileRun{leader: int32(i)}); got != i {
+			t.Fatalf("add returned %d, want %d", got, i)
+		}
+	}
+	if l.len() != n {
+		t.Fatalf("len %d, want %d", l.len(), n)
+	}
+	for i := range n {
+		if got := l.at(i).leader; got != int32(i) {
+			t.Fatalf("at(%d) holds file %d", i, got)
+		}
+	}
+	if len(l.chunks) != 4 {
+		t.Fatalf("%d chunks, want 4", len(l.chunks))
+	}
+	for k, c := range l.chunks {
+		if cap(c) > size || (k > 0 && cap(c) != size) {
+			t.Errorf("chunk %d has capacity %d, want %d", k, cap(c), size)
+		}
+	}
+	var small fileList
+	small.add(fileRun{})
+	if c := cap(small.chunks[0]); c > 8 {
+		t.Errorf("a one-file list allocated room for %d", c)
+	}
+}
