@@ -1,5 +1,7 @@
 package wrapper
 
+import "encoding/binary"
+
 // fileChunkBits sets the size of fileList's chunks: 4096 files, about
 // 450 KiB.
 const fileChunkBits = 12
@@ -39,3 +41,38 @@ func (l *fileList) at(i int) *fileRun {
 }
 
 func (l *fileList) len() int { return l.n }
+
+// leaderIndex finds the first file of the run with a given checksum: an
+// open-addressing table of file indexes, 4 bytes a slot and at most half
+// full (about 10 bytes a file, where a map from checksum prefix to index
+// cost about 23).
+type leaderIndex struct {
+	slots []int32 // file index + 1; 0 is free
+}
+
+// newLeaderIndex makes room for n files.
+func newLeaderIndex(n int) leaderIndex {
+	size := 64
+	for size < 2*n {
+		size <<= 1
+	}
+	return leaderIndex{slots: make([]int32, size)}
+}
+
+// firstWith returns the earlier file of r recorded with file i's checksum,
+// or records file i and returns -1. Each file is recorded at most once.
+func (x *leaderIndex) firstWith(r *uploadRun, i int) int32 {
+	sum := &r.file(i).sum
+	mask := uint64(len(x.slots) - 1)
+	// A SHA-1's first bytes are as good a hash as any.
+	for h := binary.LittleEndian.Uint64(sum[:8]) & mask; ; h = (h + 1) & mask {
+		s := x.slots[h]
+		if s == 0 {
+			x.slots[h] = int32(i + 1)
+			return -1
+		}
+		if r.file(int(s-1)).sum == *sum {
+			return s - 1
+		}
+	}
+}

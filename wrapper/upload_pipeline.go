@@ -3,7 +3,6 @@ package wrapper
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -199,11 +198,7 @@ func (r *uploadRun) checkStage(ctx context.Context, hashed <-chan int, toUpload 
 	g.SetLimit(checkConcurrency)
 	var handOff sync.WaitGroup
 	defer handOff.Wait() // before toUpload is closed
-	// leaders maps the first 8 bytes of each checksum to the first file
-	// with it (half the memory of keying by the whole checksum); the whole
-	// checksums are compared, and a file whose prefix only collides is its
-	// own leader.
-	leaders := make(map[uint64]int32, r.nfiles())
+	leaders := newLeaderIndex(r.nfiles())
 	var batch []int
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -232,14 +227,9 @@ loop:
 				})
 				continue
 			}
-			key := binary.LittleEndian.Uint64(fr.sum[:8])
-			l, seen := leaders[key]
-			if seen && r.file(int(l)).sum == fr.sum {
+			if l := leaders.firstWith(r, i); l >= 0 {
 				fr.leader = l
 				continue
-			}
-			if !seen {
-				leaders[key] = int32(i)
 			}
 			if shortcut {
 				if id, ok := r.cache.confirmedSince(fr.sum, since); ok {
