@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/maphash"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -74,11 +73,12 @@ type scannedFile struct {
 	dir, nameOff, nameLen uint32
 }
 
-// scanDir is a walked folder with the names of its selected files,
-// concatenated; a file named by the caller has one of its own, with
-// path "" and its whole path as the name.
+// scanDir is a walked folder (path as walked, real with links resolved)
+// with the names of its selected files, concatenated; a file named by the
+// caller has one of its own, with path and real "" and its whole path as
+// the name.
 type scanDir struct {
-	path, names string
+	path, real, names string
 }
 
 // sidecarFile is the XMP sidecar of a scanned file.
@@ -151,11 +151,14 @@ type scanner struct {
 	flat bool
 
 	visitedDirs map[string]bool // real paths of walked folders
-	// seenFiles holds the real paths of selected files, as the pathIDs
-	// of ids: a path's text would cost its length again per file.
-	seenFiles map[pathID]struct{}
-	ids       [2]maphash.Hash
-	res       scanResult
+	// linked maps the real path of each file named by the caller or
+	// reached through a link to its index in res.files (-1 when it is not
+	// media). Files found directly in walked folders are not kept in it:
+	// each real folder is walked once, so they cannot repeat among
+	// themselves, and dropSecondSightings matches them with these after
+	// the walk (a million paths would cost 50 MB here).
+	linked map[string]int
+	res    scanResult
 }
 
 // validateIgnores checks doublestar patterns up front, so that a typo is an
@@ -179,10 +182,7 @@ func validateIgnores(patterns []string) error {
 func (s *scanner) scan(ctx context.Context, paths []string) scanResult {
 	s.res.started = time.Now()
 	s.visitedDirs = map[string]bool{}
-	s.seenFiles = map[pathID]struct{}{}
-	for k := range s.ids {
-		s.ids[k].SetSeed(maphash.MakeSeed())
-	}
+	s.linked = map[string]int{}
 	for _, p := range paths {
 		if ctx.Err() != nil {
 			break
@@ -197,20 +197,23 @@ func (s *scanner) scan(ctx context.Context, paths []string) scanResult {
 			s.walkDir(ctx, p, p, "")
 			s.res.folders = append(s.res.folders, p)
 		case fi.Mode().IsRegular():
-			if !s.firstSight(p, "") {
+			real, first := s.linkedOnce(p)
+			if !first {
 				continue
 			}
 			if !s.media.has(p) {
+				s.linked[real] = -1
 				s.res.unsupported = append(s.res.unsupported, p)
 				continue
 			}
-			d := s.folder("")
-			s.addFile(&d, p, fi, nil)
+			d := s.folder("", "")
+			s.linked[real] = s.addFile(&d, p, fi, nil)
 			d.done()
 		default:
 			s.fail(p, errors.New("not a regular file or folder"))
 		}
 	}
+	s.dropSecondSightings()
 	return s.res
 }
 
@@ -218,46 +221,67 @@ func (s *scanner) fail(path string, err error) {
 	s.res.failed = append(s.res.failed, FailedFile{Filepath: path, Error: err.Error(), Err: err})
 }
 
-// firstSight reports whether the real file behind path (in real folder
-// realDir, when known) was not selected before, and records it.
-func (s *scanner) firstSight(path, realDir string) bool {
-	var id pathID
-	if realDir != "" {
-		id = s.pathID(realDir, filepath.Base(path))
-	} else if r, err := realPath(path); err == nil {
-		id = s.pathID(r, "")
-	} else {
-		abs, _ := filepath.Abs(path)
-		id = s.pathID(abs, "")
+// linkedOnce returns the real path of a file named by the caller or
+// reached through a link, and whether no such file had it before.
+func (s *scanner) linkedOnce(path string) (real string, first bool) {
+	real, err := realPath(path)
+	if err != nil {
+		real, _ = filepath.Abs(path)
 	}
-	if _, seen := s.seenFiles[id]; seen {
-		return false
-	}
-	s.seenFiles[id] = struct{}{}
-	return true
+	_, seen := s.linked[real]
+	return real, !seen
 }
 
-// pathID identifies a path by two independent 64-bit hashes of it: the
-// chance that two of a million paths share both is below 10^-26.
-type pathID [2]uint64
-
-// pathID is the pathID of filepath.Join(dir, name) for a clean dir and an
-// entry name (or of dir itself when name is ""), without building it.
-func (s *scanner) pathID(dir, name string) pathID {
-	var id pathID
-	for k := range s.ids {
-		h := &s.ids[k]
-		h.Reset()
-		h.WriteString(dir)
-		if name != "" {
-			if !strings.HasSuffix(dir, string(filepath.Separator)) {
-				h.WriteByte(filepath.Separator)
-			}
-			h.WriteString(name)
+// dropSecondSightings removes each file found both directly in a walked
+// folder and by name or through a link (one real file): the first in scan
+// order stays. Only the folders that hold the target of such a file are
+// looked at.
+func (s *scanner) dropSecondSightings() {
+	targetDirs := map[string]bool{}
+	for real, i := range s.linked {
+		if i >= 0 {
+			targetDirs[filepath.Dir(real)] = true
 		}
-		id[k] = h.Sum64()
 	}
-	return id
+	folders := map[uint32]bool{}
+	for k, d := range s.res.dirs {
+		if d.real != "" && targetDirs[d.real] {
+			folders[uint32(k)] = true
+		}
+	}
+	if len(folders) == 0 {
+		return
+	}
+	drop := map[int]bool{}
+	for i := range s.res.files.len() {
+		f := s.res.files.at(i)
+		if !folders[f.dir] {
+			continue
+		}
+		d := &s.res.dirs[f.dir]
+		real := filepath.Join(d.real, d.names[f.nameOff:f.nameOff+f.nameLen])
+		if j, ok := s.linked[real]; ok && j >= 0 && j != i {
+			drop[max(i, j)] = true
+		}
+	}
+	if len(drop) == 0 {
+		return
+	}
+	var kept fileList
+	var sidecars map[int]sidecarFile
+	for i := range s.res.files.len() {
+		if drop[i] {
+			continue
+		}
+		k := kept.add(*s.res.files.at(i))
+		if sc, ok := s.res.sidecars[i]; ok {
+			if sidecars == nil {
+				sidecars = map[int]sidecarFile{}
+			}
+			sidecars[k] = sc
+		}
+	}
+	s.res.files, s.res.sidecars = kept, sidecars
 }
 
 // realPath is path with every symbolic link resolved, made absolute: a
@@ -274,17 +298,17 @@ func realPath(path string) (string, error) {
 // folderFiles gathers the names of one folder's selected files, which
 // become one string when the folder is done.
 type folderFiles struct {
-	s     *scanner
-	path  string
-	dir   int // index in s.res.dirs, or -1 before the first file
-	names []string
-	off   int
+	s          *scanner
+	path, real string
+	dir        int // index in s.res.dirs, or -1 before the first file
+	names      []string
+	off        int
 }
 
-// folder starts the files of folder path ("" for a file named by the
-// caller, whose name is its path).
-func (s *scanner) folder(path string) folderFiles {
-	return folderFiles{s: s, path: path, dir: -1}
+// folder starts the files of folder path, real with links resolved (both
+// "" for a file named by the caller, whose name is its path).
+func (s *scanner) folder(path, real string) folderFiles {
+	return folderFiles{s: s, path: path, real: real, dir: -1}
 }
 
 // add records name as the next file's, and returns its folder index and
@@ -292,7 +316,7 @@ func (s *scanner) folder(path string) folderFiles {
 func (d *folderFiles) add(name string) (dir, off uint32) {
 	if d.dir < 0 {
 		d.dir = len(d.s.res.dirs)
-		d.s.res.dirs = append(d.s.res.dirs, scanDir{path: d.path})
+		d.s.res.dirs = append(d.s.res.dirs, scanDir{path: d.path, real: d.real})
 	}
 	d.names = append(d.names, name)
 	d.off += len(name)
@@ -306,9 +330,9 @@ func (d *folderFiles) done() {
 	}
 }
 
-// addFile selects a media file of folder d; names lists the folder's
-// entries (nil: look the sidecars up with Stat).
-func (s *scanner) addFile(d *folderFiles, name string, fi os.FileInfo, names map[string]bool) {
+// addFile selects a media file of folder d and returns its index; names
+// lists the folder's entries (nil: look the sidecars up with Stat).
+func (s *scanner) addFile(d *folderFiles, name string, fi os.FileInfo, names map[string]bool) int {
 	dir, off := d.add(name)
 	f := scannedFile{stat: statOf(hashcache.StatKey(fi)), dir: dir, nameOff: off, nameLen: uint32(len(name))}
 	i := s.res.files.add(fileRun{scannedFile: f, leader: -1})
@@ -324,6 +348,7 @@ func (s *scanner) addFile(d *folderFiles, name string, fi os.FileInfo, names map
 			s.res.sidecars[i] = sidecarFile{path: p, size: size}
 		}
 	}
+	return i
 }
 
 // findSidecar returns the XMP sidecar of path: "x.jpg.xmp" is preferred
@@ -427,7 +452,7 @@ func (s *scanner) walkDir(ctx context.Context, root, dir, real string) {
 		items = append(items, dirItem{entry: e, path: path})
 	}
 	statItems(items, media)
-	files := s.folder(dir)
+	files := s.folder(dir, real)
 	defer files.done()
 	for _, it := range items {
 		e, path := it.entry, it.path
@@ -443,8 +468,11 @@ func (s *scanner) walkDir(ctx context.Context, root, dir, real string) {
 				}
 				continue
 			}
-			if fi.Mode().IsRegular() && s.media.has(e.Name()) && s.firstSight(path, "") {
-				s.addFile(&files, e.Name(), fi, names)
+			if !fi.Mode().IsRegular() || !s.media.has(e.Name()) {
+				continue
+			}
+			if real, first := s.linkedOnce(path); first {
+				s.linked[real] = s.addFile(&files, e.Name(), fi, names)
 			}
 		case e.IsDir():
 			// A folder entry is no link: its real path is under real.
@@ -453,7 +481,7 @@ func (s *scanner) walkDir(ctx context.Context, root, dir, real string) {
 			}
 		case it.err != nil:
 			s.fail(path, it.err)
-		case s.firstSight(path, real):
+		default:
 			s.addFile(&files, e.Name(), it.info, names)
 		}
 	}

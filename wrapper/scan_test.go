@@ -178,6 +178,45 @@ func TestScanSymlinks(t *testing.T) {
 	}
 }
 
+// A file found directly in a walked folder and also by name or through a
+// link is listed once, at the path it was first seen under, whichever
+// comes first; the files after it keep their sidecars.
+func TestScanFileSeenTwice(t *testing.T) {
+	root := t.TempDir()
+	writeFiles(t, root, map[string]string{"sub/p.jpg": "p", "sub/q.jpg": "q", "sub/q.jpg.xmp": "x"})
+	// "0.jpg" sorts before "sub": the link is seen before its target.
+	if err := os.Symlink(filepath.Join(root, "sub", "p.jpg"), filepath.Join(root, "0.jpg")); err != nil {
+		t.Skipf("symlinks not supported: %v", err)
+	}
+	p, q := filepath.Join(root, "sub", "p.jpg"), filepath.Join(root, "sub", "q.jpg")
+	for _, tc := range []struct {
+		name  string
+		paths []string
+		want  []string
+	}{
+		{"link first", []string{root}, []string{"0.jpg", "sub/q.jpg"}},
+		{"named, then its folder", []string{p, filepath.Join(root, "sub")}, []string{"sub/p.jpg", "sub/q.jpg"}},
+		{"folder, then a file in it", []string{filepath.Join(root, "sub"), p}, []string{"sub/p.jpg", "sub/q.jpg"}},
+		{"folder, then a link to a file in it", []string{filepath.Join(root, "sub"), filepath.Join(root, "0.jpg")}, []string{"sub/p.jpg", "sub/q.jpg"}},
+		{"named twice around its folder", []string{q, filepath.Join(root, "sub"), q}, []string{"sub/q.jpg", "sub/p.jpg"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files, _, failed, side := scanPaths(t, tc.paths, &scanner{withSidecars: true})
+			var got []string
+			for _, f := range files {
+				r, _ := filepath.Rel(root, f)
+				got = append(got, filepath.ToSlash(r))
+			}
+			if !slices.Equal(got, tc.want) || len(failed) != 0 {
+				t.Fatalf("files %q failed %q, want %q in this order", got, failed, tc.want)
+			}
+			if side[q] != q+".xmp" || len(side) != 1 {
+				t.Fatalf("sidecars %q, want q.jpg's", side)
+			}
+		})
+	}
+}
+
 // A flat scan takes the files directly in each named folder, links to files
 // among them too, and enters no subfolder, linked or not; a subfolder named
 // explicitly is a named folder of its own.

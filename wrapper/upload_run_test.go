@@ -450,7 +450,7 @@ func BenchmarkUploadResultPerFile(b *testing.B) {
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			sc := &scanner{}
-			d := sc.folder("") // files named by the caller: the scan holds their paths
+			d := sc.folder("", "") // files named by the caller: the scan holds their paths
 			for i := range n {
 				p := fmt.Sprintf("/photos/IMG_%05d.jpg", i)
 				dir, off := d.add(p)

@@ -1276,7 +1276,7 @@ func naiveUpload(ctx context.Context, c *Client, files []string) error {
 			return err
 		}
 		sc := &scanner{}
-		d := sc.folder("")
+		d := sc.folder("", "")
 		sc.addFile(&d, p, fi, nil)
 		d.done()
 		fr := sc.res.files.at(0)
