@@ -488,6 +488,51 @@ func TestHashCacheAssetDeletedOnServerIsUploadedAgain(t *testing.T) {
 	}
 }
 
+// Duplicates that bulk-upload-check finds (assets another client made)
+// are confirmed in the cache with their asset ids, so the next run with
+// RecheckAfter asks nothing about them; one whose asset is in the trash is
+// not confirmed, and is asked about again.
+func TestHashCacheConfirmsDuplicatesFoundByCheck(t *testing.T) {
+	_, c := newUploadEnv(t)
+	dir := t.TempDir()
+	paths := photoFiles(t, dir, 5, 3000)
+	first, err := c.Upload(context.Background(), []string{dir}, UploadOptions{}) // no cache: another client
+	if err != nil || first.Stats.Uploaded != 5 {
+		t.Fatalf("first run: %v %+v", err, first.Stats)
+	}
+	ids := map[string]uuid.UUID{}
+	for _, u := range first.Uploaded {
+		ids[u.Filepath] = u.Asset.Id
+	}
+	trash(t, c, ids[paths[0]])
+	opts := cacheOpts(t)
+	res, err := c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.Rejected != 5 {
+		t.Fatalf("cached run: %v %+v", err, res.Stats)
+	}
+	me, err := c.GetMyUserWithResponse(context.Background())
+	if err != nil || me.JSON200 == nil {
+		t.Fatalf("users/me: %v", err)
+	}
+	hc, err := hashcache.Open(opts.HashCache.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range paths {
+		content, _ := os.ReadFile(p)
+		id, ok := hc.Confirmed(c.ServerURL(), me.JSON200.Id.String(), sha1.Sum(content))
+		if want := ids[p].String(); (i == 0 && ok) || (i > 0 && (!ok || id != want)) {
+			t.Errorf("%s: the cache confirms %q %v; want %v", filepath.Base(p), id, ok, map[bool]string{true: "nothing (trashed)", false: want}[i == 0])
+		}
+	}
+	hc.Close()
+	opts.HashCache.RecheckAfter = time.Hour
+	res, err = c.Upload(context.Background(), []string{dir}, opts)
+	if err != nil || res.Stats.Rejected != 5 || res.Stats.ChecksSkipped != 4 {
+		t.Fatalf("re-run with RecheckAfter: %v %+v, want 4 checks skipped", err, res.Stats)
+	}
+}
+
 // RecheckAfter trusts recent confirmations: a re-run asks the server
 // nothing about them. Delete options never take that shortcut, nor the
 // cached checksums: every file is hashed fresh before anything is deleted.

@@ -337,6 +337,9 @@ func (c *Client) Upload(ctx context.Context, paths []string, opts UploadOptions)
 	r.scanFiles(ctx, paths)
 	r.pipeline(ctx)
 	r.settleLeftovers(ctx)
+	if ctx.Err() == nil {
+		r.confirmDuplicates()
+	}
 	if ctx.Err() == nil && !opts.DryRun && len(opts.Ignore) == 0 {
 		r.pruneHashCache()
 	}
@@ -399,6 +402,9 @@ type fileRun struct {
 	// without asking the server.
 	checkSkipped bool
 	accepted     bool // bulk-upload-check said accept
+	// confirmDup: bulk-upload-check said it is a duplicate of an asset
+	// not in the trash, for the cache to record (confirmDuplicates).
+	confirmDup bool
 	// speculative: a big file the cache had no checksum for, uploaded at
 	// once while it is hashed and checked (uploadSpeculative).
 	speculative bool

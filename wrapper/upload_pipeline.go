@@ -287,7 +287,6 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 		return
 	}
 	keep := r.opts.SkipServerDeleted
-	var live []hashcache.Confirmation
 	for _, a := range ans.Results {
 		i, err := strconv.Atoi(a.Id)
 		if err != nil || !inBatch[i] {
@@ -309,7 +308,7 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 			o := duplicateOf(*a.AssetId, trashOf(a.IsTrashed))
 			switch {
 			case o.trash != inTrash:
-				live = append(live, hashcache.Confirmation{Sum: fr.sum, AssetID: a.AssetId.String()})
+				fr.confirmDup = true // by confirmDuplicates, after the pipeline
 			case !keep:
 				r.cache.forget(fr.sum)
 			}
@@ -322,7 +321,6 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 			r.settle(i, failure(fmt.Errorf("the server rejected the file in bulk-upload-check: %s", reason)))
 		}
 	}
-	r.cache.confirmAll(live)
 	for i := range inBatch {
 		r.settle(i, failure(errors.New("the server did not answer for this file in bulk-upload-check")))
 	}
