@@ -260,6 +260,29 @@ func TestHashCacheFileChangedAfterScan(t *testing.T) {
 	}
 }
 
+// A re-run's prune keeps the entry of every file it found, among many.
+func TestHashCachePruneKeepsFilesFound(t *testing.T) {
+	_, c, paths, opts, _ := cachedLibrary(t, 200, 100)
+	res, err := c.Upload(context.Background(), []string{filepath.Dir(paths[0])}, opts)
+	if err != nil || res.Stats.Rejected != 200 {
+		t.Fatalf("re-run: %v %+v", err, res.Stats)
+	}
+	hc, err := hashcache.Open(opts.HashCache.Path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hc.Close()
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := hc.Lookup(hashcache.KeyFor(p, fi)); !ok {
+			t.Fatalf("%s: pruned from the cache although the walk found it", filepath.Base(p))
+		}
+	}
+}
+
 // Entries of files deleted or renamed since the last run are forgotten
 // after a complete walk, so the cache does not grow for ever; not with
 // ignore patterns (a run that skips part of the folder must not forget it).

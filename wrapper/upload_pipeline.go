@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -474,20 +475,22 @@ func (r *uploadRun) pruneHashCache() {
 		return
 	}
 	abs := absPaths()
-	// The found files' paths as 64-bit hashes: a path's text would cost
-	// its length per file, and a collision only keeps one stale entry.
+	// The found files' paths as sorted 64-bit hashes: a path's text would
+	// cost its length per file, a map 31 MB per million files, and a
+	// collision only keeps one stale entry.
 	seed := maphash.MakeSeed()
-	found := make(map[uint64]struct{}, r.nfiles())
-	for i := range r.nfiles() {
-		found[maphash.String(seed, abs(r.path(r.file(i))))] = struct{}{}
+	found := make([]uint64, r.nfiles())
+	for i := range found {
+		found[i] = maphash.String(seed, abs(r.path(r.file(i))))
 	}
+	slices.Sort(found)
 	for _, folder := range sr.folders {
 		a := abs(folder)
 		if a == "" {
 			continue
 		}
 		hc.Prune(a, func(p string) bool {
-			_, ok := found[maphash.String(seed, p)]
+			_, ok := slices.BinarySearch(found, maphash.String(seed, p))
 			return ok || (r.opts.NonRecursive && filepath.Dir(p) != a)
 		})
 	}
