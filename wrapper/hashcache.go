@@ -143,23 +143,43 @@ func (r *uploadRun) confirmDuplicates() {
 	if r.cache.hc == nil {
 		return
 	}
-	// (first 4 bytes of the checksum, file index): a sort that compared
-	// whole checksums would read a random record for each comparison.
-	type key struct {
-		prefix uint32
-		i      int32
-	}
 	n := 0
 	for i := range r.nfiles() {
 		if r.file(i).confirmDup {
 			n++
 		}
 	}
-	keys := make([]key, 0, n)
+	idx := make([]int32, 0, n)
 	for i := range r.nfiles() {
-		if fr := r.file(i); fr.confirmDup {
-			keys = append(keys, key{binary.BigEndian.Uint32(fr.sum[:4]), int32(i)})
+		if r.file(i).confirmDup {
+			idx = append(idx, int32(i))
 		}
+	}
+	r.sortBySum(idx)
+	const chunk = 4096
+	items := make([]hashcache.Confirmation, 0, min(chunk, len(idx)))
+	for len(idx) > 0 {
+		items = items[:0]
+		for _, i := range idx[:min(chunk, len(idx))] {
+			fr := r.file(int(i))
+			items = append(items, hashcache.Confirmation{Sum: fr.sum, AssetID: fr.out.assetID.String()})
+		}
+		idx = idx[min(chunk, len(idx)):]
+		r.cache.confirmAll(items)
+	}
+}
+
+// sortBySum sorts file indexes by their files' checksums, comparing a copy
+// of each checksum's first 4 bytes first: comparing whole checksums alone
+// would read a random file record for each comparison.
+func (r *uploadRun) sortBySum(idx []int32) {
+	type key struct {
+		prefix uint32
+		i      int32
+	}
+	keys := make([]key, len(idx))
+	for k, i := range idx {
+		keys[k] = key{binary.BigEndian.Uint32(r.file(int(i)).sum[:4]), i}
 	}
 	slices.SortFunc(keys, func(a, b key) int {
 		if c := cmp.Compare(a.prefix, b.prefix); c != 0 {
@@ -167,16 +187,8 @@ func (r *uploadRun) confirmDuplicates() {
 		}
 		return bytes.Compare(r.file(int(a.i)).sum[:], r.file(int(b.i)).sum[:])
 	})
-	const chunk = 4096
-	items := make([]hashcache.Confirmation, 0, min(chunk, len(keys)))
-	for len(keys) > 0 {
-		items = items[:0]
-		for _, k := range keys[:min(chunk, len(keys))] {
-			fr := r.file(int(k.i))
-			items = append(items, hashcache.Confirmation{Sum: fr.sum, AssetID: fr.out.assetID.String()})
-		}
-		keys = keys[min(chunk, len(keys)):]
-		r.cache.confirmAll(items)
+	for k := range keys {
+		idx[k] = keys[k].i
 	}
 }
 
@@ -195,9 +207,10 @@ func (s serverCache) confirmed(sum Checksum) bool {
 	return ok
 }
 
-// confirmedSince returns the asset id confirmed for sum at or after since.
-func (s serverCache) confirmedSince(sum Checksum, since time.Time) (string, bool) {
-	return s.hc.ConfirmedSince(s.server, s.user, sum, since)
+// confirmedSinceAll calls found with the index in sums of each checksum
+// confirmed at or after since, and its asset id.
+func (s serverCache) confirmedSinceAll(sums [][20]byte, since time.Time, found func(k int, assetID string)) {
+	s.hc.ConfirmedSinceAll(s.server, s.user, sums, since, found)
 }
 
 // trustCache says whether cached checksums and confirmations may stand in

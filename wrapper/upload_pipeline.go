@@ -209,6 +209,30 @@ func (r *uploadRun) checkStage(ctx context.Context, hashed <-chan int, toUpload 
 		batch = nil
 		g.Go(func() error { r.checkBatch(ctx, b, toUpload); return nil })
 	}
+	check := func(i int) {
+		batch = append(batch, i)
+		if len(batch) == 1 {
+			timer.Reset(checkFlushDelay)
+		}
+		if len(batch) >= checkBatchSize {
+			timer.Stop()
+			flush()
+		}
+	}
+	// window holds the files whose checksums the cache may have confirmed
+	// recently (shortcut), looked up together in checksum order when it is
+	// full or recheckDelay after its first file.
+	var window []int32
+	wtimer := time.NewTimer(time.Hour)
+	wtimer.Stop()
+	defer wtimer.Stop()
+	lookUp := func() {
+		wtimer.Stop()
+		for _, i := range r.skipConfirmed(window, since) {
+			check(int(i))
+		}
+		window = window[:0]
+	}
 loop:
 	for {
 		select {
@@ -233,33 +257,71 @@ loop:
 				continue
 			}
 			if shortcut {
-				if id, ok := r.cache.confirmedSince(fr.sum, since); ok {
-					fr.checkSkipped = true
-					u, _ := uuid.Parse(id) // uuid.Nil if the cache holds junk
-					r.settle(i, duplicateOf(u, trashUnknown))
-					continue
+				window = append(window, int32(i))
+				if len(window) == 1 {
+					wtimer.Reset(recheckDelay)
 				}
+				if len(window) >= recheckWindow {
+					lookUp()
+				}
+				continue
 			}
-			batch = append(batch, i)
-			if len(batch) == 1 {
-				timer.Reset(checkFlushDelay)
-			}
-			if len(batch) >= checkBatchSize {
-				timer.Stop()
-				flush()
-			}
+			check(i)
 		case <-timer.C:
 			if len(batch) > 0 {
 				flush()
+			}
+		case <-wtimer.C:
+			if len(window) > 0 {
+				lookUp()
 			}
 		case <-ctx.Done():
 			break loop
 		}
 	}
+	if len(window) > 0 && ctx.Err() == nil {
+		lookUp()
+	}
 	if len(batch) > 0 && ctx.Err() == nil {
 		flush()
 	}
 	_ = g.Wait()
+}
+
+// recheckDelay is how long a file waits for others to look its recent
+// confirmation up with (recheckWindow): a cached re-run hashes on, a first
+// run is held up by at most this.
+const recheckDelay = 500 * time.Millisecond
+
+// recheckWindow is the most files whose recent confirmations are looked
+// up at once: sorted by checksum, the lookups of a window read each page
+// of the cache's confirmations once (one by one, a re-run of 100,000
+// files faulted a page in for each), and a window costs about 50 bytes a
+// file while it is looked up.
+const recheckWindow = 1 << 16
+
+// skipConfirmed settles as duplicates the files of idx whose checksums the
+// cache says this server confirmed at or after since, without asking the
+// server, and returns the others. It sorts idx by checksum.
+func (r *uploadRun) skipConfirmed(idx []int32, since time.Time) []int32 {
+	r.sortBySum(idx)
+	sums := make([][20]byte, len(idx))
+	for k, i := range idx {
+		sums[k] = r.file(int(i)).sum
+	}
+	ids := make([]string, len(idx))
+	r.cache.confirmedSinceAll(sums, since, func(k int, id string) { ids[k] = id })
+	rest := idx[:0]
+	for k, i := range idx {
+		if ids[k] == "" {
+			rest = append(rest, i)
+			continue
+		}
+		r.file(int(i)).checkSkipped = true
+		u, _ := uuid.Parse(ids[k]) // uuid.Nil if the cache holds junk
+		r.settle(int(i), duplicateOf(u, trashUnknown))
+	}
+	return rest
 }
 
 // checkBatch asks the server which files of idx it already has, and keeps

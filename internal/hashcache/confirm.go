@@ -92,6 +92,40 @@ func (c *Cache) ConfirmedSince(server, user string, sum [20]byte, since time.Tim
 	return assetID, true
 }
 
+// ConfirmedSinceAll is ConfirmedSince for many checksums, looked up in
+// the order given in one read of the file: sorted, a page of the file is
+// read once for all its checksums, where calls one by one read a page for
+// each. found is called, in order, with the index in sums of each one
+// confirmed and its asset id.
+func (c *Cache) ConfirmedSinceAll(server, user string, sums [][20]byte, since time.Time, found func(k int, assetID string)) {
+	if c == nil || len(sums) == 0 {
+		return
+	}
+	sk := c.serverKey(server, user)
+	if sk == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	check := func(r *reader) {
+		for k := range sums {
+			v, buffered := c.pending[pkey{server: sk, key: string(sums[k][:])}]
+			if !buffered && r != nil {
+				v = r.confirmation(sk, sums[k][:])
+				c.readKeysLocked(1)
+			}
+			if id, at, ok := decodeConfirmation(v); ok && (since.IsZero() || at >= since.Unix()) {
+				found(k, id)
+			}
+		}
+	}
+	read := false
+	c.readLocked(func(r *reader) { read = true; check(r) })
+	if !read { // memory mode: the buffered writes are all there is
+		check(nil)
+	}
+}
+
 // Confirm records that server confirmed, for user, the asset assetID with
 // checksum sum: after an upload answered "created" or "duplicate", or a
 // bulk-upload-check answered a non-trashed duplicate. Buffered like Store.

@@ -3,6 +3,8 @@ package hashcache
 import (
 	"bytes"
 	"crypto/sha1"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -91,6 +93,67 @@ func TestConfirmedSince(t *testing.T) {
 		}
 	}
 	mustClose(t, c)
+}
+
+// ConfirmedSinceAll answers for each checksum what ConfirmedSince does:
+// from buffered writes, from the file (more checksums than one release of
+// the map's pages), and in memory mode.
+func TestConfirmedSinceAll(t *testing.T) {
+	const server, user = "http://127.0.0.1:2283", "u"
+	db := filepath.Join(t.TempDir(), "hashes.db")
+	c := mustOpen(t, db)
+	var sums [][20]byte
+	want := map[int]string{}
+	for k := range 3 * releaseEvery {
+		sums = append(sums, sha1.Sum(fmt.Appendf(nil, "file %d", k)))
+		if k%3 != 0 { // every third checksum was never confirmed
+			want[k] = fmt.Sprintf("asset %d", k)
+			c.Confirm(server, user, sums[k], want[k])
+		}
+	}
+	check := func(c *Cache, since time.Time, want map[int]string) {
+		t.Helper()
+		got := map[int]string{}
+		last := -1
+		c.ConfirmedSinceAll(server, user, sums, since, func(k int, id string) {
+			if k <= last {
+				t.Fatalf("found(%d) after found(%d): not in order", k, last)
+			}
+			last = k
+			got[k] = id
+		})
+		if !maps.Equal(got, want) {
+			t.Fatalf("found %d confirmations, want %d (first mismatch among %v)", len(got), len(want), firstMismatch(got, want))
+		}
+	}
+	before := time.Now().Add(-time.Second)
+	check(c, before, want) // buffered
+	mustClose(t, c)
+	c = mustOpen(t, db)
+	check(c, before, want)                                   // from the file
+	check(c, time.Now().Add(time.Hour), nil)                 // all older than since
+	m, err := Open(db, WithLockTimeout(10*time.Millisecond)) // memory mode
+	if err != nil || m.Stats().Persistent {
+		t.Fatalf("second opener: %v, not in memory mode", err)
+	}
+	m.Confirm(server, user, sums[0], "m0")
+	check(m, time.Time{}, map[int]string{0: "m0"})
+	_ = m.Close()
+	mustClose(t, c)
+}
+
+func firstMismatch(got, want map[int]string) []int {
+	for k, v := range want {
+		if got[k] != v {
+			return []int{k}
+		}
+	}
+	for k := range got {
+		if _, ok := want[k]; !ok {
+			return []int{k}
+		}
+	}
+	return nil
 }
 
 func TestConfirmNeverStoresCredentials(t *testing.T) {
