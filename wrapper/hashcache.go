@@ -18,7 +18,9 @@ import (
 // Level 1 remembers the SHA-1 of each local file, keyed by absolute path,
 // size, mtime, ctime, device and inode: a re-run does not read unchanged
 // files again. Level 2 remembers which checksums this server (URL + user id
-// from GET /users/me) confirmed, with their asset ids.
+// from GET /users/me) confirmed, with their asset ids: an upload's answer
+// as it comes, bulk-upload-check's duplicates once the uploads are done
+// (in checksum order, one read of the file), not after a cancelled run.
 //
 // Re-check: every checksum, cached or not, still goes to POST
 // /assets/bulk-upload-check in batches of 500 (one request per 500 files,
@@ -119,8 +121,8 @@ func (s serverCache) confirm(sum Checksum, assetID string) {
 	s.hc.Confirm(s.server, s.user, sum, assetID)
 }
 
-// confirmAll is confirm for a batch (a bulk-upload-check's live
-// duplicates), looked up in one sorted pass. It reorders items.
+// confirmAll is confirm for a batch (a chunk of confirmDuplicates),
+// looked up in one sorted pass. It reorders items.
 func (s serverCache) confirmAll(items []hashcache.Confirmation) {
 	if s.hc == nil {
 		return

@@ -311,7 +311,9 @@ type FileOutcome struct {
 // bytes in the checksum index; the names of a folder's files are one
 // string, and a failed file's error is kept apart), and the result (see
 // UploadResult, and OnFile to keep it small). The hash cache's file is
-// memory-mapped; only the pages of the last lookups stay resident.
+// memory-mapped; only the pages of the last lookups stay resident. With
+// HashCache.RecheckAfter, up to 65,536 files at a time wait half a second
+// for their confirmations to be looked up together (about 50 bytes each).
 //
 // Retries and stalls follow the Client's RetryPolicy; there is no total
 // timeout. Errors of single files never stop the run: they are listed in
