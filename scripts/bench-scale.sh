@@ -5,9 +5,10 @@
 #
 #  1. Many files (unless SKIP_MANY=1): N files of SIZE bytes (distinct
 #     random content) in DIRS folders; goimmich upload -r -j runs a first
-#     upload, a re-run with the hash cache (the default) and a re-run with
-#     --no-cache. For each: wall seconds, client CPU (user + system) and the
-#     client's peak RSS (from /usr/bin/time -v), and CPU per file. Then
+#     upload, a re-run with the hash cache (the default), a re-run with
+#     --no-cache and one with --recheck-after 24h. For each: wall seconds,
+#     client CPU (user + system) and the client's peak RSS (from
+#     /usr/bin/time -v), and CPU per file. Then
 #     (unless SKIP_CURL=1) curl uploads the same files to a fresh fake, 5 at
 #     a time over keep-alive connections: the floor of an HTTP client's
 #     CPU per request on this machine.
@@ -107,7 +108,7 @@ EOF
 	sync
 	start_server "$work/server"
 	stats() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["stats"])' "$1"; }
-	for run in first:"" cached:"" nocache:--no-cache; do
+	for run in first:"" cached:"" nocache:--no-cache recheck:"--recheck-after 24h"; do
 		name=${run%%:*} flag=${run#*:}
 		# shellcheck disable=SC2086
 		read -r wall cpu rss < <(measure "$name" "$work/goimmich" upload -r -j --no-progress $flag "$lib")
@@ -116,14 +117,15 @@ EOF
 		rows+=("$(printf '| %s, %d files | %s s | %s s (%s µs/file) | %s MB |' "$name" "$N" "$wall" "$cpu" "$upf" "$rss")")
 		[[ "$name" == first ]] && sync # let write-back finish before the re-runs
 	done
-	python3 - "$work/first.out" "$work/cached.out" "$work/nocache.out" "$N" <<'EOF' || exit 1
+	python3 - "$work/first.out" "$work/cached.out" "$work/nocache.out" "$work/recheck.out" "$N" <<'EOF' || exit 1
 import json, sys
-first, cached, nocache = (json.load(open(p)) for p in sys.argv[1:4])
-n = int(sys.argv[4])
+first, cached, nocache, recheck = (json.load(open(p)) for p in sys.argv[1:5])
+n = int(sys.argv[5])
 assert first["stats"]["uploaded"] == n and len(first["uploaded"]) == n, first["stats"]
-for r in (cached, nocache):
+for r in (cached, nocache, recheck):
     assert r["stats"]["rejected"] == n and len(r["rejected"]) == n, r["stats"]
 assert cached["stats"].get("hash_cache_hits") == n, cached["stats"]
+assert recheck["stats"].get("checks_skipped") == n, recheck["stats"]
 EOF
 	stop_server
 	if [[ "${SKIP_CURL:-}" != 1 ]]; then
