@@ -1,6 +1,17 @@
 package wrapper
 
-import "testing"
+import (
+	"crypto/sha1"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/goimmich/goimmich/internal/hashcache"
+)
 
 // fileList hands back every file at its index across chunks, and only its
 // first chunk is smaller than a whole one.
@@ -64,5 +75,42 @@ func TestLeaderIndex(t *testing.T) {
 	}
 	if len(x.slots) < 2*n {
 		t.Errorf("%d slots for %d files: more than half full", len(x.slots), n)
+	}
+}
+
+// skipConfirmed settles the files the cache confirmed and hands back the
+// others in the order it was given (the order they are checked and
+// uploaded in), though it looks them up in checksum order.
+func TestSkipConfirmedKeepsOrder(t *testing.T) {
+	const server, user = "http://127.0.0.1:2283", "u"
+	hc, err := hashcache.Open(filepath.Join(t.TempDir(), "hashes.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hc.Close()
+	sc := &scanner{}
+	d := sc.folder("", "")
+	var idx, want []int32
+	for i := range 50 {
+		p := fmt.Sprintf("/photos/%d.jpg", i)
+		dir, off := d.add(p)
+		sc.res.files.add(fileRun{scannedFile: scannedFile{dir: dir, nameOff: off, nameLen: uint32(len(p))},
+			sum: sha1.Sum([]byte(p)), leader: -1})
+		idx = append(idx, int32(i))
+		if i%3 == 0 {
+			hc.Confirm(server, user, sc.res.files.at(i).sum, uuid.NewString())
+		} else {
+			want = append(want, int32(i))
+		}
+	}
+	d.done()
+	r := &uploadRun{scan: sc.res, prog: nopProgress{}, cache: serverCache{hc: hc, server: server, user: user}}
+	if got := r.skipConfirmed(idx, time.Time{}); !slices.Equal(got, want) {
+		t.Fatalf("files to check %v, want %v", got, want)
+	}
+	for i := range 50 {
+		if fr := r.file(i); fr.checkSkipped != (i%3 == 0) || (fr.out.status == rejected) != (i%3 == 0) {
+			t.Errorf("file %d: skipped %v, status %v", i, fr.checkSkipped, fr.out.status)
+		}
 	}
 }

@@ -19,8 +19,9 @@ import (
 // size, mtime, ctime, device and inode: a re-run does not read unchanged
 // files again. Level 2 remembers which checksums this server (URL + user id
 // from GET /users/me) confirmed, with their asset ids: an upload's answer
-// as it comes, bulk-upload-check's duplicates once the uploads are done
-// (in checksum order, one read of the file), not after a cancelled run.
+// (and the check of a file of 64 MiB or more sent while it is hashed) as it
+// comes, bulk-upload-check's other duplicates once the uploads are done or
+// cancelled, in checksum order, chunk by chunk.
 //
 // Re-check: every checksum, cached or not, still goes to POST
 // /assets/bulk-upload-check in batches of 500 (one request per 500 files,

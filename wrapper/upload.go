@@ -313,7 +313,7 @@ type FileOutcome struct {
 // UploadResult, and OnFile to keep it small). The hash cache's file is
 // memory-mapped; only the pages of the last lookups stay resident. With
 // HashCache.RecheckAfter, up to 65,536 files at a time wait half a second
-// for their confirmations to be looked up together (about 50 bytes each).
+// for their confirmations to be looked up together (about 70 bytes each).
 //
 // Retries and stalls follow the Client's RetryPolicy; there is no total
 // timeout. Errors of single files never stop the run: they are listed in
@@ -339,9 +339,8 @@ func (c *Client) Upload(ctx context.Context, paths []string, opts UploadOptions)
 	r.scanFiles(ctx, paths)
 	r.pipeline(ctx)
 	r.settleLeftovers(ctx)
-	if ctx.Err() == nil {
-		r.confirmDuplicates()
-	}
+	r.confirmDuplicates() // also when cancelled: the answers came
+
 	if ctx.Err() == nil && !opts.DryRun && len(opts.Ignore) == 0 {
 		r.pruneHashCache()
 	}

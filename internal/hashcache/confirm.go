@@ -96,7 +96,8 @@ func (c *Cache) ConfirmedSince(server, user string, sum [20]byte, since time.Tim
 // the order given in one read of the file: sorted, a page of the file is
 // read once for all its checksums, where calls one by one read a page for
 // each. found is called, in order, with the index in sums of each one
-// confirmed and its asset id.
+// confirmed and its asset id, while the cache's lock is held: it must not
+// call the Cache, and other callers wait until the lookup ends.
 func (c *Cache) ConfirmedSinceAll(server, user string, sums [][20]byte, since time.Time, found func(k int, assetID string)) {
 	if c == nil || len(sums) == 0 {
 		return
