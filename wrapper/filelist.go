@@ -42,6 +42,17 @@ func (l *fileList) at(i int) *fileRun {
 
 func (l *fileList) len() int { return l.n }
 
+// truncate keeps the first n files (n <= len).
+func (l *fileList) truncate(n int) {
+	const size = 1 << fileChunkBits
+	l.chunks = l.chunks[:(n+size-1)/size]
+	if n%size != 0 {
+		last := &l.chunks[len(l.chunks)-1]
+		*last = (*last)[:n%size]
+	}
+	l.n = n
+}
+
 // leaderIndex finds the first file of the run with a given checksum: an
 // open-addressing table of file indexes, 4 bytes a slot and at most half
 // full (about 10 bytes a file, where a map from checksum prefix to index

@@ -40,6 +40,17 @@ func TestFileList(t *testing.T) {
 			t.Errorf("chunk %d has capacity %d, want %d", k, cap(c), size)
 		}
 	}
+	l.truncate(size + 3)
+	if l.len() != size+3 || l.at(size+2).leader != int32(size+2) {
+		t.Fatalf("after truncate: len %d", l.len())
+	}
+	if got := l.add(fileRun{leader: -7}); got != size+3 || l.at(size+3).leader != -7 || l.len() != size+4 {
+		t.Fatalf("add after truncate: index %d, len %d", got, l.len())
+	}
+	l.truncate(size)
+	if got := l.add(fileRun{leader: -8}); got != size || l.at(size).leader != -8 || len(l.chunks) != 2 {
+		t.Fatalf("add after truncating to a whole chunk: index %d, %d chunks", got, len(l.chunks))
+	}
 	var small fileList
 	small.add(fileRun{})
 	if c := cap(small.chunks[0]); c > 8 {

@@ -151,9 +151,8 @@ type scanner struct {
 	flat bool
 
 	visitedDirs map[string]bool // real paths of walked folders
-	// linked maps the real path of each file named by the caller or
-	// reached through a link to its index in res.files (-1 when it is not
-	// media). Files found directly in walked folders are not kept in it:
+	// linked maps the real path of each media file named by the caller
+	// or reached through a link to its index in res.files. Files found directly in walked folders are not kept in it:
 	// each real folder is walked once, so they cannot repeat among
 	// themselves, and dropSecondSightings matches them with these after
 	// the walk (a million paths would cost 50 MB here).
@@ -183,6 +182,8 @@ func (s *scanner) scan(ctx context.Context, paths []string) scanResult {
 	s.res.started = time.Now()
 	s.visitedDirs = map[string]bool{}
 	s.linked = map[string]int{}
+	others := map[string]bool{} // real paths of named files that are not media
+	named := s.folder("", "")   // the named files' names are their paths
 	for _, p := range paths {
 		if ctx.Err() != nil {
 			break
@@ -196,23 +197,20 @@ func (s *scanner) scan(ctx context.Context, paths []string) scanResult {
 		case fi.IsDir():
 			s.walkDir(ctx, p, p, "")
 			s.res.folders = append(s.res.folders, p)
-		case fi.Mode().IsRegular():
-			real, first := s.linkedOnce(p)
-			if !first {
-				continue
-			}
-			if !s.media.has(p) {
-				s.linked[real] = -1
-				s.res.unsupported = append(s.res.unsupported, p)
-				continue
-			}
-			d := s.folder("", "")
-			s.linked[real] = s.addFile(&d, p, fi, nil)
-			d.done()
-		default:
+		case !fi.Mode().IsRegular():
 			s.fail(p, errors.New("not a regular file or folder"))
+		case !s.media.has(p):
+			if real, _ := s.linkedOnce(p); !others[real] {
+				others[real] = true
+				s.res.unsupported = append(s.res.unsupported, p)
+			}
+		default:
+			if real, first := s.linkedOnce(p); first {
+				s.linked[real] = s.addFile(&named, p, fi, nil)
+			}
 		}
 	}
+	named.done()
 	s.dropSecondSightings()
 	return s.res
 }
@@ -238,10 +236,8 @@ func (s *scanner) linkedOnce(path string) (real string, first bool) {
 // looked at.
 func (s *scanner) dropSecondSightings() {
 	targetDirs := map[string]bool{}
-	for real, i := range s.linked {
-		if i >= 0 {
-			targetDirs[filepath.Dir(real)] = true
-		}
+	for real := range s.linked {
+		targetDirs[filepath.Dir(real)] = true
 	}
 	folders := map[uint32]bool{}
 	for k, d := range s.res.dirs {
@@ -260,28 +256,31 @@ func (s *scanner) dropSecondSightings() {
 		}
 		d := &s.res.dirs[f.dir]
 		real := filepath.Join(d.real, d.names[f.nameOff:f.nameOff+f.nameLen])
-		if j, ok := s.linked[real]; ok && j >= 0 && j != i {
+		if j, ok := s.linked[real]; ok && j != i {
 			drop[max(i, j)] = true
 		}
 	}
 	if len(drop) == 0 {
 		return
 	}
-	var kept fileList
+	// Compact in place: file i moves down to k <= i.
+	k := 0
 	var sidecars map[int]sidecarFile
 	for i := range s.res.files.len() {
 		if drop[i] {
 			continue
 		}
-		k := kept.add(*s.res.files.at(i))
+		*s.res.files.at(k) = *s.res.files.at(i)
 		if sc, ok := s.res.sidecars[i]; ok {
 			if sidecars == nil {
 				sidecars = map[int]sidecarFile{}
 			}
 			sidecars[k] = sc
 		}
+		k++
 	}
-	s.res.files, s.res.sidecars = kept, sidecars
+	s.res.files.truncate(k)
+	s.res.sidecars = sidecars
 }
 
 // realPath is path with every symbolic link resolved, made absolute: a
