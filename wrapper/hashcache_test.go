@@ -260,9 +260,20 @@ func TestHashCacheFileChangedAfterScan(t *testing.T) {
 	}
 }
 
-// A re-run's prune keeps the entry of every file it found, among many.
+// A re-run's prune keeps the entry of every file it found, among many,
+// and forgets the one it did not.
 func TestHashCachePruneKeepsFilesFound(t *testing.T) {
-	_, c, paths, opts, _ := cachedLibrary(t, 200, 100)
+	_, c, paths, opts, _ := cachedLibrary(t, 201, 100)
+	gone := paths[200]
+	fi, err := os.Stat(gone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goneKey := hashcache.KeyFor(gone, fi)
+	if err := os.Remove(gone); err != nil {
+		t.Fatal(err)
+	}
+	paths = paths[:200]
 	res, err := c.Upload(context.Background(), []string{filepath.Dir(paths[0])}, opts)
 	if err != nil || res.Stats.Rejected != 200 {
 		t.Fatalf("re-run: %v %+v", err, res.Stats)
@@ -280,6 +291,9 @@ func TestHashCachePruneKeepsFilesFound(t *testing.T) {
 		if _, ok := hc.Lookup(hashcache.KeyFor(p, fi)); !ok {
 			t.Fatalf("%s: pruned from the cache although the walk found it", filepath.Base(p))
 		}
+	}
+	if _, ok := hc.Lookup(goneKey); ok {
+		t.Fatal("the deleted file's entry was not pruned")
 	}
 }
 
