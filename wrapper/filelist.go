@@ -2,11 +2,14 @@ package wrapper
 
 import "encoding/binary"
 
-// fileChunkBits sets the size of fileList's chunks: 4096 files, about
-// 450 KiB.
-const fileChunkBits = 12
+// fileChunkBits sets the size of fileList's chunks: fileChunk = 4096
+// files, about 450 KiB.
+const (
+	fileChunkBits = 12
+	fileChunk     = 1 << fileChunkBits
+)
 
-// fileList holds a run's files in chunks of 1<<fileChunkBits: one slice
+// fileList holds a run's files in chunks of fileChunk: one slice
 // of a million files would be copied whole at each growth, and its last
 // growth would leave up to half of it unused. The first chunk starts
 // small and doubles, so a run of a few files allocates for a few.
@@ -17,16 +20,15 @@ type fileList struct {
 
 // add appends f and returns its index.
 func (l *fileList) add(f fileRun) int {
-	const size = 1 << fileChunkBits
 	switch {
 	case len(l.chunks) == 0:
 		l.chunks = append(l.chunks, make([]fileRun, 0, 8))
-	case len(l.chunks[len(l.chunks)-1]) == size:
-		l.chunks = append(l.chunks, make([]fileRun, 0, size))
+	case len(l.chunks[len(l.chunks)-1]) == fileChunk:
+		l.chunks = append(l.chunks, make([]fileRun, 0, fileChunk))
 	}
 	last := &l.chunks[len(l.chunks)-1]
-	if len(*last) == cap(*last) { // the first chunk: double it, up to size
-		c := make([]fileRun, len(*last), min(2*cap(*last), size))
+	if len(*last) == cap(*last) { // the first chunk: double it, up to fileChunk
+		c := make([]fileRun, len(*last), min(2*cap(*last), fileChunk))
 		copy(c, *last)
 		*last = c
 	}
@@ -37,18 +39,17 @@ func (l *fileList) add(f fileRun) int {
 
 // at is file i (0 <= i < len).
 func (l *fileList) at(i int) *fileRun {
-	return &l.chunks[i>>fileChunkBits][i&(1<<fileChunkBits-1)]
+	return &l.chunks[i>>fileChunkBits][i&(fileChunk-1)]
 }
 
 func (l *fileList) len() int { return l.n }
 
 // truncate keeps the first n files (n <= len).
 func (l *fileList) truncate(n int) {
-	const size = 1 << fileChunkBits
-	l.chunks = l.chunks[:(n+size-1)/size]
-	if n%size != 0 {
+	l.chunks = l.chunks[:(n+fileChunk-1)/fileChunk]
+	if n%fileChunk != 0 {
 		last := &l.chunks[len(l.chunks)-1]
-		*last = (*last)[:n%size]
+		*last = (*last)[:n%fileChunk]
 	}
 	l.n = n
 }

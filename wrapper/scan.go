@@ -129,11 +129,16 @@ type scanResult struct {
 // path is f's path: as the caller named it, or joined under its folder.
 func (r *scanResult) path(f *scannedFile) string {
 	d := &r.dirs[f.dir]
-	name := d.names[f.nameOff : f.nameOff+f.nameLen]
-	if d.path == "" {
+	return underFolder(d.path, d.names[f.nameOff:f.nameOff+f.nameLen])
+}
+
+// underFolder is the path of the file name in folder dir, or name itself
+// for a file named by the caller (dir "").
+func underFolder(dir, name string) string {
+	if dir == "" {
 		return name
 	}
-	return filepath.Join(d.path, name)
+	return filepath.Join(dir, name)
 }
 
 // sidecar is the sidecar of file i; its path is "" when there is none.
@@ -336,11 +341,7 @@ func (s *scanner) addFile(d *folderFiles, name string, fi os.FileInfo, names map
 	f := scannedFile{stat: statOf(hashcache.StatKey(fi)), dir: dir, nameOff: off, nameLen: uint32(len(name))}
 	i := s.res.files.add(fileRun{scannedFile: f, leader: -1})
 	if s.withSidecars {
-		path := name
-		if d.path != "" {
-			path = filepath.Join(d.path, name)
-		}
-		if p, size := findSidecar(path, names); p != "" {
+		if p, size := findSidecar(underFolder(d.path, name), names); p != "" {
 			if s.res.sidecars == nil {
 				s.res.sidecars = map[int]sidecarFile{}
 			}
