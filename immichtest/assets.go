@@ -476,16 +476,22 @@ func (s *Server) bulkUploadCheck(c *call) {
 	if !c.decode(&body) {
 		return
 	}
-	results := make([]map[string]any, 0, len(body.Assets))
+	// A struct, not a map per result: encoding/json sorts a map's keys, and
+	// that was a tenth of the fake's CPU on a cached re-run.
+	type result struct {
+		ID        string `json:"id"`
+		Action    string `json:"action"`
+		Reason    string `json:"reason,omitempty"`
+		AssetID   string `json:"assetId,omitempty"`
+		IsTrashed *bool  `json:"isTrashed,omitempty"`
+	}
+	results := make([]result, len(body.Assets))
 	s.mu.Lock()
-	for _, it := range body.Assets {
-		a, dup := s.findByChecksumLocked(c.auth.userID, fromChecksum(it.Checksum))
-		if dup {
-			results = append(results, map[string]any{
-				"id": it.ID, "action": "reject", "reason": "duplicate", "assetId": a.ID.String(), "isTrashed": a.IsTrashed,
-			})
-		} else {
-			results = append(results, map[string]any{"id": it.ID, "action": "accept"})
+	for i, it := range body.Assets {
+		results[i] = result{ID: it.ID, Action: "accept"}
+		if a, dup := s.findByChecksumLocked(c.auth.userID, fromChecksum(it.Checksum)); dup {
+			trashed := a.IsTrashed // a copy: the answer is encoded after the lock is released
+			results[i] = result{ID: it.ID, Action: "reject", Reason: "duplicate", AssetID: a.ID.String(), IsTrashed: &trashed}
 		}
 	}
 	s.mu.Unlock()
