@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"io"
 	"mime/multipart"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/getkin/kin-openapi/openapi3"
 )
 
 func FuzzSanitizeFilename(f *testing.F) {
@@ -28,6 +31,26 @@ func FuzzSanitizeFilename(f *testing.F) {
 		}
 		if utf8.ValidString(name) && !utf8.ValidString(got) {
 			t.Fatalf("%q -> %q cut inside a character", name, got)
+		}
+	})
+}
+
+// FuzzCheckUUID: the fake's uuid format check accepts exactly what
+// kin-openapi's RFC 4122 pattern accepts.
+func FuzzCheckUUID(f *testing.F) {
+	for _, s := range []string{
+		"6ba7b810-9dad-11d1-80b4-00c04fd430c8", "F47AC10B-58CC-4372-A567-0E02B2C3D479",
+		"00000000-0000-0000-0000-000000000000", "00000000-0000-0000-0000-000000000001",
+		"f47ac10b-58cc-6372-a567-0e02b2c3d479", "f47ac10b-58cc-4372-c567-0e02b2c3d479",
+		"f47ac10b-58cc-4372-a567-0e02b2c3d47g", "f47ac10b058cc-4372-a567-0e02b2c3d479",
+		"f47ac10b-58cc-4372-a567-0e02b2c3d4790", "f47ac10b-58cc-4372-a567-0e02b2c3d47", "",
+	} {
+		f.Add(s)
+	}
+	re := regexp.MustCompile(openapi3.FormatOfStringForUUIDOfRFC4122)
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := checkUUID(s) == nil, re.MatchString(s); got != want {
+			t.Fatalf("checkUUID(%q) accepts: %v, the pattern: %v", s, got, want)
 		}
 	})
 }

@@ -250,7 +250,35 @@ func (s *Server) input(rt *route, r *http.Request) *openapi3filter.RequestValida
 // alone by default: Immich 2's specs give ids only that format (3's add a
 // pattern), and its server refuses what is not a UUID ("must be a UUID").
 var formatChecks = []openapi3.SchemaValidationOption{
-	openapi3.WithStringFormatValidator("uuid", openapi3.NewRegexpFormatValidator(openapi3.FormatOfStringForUUIDOfRFC4122)),
+	openapi3.WithStringFormatValidator("uuid", openapi3.NewCallbackValidator(checkUUID)),
+}
+
+// checkUUID accepts what kin-openapi's FormatOfStringForUUIDOfRFC4122
+// pattern accepts (versions 1 to 5, the RFC variant, or the nil UUID),
+// without a regular expression: a cached re-run's bulk-upload-check
+// answers hold 500 ids, and matching them took 7% of the fake's CPU.
+func checkUUID(s string) error {
+	const nilUUID = "00000000-0000-0000-0000-000000000000"
+	ok := len(s) == 36 && s == nilUUID
+	if len(s) == 36 && !ok {
+		ok = s[14] >= '1' && s[14] <= '5' && strings.IndexByte("89abAB", s[19]) >= 0
+		for i := 0; i < 36 && ok; i++ {
+			switch i {
+			case 8, 13, 18, 23:
+				ok = s[i] == '-'
+			default:
+				ok = isHexDigit(s[i])
+			}
+		}
+	}
+	if !ok {
+		return fmt.Errorf(`string doesn't match pattern "%s"`, openapi3.FormatOfStringForUUIDOfRFC4122)
+	}
+	return nil
+}
+
+func isHexDigit(b byte) bool {
+	return '0' <= b && b <= '9' || 'a' <= b && b <= 'f' || 'A' <= b && b <= 'F'
 }
 
 // validateRequest checks r against the spec (openapi3filter buffers and
