@@ -129,7 +129,7 @@ func (c *call) unhonoured(field string) {
 // (receiveUpload). The JSON body was buffered by validation; it is read and
 // put back.
 func (c *call) checkFields() bool {
-	if c.rt.allFields {
+	if c.rt.unruled {
 		return true
 	}
 	q := c.r.URL.Query()
@@ -194,6 +194,21 @@ func (s *Server) honouredFields(operationID string) []string {
 		return slices.Compact(out)
 	}
 	return nil
+}
+
+// honoursAnyValue reports whether the fake honours every query parameter
+// and body property the spec gives rt's operation, with no rule on values.
+func honoursAnyValue(rt *route) bool {
+	fields, ok := honoured[rt.opID]
+	if !ok {
+		return false
+	}
+	for _, name := range specFields(rt) {
+		if rule, ok := fields[name]; !ok || rule != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // specFields lists the query parameters and request body properties the

@@ -32,6 +32,10 @@ type route struct {
 	sharedOK   bool     // accepts key/slug share-link auth
 	multipart  bool     // request body is multipart/form-data
 	allFields  bool     // every request field of the spec is honoured (search)
+	// unruled: every request field of the spec is honoured whatever its
+	// value, so checkFields has nothing to find (and skips decoding the
+	// body once more).
+	unruled bool
 }
 
 // handlerFunc serves one operation after auth and request validation.
@@ -88,6 +92,7 @@ func (s *Server) buildMux() http.Handler {
 			}
 			// The search handlers implement every filter of their DTOs.
 			rt.allFields = strings.HasPrefix(path, "/search/")
+			rt.unruled = rt.allFields || honoursAnyValue(rt)
 			e := &routeEntry{rt: rt, h: handlers[rt.opID]}
 			for _, seg := range strings.Split(strings.Trim(path, "/"), "/") {
 				if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
