@@ -87,20 +87,20 @@ type sidecarFile struct {
 	size int64
 }
 
-// fileStat is a hashcache.FileKey without its path: the scan keeps one per
-// file, and the path is already there.
+// fileStat is a hashcache.FileKey without its path (24 bytes): the scan
+// keeps one per file, and the path is already there.
 type fileStat struct {
-	size, modTime, changeTime int64
-	dev, ino                  uint64
+	size, modTime int64
+	id            uint64 // hashcache.StatID of ctime, device and inode
 }
 
 func statOf(k hashcache.FileKey) fileStat {
-	return fileStat{size: k.Size, modTime: k.ModTime, changeTime: k.ChangeTime, dev: k.Dev, ino: k.Ino}
+	return fileStat{size: k.Size, modTime: k.ModTime, id: k.ID}
 }
 
 // key is the hash cache's key of the file at path (absolute, cleaned).
 func (s fileStat) key(path string) hashcache.FileKey {
-	return hashcache.FileKey{Path: path, Size: s.size, ModTime: s.modTime, ChangeTime: s.changeTime, Dev: s.dev, Ino: s.ino}
+	return hashcache.FileKey{Path: path, Size: s.size, ModTime: s.modTime, ID: s.id}
 }
 
 func (f *scannedFile) size() int64 { return f.stat.size }

@@ -306,8 +306,8 @@ type FileOutcome struct {
 // 256 KiB buffer per hashing core, the body of an upload of at most 64 KiB
 // (a small file is sent from memory, in one write) or a few KiB of
 // multipart headers, and the HTTP transport's buffers per upload, plus,
-// while Upload runs, about 125 bytes of bookkeeping per scanned file and
-// its name's bytes (a 112-byte record without pointers, a slot of 8 to 16
+// while Upload runs, about 110 bytes of bookkeeping per scanned file and
+// its name's bytes (a 96-byte record without pointers, a slot of 8 to 16
 // bytes in the checksum index; the names of a folder's files are one
 // string, and a failed file's error is kept apart), and the result (see
 // UploadResult, and OnFile to keep it small). The hash cache's file is

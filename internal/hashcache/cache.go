@@ -2,9 +2,10 @@
 // checksums an Immich server already confirmed, so that a re-run over an
 // unchanged library neither re-reads the files nor re-asks the server.
 //
-// Level 1 maps a FileKey (absolute path, size, mtime, ctime, device, inode)
-// to the file's SHA1: a hit means the file need not be read. Level 2 maps a
-// (server URL, user id, SHA1) triple to the asset id the server answered.
+// Level 1 maps a FileKey (absolute path, size, mtime, and a digest of
+// ctime, device and inode) to the file's SHA1: a hit means the file need
+// not be read. Level 2 maps a (server URL, user id, SHA1) triple to the
+// asset id the server answered.
 //
 // Everything lives in one bbolt file (default DefaultPath, mode 0600, in a
 // 0700 directory). The cache is an optimisation and is never fatal: a

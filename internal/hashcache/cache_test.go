@@ -3,6 +3,7 @@ package hashcache
 import (
 	"bytes"
 	"crypto/rand"
+	"crypto/sha1"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -297,8 +298,8 @@ func TestKeyForRelativePath(t *testing.T) {
 	if k.Size != 1 || k.ModTime != fi.ModTime().UnixNano() {
 		t.Fatalf("KeyFor = %+v", k)
 	}
-	if runtime.GOOS == "linux" && (k.Ino == 0 || k.ChangeTime == 0) {
-		t.Fatalf("KeyFor on linux lacks inode or ctime: %+v", k)
+	if runtime.GOOS == "linux" && k.ID == 0 {
+		t.Fatalf("KeyFor on linux lacks the ID of ctime, device and inode: %+v", k)
 	}
 }
 
@@ -784,7 +785,7 @@ func TestStoredInOrderFillsPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 20000 {
-		c.Store(FileKey{Path: fmt.Sprintf("/library/%03d/IMG_%07d.jpg", i/400, i), Size: int64(i), ModTime: past.UnixNano(), Ino: uint64(i)}, [20]byte{byte(i), byte(i >> 8)})
+		c.Store(FileKey{Path: fmt.Sprintf("/library/%03d/IMG_%07d.jpg", i/400, i), Size: int64(i), ModTime: past.UnixNano(), ID: uint64(i)}, [20]byte{byte(i), byte(i >> 8)})
 	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
@@ -803,5 +804,56 @@ func TestStoredInOrderFillsPages(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestValuesBeforeIDsStillHit: a level 1 value written before keys held
+// an ID (ctime, device and inode stored whole) is read as its StatID, so
+// the first run after an upgrade re-hashes nothing; a changed ctime, device
+// or inode still misses.
+func TestValuesBeforeIDsStillHit(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "hashes.db")
+	mustClose(t, mustOpen(t, db))
+	const ctime, dev, ino = int64(1_700_000_000_123_456_789), uint64(2049), uint64(4242)
+	k := FileKey{Path: "/photos/IMG_1.JPG", Size: 1234, ModTime: past.UnixNano(), ID: StatID(ctime, dev, ino)}
+	sum := sha1.Sum([]byte("IMG_1"))
+	old := make([]byte, oldFileValueLen)
+	binary.BigEndian.PutUint64(old[0:], uint64(k.Size))
+	binary.BigEndian.PutUint64(old[8:], uint64(k.ModTime))
+	binary.BigEndian.PutUint64(old[16:], uint64(ctime))
+	binary.BigEndian.PutUint64(old[24:], dev)
+	binary.BigEndian.PutUint64(old[32:], ino)
+	copy(old[40:], sum[:])
+	b, err := bolt.Open(db, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = b.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketFiles).Put([]byte(k.Path), old) })
+	if cerr := b.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := mustOpen(t, db)
+	defer mustClose(t, c)
+	if got, ok := c.Lookup(k); !ok || got != sum {
+		t.Fatalf("old value: hit %v, sum %x", ok, got)
+	}
+	for _, other := range []uint64{StatID(ctime+1, dev, ino), StatID(ctime, dev+1, ino), StatID(ctime, dev, ino+1)} {
+		k2 := k
+		k2.ID = other
+		if _, ok := c.Lookup(k2); ok {
+			t.Fatalf("old value hit with ID %x, stored %x", other, k.ID)
+		}
+	}
+	// A new value of the same key is the short one, and hits too.
+	k.Path = "/photos/IMG_2.JPG"
+	c.Store(k, sum)
+	if got, ok := c.Lookup(k); !ok || got != sum {
+		t.Fatalf("new value: hit %v", ok)
+	}
+	if v := k.encode(sum); len(v) != fileValueLen || fileValueLen >= oldFileValueLen {
+		t.Fatalf("new values are %d bytes", len(v))
 	}
 }

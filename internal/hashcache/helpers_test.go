@@ -100,8 +100,7 @@ func synthKey(prefix string, i int) (FileKey, [20]byte) {
 		Path:    fmt.Sprintf("/photos/%s/2024/%05d/IMG_%05d.JPG", prefix, i/100, i),
 		Size:    int64(1_000_000 + i),
 		ModTime: past.UnixNano() + int64(i),
-		Dev:     2049,
-		Ino:     uint64(100_000 + i),
+		ID:      StatID(past.UnixNano(), 2049, uint64(100_000+i)),
 	}
 	return k, sha1.Sum([]byte(k.Path))
 }

@@ -12,7 +12,5 @@ func fillSys(k *FileKey, fi os.FileInfo) {
 	if !ok {
 		return
 	}
-	k.Dev = uint64(st.Dev)
-	k.Ino = uint64(st.Ino)
-	k.ChangeTime = st.Ctimespec.Nano()
+	k.ID = StatID(st.Ctimespec.Nano(), uint64(st.Dev), uint64(st.Ino)) // Dev is uint32 on some arches
 }

@@ -12,7 +12,5 @@ func fillSys(k *FileKey, fi os.FileInfo) {
 	if !ok {
 		return
 	}
-	k.Dev = uint64(st.Dev) // uint32 on some linux arches
-	k.Ino = st.Ino
-	k.ChangeTime = st.Ctim.Nano()
+	k.ID = StatID(st.Ctim.Nano(), uint64(st.Dev), uint64(st.Ino)) // Dev is uint32 on some arches
 }

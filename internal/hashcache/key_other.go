@@ -4,6 +4,6 @@ package hashcache
 
 import "os"
 
-// fillSys leaves Dev, Ino and ChangeTime zero: on this system the key is
+// fillSys leaves ID zero: on this system the key is
 // path + size + mtime only (see FileKey for what that misses).
 func fillSys(*FileKey, os.FileInfo) {}

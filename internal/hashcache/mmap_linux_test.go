@@ -50,7 +50,7 @@ func TestLookupsKeepFewPagesResident(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hashes.db")
 	const n = 40000
 	key := func(i int) FileKey {
-		return FileKey{Path: fmt.Sprintf("/library/%03d/IMG_%07d.jpg", i/400, i), Size: int64(i), ModTime: past.UnixNano(), Ino: uint64(i)}
+		return FileKey{Path: fmt.Sprintf("/library/%03d/IMG_%07d.jpg", i/400, i), Size: int64(i), ModTime: past.UnixNano(), ID: uint64(i)}
 	}
 	c, err := Open(path)
 	if err != nil {
