@@ -200,7 +200,7 @@ func (s *scanner) scan(ctx context.Context, paths []string) scanResult {
 		}
 		switch {
 		case fi.IsDir():
-			s.walkDir(ctx, p, p, "")
+			s.walkDir(ctx, p, p, "", nil)
 			s.res.folders = append(s.res.folders, p)
 		case !fi.Mode().IsRegular():
 			s.fail(p, errors.New("not a regular file or folder"))
@@ -397,38 +397,155 @@ func (s *scanner) ignored(path, rel string) bool {
 }
 
 // walkDir walks folder dir, found under the named root; real is dir with
-// symbolic links resolved, or "" when not known yet.
-func (s *scanner) walkDir(ctx context.Context, root, dir, real string) {
+// symbolic links resolved, or "" when not known yet. ls, when not nil, is
+// the folder's listing, started ahead (prefetch).
+func (s *scanner) walkDir(ctx context.Context, root, dir, real string, ls *listing) {
 	if ctx.Err() != nil {
+		ls.discard()
 		return
 	}
 	if real == "" {
 		r, err := realPath(dir)
 		if err != nil {
+			ls.discard()
 			s.fail(dir, err)
 			return
 		}
 		real = r
 	}
 	if s.visitedDirs[real] {
+		ls.discard()
 		return // a link loop, or a folder reached twice
 	}
 	s.visitedDirs[real] = true
-	entries, err := os.ReadDir(dir) // sorted by name
-	if err != nil {
-		s.fail(dir, err)
+	if ls == nil {
+		ls = s.list(root, dir)
+	}
+	l := ls.wait()
+	if l.err != nil {
+		s.fail(dir, l.err)
 		return
 	}
-	var names map[string]bool
-	if s.withSidecars {
-		names = make(map[string]bool, len(entries))
-		for _, e := range entries {
-			names[e.Name()] = true
+	// The plain subfolders are listed ahead, up to listAhead at a time,
+	// while the files before them are added and the ones before them
+	// walked: the walk itself is one goroutine, and on a network share
+	// each listing is round trips.
+	var subs []int // indexes in l.items of plain subfolders
+	if !s.flat {
+		for k, it := range l.items {
+			if it.entry.IsDir() && it.entry.Type()&fs.ModeSymlink == 0 {
+				subs = append(subs, k)
+			}
 		}
 	}
-	// The entries to visit, in order; the media files among them are
-	// stat'ed together first.
-	var items []dirItem
+	ahead := map[int]*listing{}
+	next := 0 // subs[next] is the next subfolder to list ahead
+	fill := func() {
+		for ; next < len(subs) && len(ahead) < listAhead; next++ {
+			ahead[subs[next]] = s.list(root, l.items[subs[next]].path)
+		}
+	}
+	defer func() { // on cancel: wait for the listings still running
+		for _, a := range ahead {
+			a.discard()
+		}
+	}()
+	fill()
+	files := s.folder(dir, real)
+	defer files.done()
+	for k, it := range l.items {
+		e, path := it.entry, it.path
+		switch {
+		case e.Type()&fs.ModeSymlink != 0:
+			fi, err := os.Stat(path)
+			if err != nil {
+				continue // a dangling link found by walking is not a photo
+			}
+			if fi.IsDir() {
+				if !s.flat {
+					s.walkDir(ctx, root, path, "", nil)
+				}
+				continue
+			}
+			if !fi.Mode().IsRegular() || !s.media.has(e.Name()) {
+				continue
+			}
+			if real, first := s.linkedOnce(path); first {
+				s.linked[real] = s.addFile(&files, e.Name(), fi, l.names)
+			}
+		case e.IsDir():
+			if s.flat {
+				continue
+			}
+			sub := ahead[k]
+			delete(ahead, k)
+			fill()
+			// A folder entry is no link: its real path is under real.
+			s.walkDir(ctx, root, path, filepath.Join(real, e.Name()), sub)
+		case it.err != nil:
+			s.fail(path, it.err)
+		default:
+			s.addFile(&files, e.Name(), it.info, l.names)
+		}
+	}
+}
+
+// listAhead is how many folders are listed ahead of the walk.
+const listAhead = 2
+
+// listing is a folder's entries to visit, in order, with its media files
+// stat'ed, made by a goroutine of its own (scanner.list).
+type listing struct {
+	done chan struct{}
+	listed
+}
+
+type listed struct {
+	items []dirItem
+	names map[string]bool // every entry's name, when looking for sidecars
+	err   error
+}
+
+// list starts listing folder dir (under the named root).
+func (s *scanner) list(root, dir string) *listing {
+	ls := &listing{done: make(chan struct{})}
+	go func() {
+		defer close(ls.done)
+		ls.listed = s.readFolder(root, dir)
+	}()
+	return ls
+}
+
+// wait returns the listing once it is made.
+func (ls *listing) wait() *listed {
+	<-ls.done
+	return &ls.listed
+}
+
+// discard waits for a listing that will not be used (so that no
+// goroutine outlives the scan); nil does nothing.
+func (ls *listing) discard() {
+	if ls != nil {
+		<-ls.done
+	}
+}
+
+// readFolder lists folder dir: the entries to visit in order (subfolders,
+// links, and the media files, which it stat's), without the hidden and
+// ignored ones. It reads the scanner's settings only, so listings of
+// several folders may run at once.
+func (s *scanner) readFolder(root, dir string) listed {
+	entries, err := os.ReadDir(dir) // sorted by name
+	if err != nil {
+		return listed{err: err}
+	}
+	var l listed
+	if s.withSidecars {
+		l.names = make(map[string]bool, len(entries))
+		for _, e := range entries {
+			l.names[e.Name()] = true
+		}
+	}
 	var media []int
 	for _, e := range entries {
 		name := e.Name()
@@ -445,46 +562,14 @@ func (s *scanner) walkDir(ctx context.Context, root, dir, real string) {
 		switch {
 		case mode&fs.ModeSymlink != 0 || e.IsDir():
 		case mode.IsRegular() && s.media.has(name):
-			media = append(media, len(items))
+			media = append(media, len(l.items))
 		default:
 			continue
 		}
-		items = append(items, dirItem{entry: e, path: path})
+		l.items = append(l.items, dirItem{entry: e, path: path})
 	}
-	statItems(items, media)
-	files := s.folder(dir, real)
-	defer files.done()
-	for _, it := range items {
-		e, path := it.entry, it.path
-		switch {
-		case e.Type()&fs.ModeSymlink != 0:
-			fi, err := os.Stat(path)
-			if err != nil {
-				continue // a dangling link found by walking is not a photo
-			}
-			if fi.IsDir() {
-				if !s.flat {
-					s.walkDir(ctx, root, path, "")
-				}
-				continue
-			}
-			if !fi.Mode().IsRegular() || !s.media.has(e.Name()) {
-				continue
-			}
-			if real, first := s.linkedOnce(path); first {
-				s.linked[real] = s.addFile(&files, e.Name(), fi, names)
-			}
-		case e.IsDir():
-			// A folder entry is no link: its real path is under real.
-			if !s.flat {
-				s.walkDir(ctx, root, path, filepath.Join(real, e.Name()))
-			}
-		case it.err != nil:
-			s.fail(path, it.err)
-		default:
-			s.addFile(&files, e.Name(), it.info, names)
-		}
-	}
+	statItems(l.items, media)
+	return l
 }
 
 // dirItem is one entry of a walked folder, with its stat once taken.

@@ -8,7 +8,10 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+
+	"go.uber.org/goleak"
 )
 
 // writeFiles creates files (relative path -> content) under dir.
@@ -335,4 +338,86 @@ func BenchmarkScanMemoryPerFile(b *testing.B) {
 		kept += m1.HeapAlloc - m0.HeapAlloc
 	}
 	b.ReportMetric(float64(kept)/float64(b.N)/n, "B/file")
+}
+
+// TestScanWalkOrder: the walk is depth first, each folder's entries by
+// name, though folders are listed ahead of it: the files of a folder
+// before and after its subfolders keep their places.
+func TestScanWalkOrder(t *testing.T) {
+	root := t.TempDir()
+	var want []string
+	files := map[string]string{}
+	var add func(dir string, depth int)
+	add = func(dir string, depth int) {
+		for k := range 5 {
+			name := fmt.Sprintf("%s%c.jpg", dir, 'a'+2*k) // a, c, e, g, i
+			files[name] = name
+			want = append(want, name)
+			if depth < 3 && k%2 == 1 { // subfolders b/ (after a) and f/ (after e)
+				add(fmt.Sprintf("%s%c/", dir, 'a'+2*k-1), depth+1)
+			}
+		}
+	}
+	add("", 0)
+	// want lists a folder's subfolder files where the walk meets them:
+	// after the file before the subfolder's name.
+	want = nil
+	var walk func(dir string, depth int)
+	walk = func(dir string, depth int) {
+		for k := range 5 {
+			if depth < 3 && k%2 == 1 {
+				walk(fmt.Sprintf("%s%c/", dir, 'a'+2*k-1), depth+1)
+			}
+			want = append(want, fmt.Sprintf("%s%c.jpg", dir, 'a'+2*k))
+		}
+	}
+	walk("", 0)
+	writeFiles(t, root, files)
+	got, _, _, _ := scanPaths(t, []string{root}, &scanner{})
+	var gotRel []string
+	for _, p := range got {
+		r, _ := filepath.Rel(root, p)
+		gotRel = append(gotRel, filepath.ToSlash(r))
+	}
+	if !slices.Equal(gotRel, want) {
+		t.Fatalf("scan order\n got %q\nwant %q", gotRel, want)
+	}
+}
+
+// errAfter is a context whose Err turns to Canceled after n calls.
+type errAfter struct {
+	context.Context
+	n atomic.Int64
+}
+
+func (c *errAfter) Err() error {
+	if c.n.Add(-1) < 0 {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestScanCancelledHalfway: a walk cancelled halfway stops with the files
+// it found, and leaves no goroutine behind (it waits for the folders it
+// was listing ahead).
+func TestScanCancelledHalfway(t *testing.T) {
+	root := t.TempDir()
+	files := map[string]string{}
+	for d := range 20 {
+		for f := range 40 {
+			name := fmt.Sprintf("d%02d/IMG_%02d.jpg", d, f)
+			files[name] = name
+		}
+	}
+	writeFiles(t, root, files)
+	for _, n := range []int64{3, 6, 12} { // one check per folder entered
+		ctx := &errAfter{Context: context.Background()}
+		ctx.n.Store(n)
+		s := &scanner{media: newExtSet(DefaultMediaTypes().Image)}
+		res := s.scan(ctx, []string{root})
+		if got := res.files.len(); got == 0 || got >= len(files) {
+			t.Fatalf("cancelled after %d checks: %d files, want some of %d", n, got, len(files))
+		}
+		goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	}
 }
