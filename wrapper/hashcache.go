@@ -18,10 +18,9 @@ import (
 // Level 1 remembers the SHA-1 of each local file, keyed by absolute path,
 // size, mtime, ctime, device and inode: a re-run does not read unchanged
 // files again. Level 2 remembers which checksums this server (URL + user id
-// from GET /users/me) confirmed, with their asset ids: an upload's answer
-// (and the check of a file of 64 MiB or more sent while it is hashed) as it
-// comes, bulk-upload-check's other duplicates once the uploads are done or
-// cancelled, in checksum order, chunk by chunk.
+// from GET /users/me) confirmed, with their asset ids: uploads' answers and
+// bulk-upload-check's duplicates, once the uploads are done or cancelled,
+// in checksum order, chunk by chunk.
 //
 // Re-check: every checksum, cached or not, still goes to POST
 // /assets/bulk-upload-check in batches of 500 (one request per 500 files,
@@ -122,7 +121,7 @@ func (s serverCache) confirm(sum Checksum, assetID string) {
 	s.hc.Confirm(s.server, s.user, sum, assetID)
 }
 
-// confirmAll is confirm for a batch (a chunk of confirmDuplicates),
+// confirmAll is confirm for a batch (a chunk of confirmAnswers),
 // looked up in one sorted pass. It reorders items.
 func (s serverCache) confirmAll(items []hashcache.Confirmation) {
 	if s.hc == nil {
@@ -135,26 +134,30 @@ func (s serverCache) confirmAll(items []hashcache.Confirmation) {
 	s.hc.ConfirmAll(s.server, s.user, items, keepSince)
 }
 
-// confirmDuplicates records the live duplicates bulk-upload-check found
-// in the run (fileRun.confirmDup), in checksum order. The cache reads each
-// confirmation before it writes one, and a check's batch of checksums is
-// spread over the whole file: looked up batch by batch, each checksum cost
-// a page fault, and a re-run of a million files spent 50 of its 78 s of
-// CPU there. In one ordered pass, each page of the confirmations is read
-// once. Run after the pipeline: nothing in it reads these back.
-func (r *uploadRun) confirmDuplicates() {
+// confirmAnswers records in the cache the assets the server named in the
+// run (fileRun.confirmLater: uploads, and live duplicates found by
+// bulk-upload-check), in checksum order. The cache reads each
+// confirmation before it writes one, and checksums are spread over the
+// whole file: confirmed as they came, each cost a page fault (the kernel
+// maps 64 KiB around it), a re-run of a million files spent 50 of its 78 s
+// of CPU there, and a first run's commits kept up to 70 MB of the file
+// resident. In one ordered pass, each page of the confirmations is read,
+// and written, once. Run after the pipeline: nothing in it reads these
+// back. A run killed before it loses them; the next run's
+// bulk-upload-check finds the assets again.
+func (r *uploadRun) confirmAnswers() {
 	if r.cache.hc == nil {
 		return
 	}
 	n := 0
 	for i := range r.nfiles() {
-		if r.file(i).confirmDup {
+		if r.file(i).confirmLater {
 			n++
 		}
 	}
 	idx := make([]int32, 0, n)
 	for i := range r.nfiles() {
-		if r.file(i).confirmDup {
+		if r.file(i).confirmLater {
 			idx = append(idx, int32(i))
 		}
 	}
@@ -193,12 +196,6 @@ func (r *uploadRun) sortBySum(idx []int32) {
 	for k := range keys {
 		idx[k] = keys[k].i
 	}
-}
-
-// confirmNew records that the server confirmed sum as assetID, without
-// reading what the cache held before (an upload the server accepted).
-func (s serverCache) confirmNew(sum Checksum, assetID string) {
-	s.hc.Confirm(s.server, s.user, sum, assetID)
 }
 
 func (s serverCache) forget(sum Checksum) { s.hc.Forget(s.server, s.user, sum) }

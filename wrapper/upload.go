@@ -339,7 +339,7 @@ func (c *Client) Upload(ctx context.Context, paths []string, opts UploadOptions)
 	r.scanFiles(ctx, paths)
 	r.pipeline(ctx)
 	r.settleLeftovers(ctx)
-	r.confirmDuplicates() // also when cancelled: the answers came
+	r.confirmAnswers() // also when cancelled: the answers came
 
 	if ctx.Err() == nil && !opts.DryRun && len(opts.Ignore) == 0 {
 		r.pruneHashCache()
@@ -403,9 +403,10 @@ type fileRun struct {
 	// without asking the server.
 	checkSkipped bool
 	accepted     bool // bulk-upload-check said accept
-	// confirmDup: bulk-upload-check said it is a duplicate of an asset
-	// not in the trash, for the cache to record (confirmDuplicates).
-	confirmDup bool
+	// confirmLater: the server named the file's asset (out.assetID):
+	// bulk-upload-check found a duplicate not in the trash, or the file was
+	// uploaded; the cache records it after the pipeline (confirmAnswers).
+	confirmLater bool
 	// speculative: a big file the cache had no checksum for, uploaded at
 	// once while it is hashed and checked (uploadSpeculative).
 	speculative bool

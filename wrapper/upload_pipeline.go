@@ -376,7 +376,7 @@ func (r *uploadRun) checkBatch(ctx context.Context, idx []int, toUpload chan<- i
 			o := duplicateOf(*a.AssetId, trashOf(a.IsTrashed))
 			switch {
 			case o.trash != inTrash:
-				fr.confirmDup = true // by confirmDuplicates, after the pipeline
+				fr.confirmLater = true // by confirmAnswers, after the pipeline
 			case !keep:
 				r.cache.forget(fr.sum)
 			}
@@ -417,12 +417,11 @@ func (r *uploadRun) uploadOne(ctx context.Context, i int) {
 		}
 		return
 	}
-	switch {
-	case fr.accepted:
-		// The confirmation the cache may hold names the asset that is gone.
-		r.cache.confirmNew(fr.sum, ans.dto.Id.String())
-	case fr.hashed:
-		r.cache.confirm(fr.sum, ans.dto.Id.String())
+	if fr.accepted || fr.hashed {
+		// By confirmAnswers, after the pipeline, with the id settled below
+		// (for an accepted file, the confirmation the cache may hold names
+		// the asset that is gone).
+		fr.confirmLater = true
 	}
 	if ans.created || (ans.retried && fr.accepted) {
 		// created, or our own lost first attempt created it: the retry's

@@ -101,9 +101,7 @@ func (r *uploadRun) uploadSpeculative(ctx context.Context, i int) {
 	switch {
 	case err == nil && (ans.created || (ans.retried && fr.accepted)):
 		// created, or our own lost first attempt created it.
-		if fr.hashed {
-			r.cache.confirmNew(fr.sum, ans.dto.Id.String())
-		}
+		fr.confirmLater = fr.hashed // by confirmAnswers, after the pipeline
 		r.settle(i, uploadedAs(ans.dto.Id, !ans.created))
 	case err == nil:
 		// The check's word on the trash, or else the asset's own.
@@ -124,7 +122,7 @@ func (r *uploadRun) uploadSpeculative(ctx context.Context, i int) {
 
 // settleDuplicate settles file i (hashed or not) as duplicate o and keeps
 // the cache's confirmation true, as checkBatch does: a trashed asset's is
-// forgotten, another's confirmed.
+// forgotten, another's confirmed (after the pipeline).
 func (r *uploadRun) settleDuplicate(i int, o outcome) {
 	fr := r.file(i)
 	switch {
@@ -132,7 +130,7 @@ func (r *uploadRun) settleDuplicate(i int, o outcome) {
 	case o.trash == inTrash:
 		r.cache.forget(fr.sum)
 	default:
-		r.cache.confirm(fr.sum, o.assetID.String())
+		fr.confirmLater = true // by confirmAnswers, after the pipeline
 	}
 	r.settle(i, o)
 }
