@@ -163,6 +163,8 @@ type scanner struct {
 	// the walk (a million paths would cost 50 MB here).
 	linked map[string]int
 	res    scanResult
+	// listings counts the folders listed (scanner.list).
+	listings int
 }
 
 // validateIgnores checks doublestar patterns up front, so that a typo is an
@@ -439,9 +441,9 @@ func (s *scanner) walkDir(ctx context.Context, root, dir, real string, ls *listi
 		}
 	}
 	ahead := map[int]*listing{}
-	next := 0 // subs[next] is the next subfolder to list ahead
-	fill := func() {
-		for ; next < len(subs) && len(ahead) < listAhead; next++ {
+	next := 0        // subs[next] is the next subfolder to list ahead
+	fill := func() { // nothing more once cancelled
+		for ; next < len(subs) && len(ahead) < listAhead && ctx.Err() == nil; next++ {
 			ahead[subs[next]] = s.list(root, l.items[subs[next]].path)
 		}
 	}
@@ -490,7 +492,8 @@ func (s *scanner) walkDir(ctx context.Context, root, dir, real string, ls *listi
 	}
 }
 
-// listAhead is how many folders are listed ahead of the walk.
+// listAhead is how many subfolders of each folder on the walk's path are
+// listed ahead of it.
 const listAhead = 2
 
 // listing is a folder's entries to visit, in order, with its media files
@@ -508,6 +511,7 @@ type listed struct {
 
 // list starts listing folder dir (under the named root).
 func (s *scanner) list(root, dir string) *listing {
+	s.listings++
 	ls := &listing{done: make(chan struct{})}
 	go func() {
 		defer close(ls.done)

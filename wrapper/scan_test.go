@@ -353,7 +353,7 @@ func TestScanWalkOrder(t *testing.T) {
 			name := fmt.Sprintf("%s%c.jpg", dir, 'a'+2*k) // a, c, e, g, i
 			files[name] = name
 			want = append(want, name)
-			if depth < 3 && k%2 == 1 { // subfolders b/ (after a) and f/ (after e)
+			if depth < 3 && k > 0 { // subfolders b/, d/, f/, h/ (after a, c, e, g)
 				add(fmt.Sprintf("%s%c/", dir, 'a'+2*k-1), depth+1)
 			}
 		}
@@ -365,7 +365,7 @@ func TestScanWalkOrder(t *testing.T) {
 	var walk func(dir string, depth int)
 	walk = func(dir string, depth int) {
 		for k := range 5 {
-			if depth < 3 && k%2 == 1 {
+			if depth < 3 && k > 0 {
 				walk(fmt.Sprintf("%s%c/", dir, 'a'+2*k-1), depth+1)
 			}
 			want = append(want, fmt.Sprintf("%s%c.jpg", dir, 'a'+2*k))
@@ -410,13 +410,17 @@ func TestScanCancelledHalfway(t *testing.T) {
 		}
 	}
 	writeFiles(t, root, files)
-	for _, n := range []int64{3, 6, 12} { // one check per folder entered
+	for _, n := range []int64{8, 14, 24} {
 		ctx := &errAfter{Context: context.Background()}
 		ctx.n.Store(n)
 		s := &scanner{media: newExtSet(DefaultMediaTypes().Image)}
 		res := s.scan(ctx, []string{root})
 		if got := res.files.len(); got == 0 || got >= len(files) {
 			t.Fatalf("cancelled after %d checks: %d files, want some of %d", n, got, len(files))
+		}
+		// The root, the folders entered and those listed ahead, no more.
+		if entered := len(res.dirs); s.listings > 1+entered+listAhead {
+			t.Fatalf("cancelled after %d checks: %d folders listed, %d entered", n, s.listings, entered)
 		}
 		goleak.VerifyNone(t, goleak.IgnoreCurrent())
 	}
