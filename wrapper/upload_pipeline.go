@@ -417,12 +417,10 @@ func (r *uploadRun) uploadOne(ctx context.Context, i int) {
 		}
 		return
 	}
-	if fr.accepted || fr.hashed {
-		// By confirmAnswers, after the pipeline, with the id settled below
-		// (for an accepted file, the confirmation the cache may hold names
-		// the asset that is gone).
-		fr.confirmLater = true
-	}
+	// By confirmAnswers, after the pipeline, with the id settled below
+	// (for an accepted file, the confirmation the cache may hold names the
+	// asset that is gone). A checked file was hashed.
+	fr.confirmLater = fr.hashed
 	if ans.created || (ans.retried && fr.accepted) {
 		// created, or our own lost first attempt created it: the retry's
 		// "duplicate" names the asset this file made.
